@@ -1,0 +1,88 @@
+// Package eventrecord describes the record the receiver keeps for every
+// webhook event in the events table: its status, lease and history.
+//
+// The ingest function creates the record (RECEIVED, IGNORED, REJECTED); the
+// processor claims it (PROCESSING) and ends it (PROCESSED, RETRYING, FAILED).
+// Storage adapters translate it to and from DynamoDB items; domain packages
+// only see these types.
+package eventrecord
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status is where an event is in its life.
+type Status string
+
+// The statuses of an event record.
+const (
+	// Received: accepted by ingest and queued (or about to be); the lease
+	// says how long this ingest attempt owns the record.
+	Received Status = "RECEIVED"
+	// Processing: claimed by a processor until the lease ends.
+	Processing Status = "PROCESSING"
+	// Retrying: the last processing attempt failed transiently; SQS brings
+	// the message back.
+	Retrying Status = "RETRYING"
+	// Processed: every effect applied.
+	Processed Status = "PROCESSED"
+	// Failed: a permanent error; the body is kept for a replay.
+	Failed Status = "FAILED"
+	// Ignored: an event type the deployment does not subscribe to, or a
+	// livemode mismatch. Never queued.
+	Ignored Status = "IGNORED"
+	// Rejected: validly signed, but not a valid envelope. Keyed by the
+	// body's SHA-256, body kept.
+	Rejected Status = "REJECTED"
+)
+
+// Terminal reports whether no further processing happens for s.
+func (s Status) Terminal() bool {
+	switch s {
+	case Processed, Failed, Ignored, Rejected:
+		return true
+	}
+	return false
+}
+
+// Record is one item of the events table.
+type Record struct {
+	EventID     string    // table key; "sha256:<hex>" for REJECTED bodies
+	Status      Status    //
+	Type        string    // event type, e.g. payment.succeeded
+	Created     time.Time // the event's own created time
+	Livemode    bool      //
+	PayloadHash string    // hex SHA-256 of the raw body
+	Token       string    // the attempt token of the current owner (ingest or processor)
+	LeaseUntil  time.Time // the owner's lease; zero when none
+	ExpiresAt   time.Time // TTL: DynamoDB deletes the item some time after this
+	ReceivedAt  time.Time // first accepted by ingest
+	UpdatedAt   time.Time //
+	Attempts    int       // processing attempts (claims)
+	Steps       []string  // completed processing steps (checkpoints), in order
+	Error       string    // last error, for RETRYING and FAILED; for IGNORED the reason
+	Body        []byte    // raw body: only for FAILED and REJECTED
+	DurationMS  int64     // processing time of the successful attempt
+}
+
+// Expired reports whether the record's TTL has passed at now. DynamoDB
+// deletes expired items lazily, so readers must check this themselves.
+func (r Record) Expired(now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt)
+}
+
+// LeaseLive reports whether the record's owner still holds its lease at now.
+func (r Record) LeaseLive(now time.Time) bool {
+	return now.Before(r.LeaseUntil)
+}
+
+// ConflictError reports that a conditional write was refused because of the
+// record that already exists. Match it with errors.As.
+type ConflictError struct {
+	Existing Record
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("event %s: conflicting record in status %s", e.Existing.EventID, e.Existing.Status)
+}
