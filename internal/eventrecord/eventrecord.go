@@ -86,3 +86,23 @@ type ConflictError struct {
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("event %s: conflicting record in status %s", e.Existing.EventID, e.Existing.Status)
 }
+
+// Message is what ingest puts on the events queue: the raw body, exactly as
+// signed, plus the metadata the processor routes on as message attributes.
+type Message struct {
+	EventID    string
+	Type       string
+	ReceivedAt time.Time
+	Body       []byte
+	// Replay marks a message re-enqueued by an operator (webhookctl replay),
+	// not delivered by the provider.
+	Replay bool
+}
+
+// Names of the SQS message attributes that carry Message's metadata.
+const (
+	AttrEventID    = "event_id"    // String
+	AttrType       = "event_type"  // String
+	AttrReceivedAt = "received_at" // Number: Unix milliseconds
+	AttrReplay     = "replay"      // String "true", only on replays
+)
