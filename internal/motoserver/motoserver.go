@@ -154,11 +154,14 @@ func AWSConfig(ctx context.Context, endpoint string) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(Region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithBaseEndpoint(endpoint),
 	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config for %s: %w", endpoint, err)
 	}
+	// Set on the Config, not with config.WithBaseEndpoint: a load option
+	// would hide the per-service variables (AWS_ENDPOINT_URL_SQS, …) that
+	// fault tests use to point one service elsewhere.
+	cfg.BaseEndpoint = aws.String(endpoint)
 	return cfg, nil
 }
 

@@ -1,0 +1,162 @@
+// Package apigw adapts API Gateway HTTP API (payload format 2.0) requests
+// to the ingest service and its results back to HTTP answers, and logs and
+// counts each delivery. The mapping from outcome to status code lives here,
+// in one table.
+package apigw
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/altafinex-webhooks/receiver/internal/ingest"
+	"github.com/altafinex-webhooks/receiver/internal/metrics"
+	"github.com/altafinex-webhooks/receiver/internal/signature"
+)
+
+// answer is how one outcome is told to the client and counted.
+type answer struct {
+	status int
+	field  string // "status" for 2xx answers, "error" otherwise
+	metric string
+	level  slog.Level
+}
+
+var answers = map[ingest.Outcome]answer{
+	ingest.Accepted:         {http.StatusOK, "status", "Accepted", slog.LevelInfo},
+	ingest.Duplicate:        {http.StatusOK, "status", "Duplicate", slog.LevelInfo},
+	ingest.Ignored:          {http.StatusOK, "status", "Ignored", slog.LevelInfo},
+	ingest.Rejected:         {http.StatusOK, "status", "Rejected", slog.LevelError},
+	ingest.PayloadMismatch:  {http.StatusOK, "status", "PayloadMismatch", slog.LevelError},
+	ingest.InFlight:         {http.StatusConflict, "error", "InFlight", slog.LevelWarn},
+	ingest.InvalidSignature: {http.StatusUnauthorized, "error", "SignatureFailure", slog.LevelWarn},
+	ingest.PayloadTooLarge:  {http.StatusRequestEntityTooLarge, "error", "PayloadTooLarge", slog.LevelWarn},
+	ingest.MethodNotAllowed: {http.StatusMethodNotAllowed, "error", "BadRequest", slog.LevelWarn},
+	ingest.Forbidden:        {http.StatusForbidden, "error", "Forbidden", slog.LevelWarn},
+	ingest.BadRequest:       {http.StatusBadRequest, "error", "BadRequest", slog.LevelWarn},
+	ingest.Unavailable:      {http.StatusServiceUnavailable, "error", "Unavailable", slog.LevelError},
+}
+
+// Receiver is what the handler calls; *ingest.Service implements it.
+type Receiver interface {
+	Receive(ctx context.Context, req ingest.Request) ingest.Result
+}
+
+// Handler is the ingest Lambda's handler.
+type Handler struct {
+	Receiver Receiver
+	Log      *slog.Logger
+	Metrics  *metrics.EMF     // nil: no metrics
+	Now      func() time.Time // nil: time.Now
+}
+
+// Handle serves one API Gateway request. It never returns an error: every
+// failure is an HTTP answer, so API Gateway never turns one into a bare 500.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	start := now()
+	req, err := ToRequest(ev)
+	var res ingest.Result
+	if err != nil {
+		res = ingest.Result{Outcome: ingest.BadRequest, Reason: err.Error()}
+	} else {
+		res = h.Receiver.Receive(ctx, req)
+	}
+	a, ok := answers[res.Outcome]
+	if !ok {
+		a = answers[ingest.Unavailable]
+	}
+	h.observe(ctx, ev.RequestContext.RequestID, res, a, now().Sub(start))
+	return Response(a.status, a.field, res), nil
+}
+
+func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Result, a answer, d time.Duration) {
+	if h.Log != nil {
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID),
+			slog.String("event_id", res.EventID),
+			slog.String("event_type", res.EventType),
+			slog.String("outcome", string(res.Outcome)),
+			slog.Int("status", a.status),
+			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		}
+		if res.Reason != "" {
+			attrs = append(attrs, slog.String("reason", res.Reason))
+		}
+		if res.Err != nil {
+			attrs = append(attrs, slog.String("error", res.Err.Error()))
+		}
+		h.Log.LogAttrs(ctx, a.level, "webhook delivery", attrs...)
+	}
+	if res.Outcome == ingest.InvalidSignature {
+		h.Metrics.Count(a.metric, metrics.Dim{Name: "Reason", Value: res.Reason})
+		return
+	}
+	h.Metrics.Count(a.metric)
+}
+
+// Response builds the JSON answer for a result: {"status": …} for 2xx,
+// {"error": …} otherwise, with the event id on 2xx answers. Details stay in
+// the log.
+func Response(status int, field string, res ingest.Result) events.APIGatewayV2HTTPResponse {
+	body := map[string]string{field: string(res.Outcome)}
+	if res.EventID != "" && status < 300 {
+		body["event_id"] = res.EventID
+	}
+	b, _ := json.Marshal(body) // a map of strings always marshals
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"Content-Type": "application/json"},
+		Body:       string(b) + "\n",
+	}
+}
+
+// ToRequest converts a payload-2.0 event into an ingest request: the body
+// base64-decoded when API Gateway encoded it, the signature header found in
+// any case.
+func ToRequest(ev events.APIGatewayV2HTTPRequest) (ingest.Request, error) {
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		var err error
+		body, err = base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return ingest.Request{}, errBadBase64
+		}
+	}
+	return ingest.Request{
+		Method:    ev.RequestContext.HTTP.Method,
+		Body:      body,
+		Signature: Header(ev.Headers, signature.HeaderName),
+		SourceIP:  ev.RequestContext.HTTP.SourceIP,
+	}, nil
+}
+
+type constErr string
+
+func (e constErr) Error() string { return string(e) }
+
+const errBadBase64 = constErr("body is not valid base64")
+
+// Header looks name up in API Gateway's header map, whatever the case of
+// its keys. API Gateway joins repeated headers with commas, which the
+// signature scheme's list syntax absorbs.
+func Header(h map[string]string, name string) string {
+	if v, ok := h[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,300 @@
+// Package ingest is the hot path of the receiver: verify a webhook delivery,
+// dedupe it with one conditional write, enqueue it, and say what happened.
+//
+// It knows nothing of API Gateway, DynamoDB or SQS: the apigw package adapts
+// HTTP to Receive, and the adapters behind Store and Queue talk to AWS. The
+// whole path is one write to the Store and one Send to the Queue; no
+// business logic runs here.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/signature"
+)
+
+// Store is the events table as ingest uses it.
+type Store interface {
+	// Reserve writes rec (RECEIVED, with a lease) with one conditional put.
+	// When an existing record blocks it, it returns *eventrecord.ConflictError.
+	Reserve(ctx context.Context, rec eventrecord.Record, now time.Time) error
+	// Release deletes the record written by this attempt (token).
+	Release(ctx context.Context, eventID, token string) error
+	// PutTerminal records an IGNORED or REJECTED event.
+	PutTerminal(ctx context.Context, rec eventrecord.Record, now time.Time) error
+}
+
+// Queue is the events queue.
+type Queue interface {
+	Send(ctx context.Context, m eventrecord.Message) error
+}
+
+// SecretSource gives the signing secrets currently accepted.
+type SecretSource interface {
+	Secrets(ctx context.Context) ([][]byte, error)
+}
+
+// Outcome is what became of one delivery. Each maps to one HTTP answer.
+type Outcome string
+
+// The outcomes of Receive.
+const (
+	Accepted         Outcome = "accepted"          // stored and queued
+	Duplicate        Outcome = "duplicate"         // already being processed or done
+	Ignored          Outcome = "ignored"           // unsubscribed type or livemode mismatch, recorded
+	Rejected         Outcome = "rejected"          // signed but not an envelope, recorded with its body
+	PayloadMismatch  Outcome = "payload_mismatch"  // same id as a stored event, other body
+	InFlight         Outcome = "in_flight"         // another delivery of this event holds the lease
+	InvalidSignature Outcome = "invalid_signature" // any signature failure
+	PayloadTooLarge  Outcome = "payload_too_large" // over the body limit, not stored
+	MethodNotAllowed Outcome = "method_not_allowed"
+	Forbidden        Outcome = "forbidden" // source address not in the allow-list
+	BadRequest       Outcome = "bad_request"
+	Unavailable      Outcome = "unavailable" // DynamoDB or SQS failed; nothing blocks a retry
+)
+
+// Request is one delivery as the HTTP front hands it over.
+type Request struct {
+	Method    string
+	Body      []byte
+	Signature string // the X-Altafinex-Signature header value
+	SourceIP  string
+}
+
+// Result says what Receive did. Reason and Err are for the log only, never
+// for the client.
+type Result struct {
+	Outcome   Outcome
+	EventID   string
+	EventType string
+	Reason    string // which check failed, e.g. a signature outcome
+	Err       error  // the underlying error, when there is one
+}
+
+// Service receives deliveries. Build it with its fields set; the zero values
+// of the optional fields take the documented defaults.
+type Service struct {
+	Store   Store
+	Queue   Queue
+	Secrets SecretSource
+
+	Tolerance   time.Duration    // signature tolerance; 0: signature.DefaultTolerance
+	MaxBody     int              // body limit in bytes; 0: DefaultMaxBody
+	Types       []string         // subscribed event types; nil: DefaultTypes
+	Livemode    bool             // the deployment's mode: live events only, or test events only
+	TTL         time.Duration    // how long a record is kept; 0: DefaultTTL
+	Lease       time.Duration    // how long an attempt owns a RECEIVED record; 0: DefaultLease
+	AllowedNets []netip.Prefix   // source allow-list; empty: any source
+	Now         func() time.Time // nil: time.Now
+	NewToken    func() string    // nil: 16 random bytes, hex
+}
+
+// Defaults of Service's optional fields.
+const (
+	DefaultMaxBody = 256 << 10
+	DefaultTTL     = 30 * 24 * time.Hour
+	DefaultLease   = 30 * time.Second
+)
+
+// DefaultTypes are the event types the spec defines.
+var DefaultTypes = []string{"payment.succeeded", "payment.failed", "refund.completed"}
+
+// Receive runs one delivery through the ingest steps of the design: size,
+// signature, envelope, subscription, dedupe, enqueue. It never answers
+// Accepted, Duplicate, Ignored or Rejected unless the event is on the queue
+// or recorded.
+func (s *Service) Receive(ctx context.Context, req Request) Result {
+	if req.Method != "POST" {
+		return Result{Outcome: MethodNotAllowed, Reason: "method " + req.Method}
+	}
+	if !s.sourceAllowed(req.SourceIP) {
+		return Result{Outcome: Forbidden, Reason: "source " + req.SourceIP + " not allowed"}
+	}
+	if len(req.Body) > s.maxBody() {
+		return Result{Outcome: PayloadTooLarge, Reason: fmt.Sprintf("body of %d bytes over the limit of %d", len(req.Body), s.maxBody())}
+	}
+	now := s.now()
+	secrets, err := s.Secrets.Secrets(ctx)
+	if err != nil {
+		return Result{Outcome: Unavailable, Reason: "signing secrets unavailable", Err: err}
+	}
+	v := signature.Verifier{Secrets: secrets, Tolerance: s.Tolerance, Now: func() time.Time { return now }}
+	if err := v.Verify(req.Signature, req.Body); err != nil {
+		return Result{Outcome: InvalidSignature, Reason: signature.Outcome(err), Err: err}
+	}
+
+	sum := sha256.Sum256(req.Body)
+	hash := hex.EncodeToString(sum[:])
+	env, err := envelope.Parse(req.Body)
+	if err != nil {
+		return s.reject(ctx, req.Body, hash, now, err)
+	}
+	res := Result{EventID: env.ID, EventType: env.Type}
+	rec := eventrecord.Record{
+		EventID:     env.ID,
+		Type:        env.Type,
+		Created:     time.Unix(env.Created, 0).UTC(),
+		Livemode:    env.Livemode,
+		PayloadHash: hash,
+		ExpiresAt:   now.Add(s.ttl()),
+		ReceivedAt:  now,
+		UpdatedAt:   now,
+	}
+	if reason := s.ignoreReason(env); reason != "" {
+		return s.ignore(ctx, rec, reason, now, res)
+	}
+
+	rec.Status = eventrecord.Received
+	rec.Token = s.token()
+	rec.LeaseUntil = now.Add(s.lease())
+	if err := s.Store.Reserve(ctx, rec, now); err != nil {
+		return conflictResult(res, hash, err)
+	}
+	msg := eventrecord.Message{EventID: env.ID, Type: env.Type, ReceivedAt: now, Body: req.Body}
+	if err := s.Queue.Send(ctx, msg); err != nil {
+		res.Outcome, res.Reason, res.Err = Unavailable, "enqueue failed", err
+		// Undo the reservation so the provider's retry starts afresh. If even
+		// this fails, the lease runs out and a later retry takes over.
+		if rerr := s.Store.Release(context.WithoutCancel(ctx), env.ID, rec.Token); rerr != nil {
+			res.Err = errors.Join(err, fmt.Errorf("release dedupe record: %w", rerr))
+		}
+		return res
+	}
+	res.Outcome = Accepted
+	return res
+}
+
+// conflictResult maps a failed reservation to an outcome.
+func conflictResult(res Result, hash string, err error) Result {
+	var conflict *eventrecord.ConflictError
+	if !errors.As(err, &conflict) {
+		res.Outcome, res.Reason, res.Err = Unavailable, "dedupe write failed", err
+		return res
+	}
+	old := conflict.Existing
+	switch {
+	case old.PayloadHash != "" && old.PayloadHash != hash:
+		res.Outcome = PayloadMismatch
+		res.Reason = fmt.Sprintf("event id already stored with payload sha256 %.12s…, this delivery has %.12s…", old.PayloadHash, hash)
+	case old.Status == eventrecord.Received:
+		// The put's condition lets an expired lease be taken over, so a
+		// RECEIVED record that blocked it is live: another delivery of this
+		// event is between its put and its send. Never 200 here: if that
+		// attempt fails, this answer would have lost the event.
+		res.Outcome, res.Reason = InFlight, "another delivery holds the lease"
+	default:
+		res.Outcome, res.Reason = Duplicate, "record is "+string(old.Status)
+	}
+	return res
+}
+
+func (s *Service) reject(ctx context.Context, body []byte, hash string, now time.Time, cause error) Result {
+	rec := eventrecord.Record{
+		EventID:     "sha256:" + hash,
+		Status:      eventrecord.Rejected,
+		PayloadHash: hash,
+		ExpiresAt:   now.Add(s.ttl()),
+		ReceivedAt:  now,
+		UpdatedAt:   now,
+		Error:       cause.Error(),
+		Body:        body,
+	}
+	res := Result{Outcome: Rejected, EventID: rec.EventID, Reason: cause.Error()}
+	if err := s.Store.PutTerminal(ctx, rec, now); err != nil && !isConflict(err) {
+		res.Outcome, res.Err = Unavailable, err
+	}
+	return res
+}
+
+func (s *Service) ignore(ctx context.Context, rec eventrecord.Record, reason string, now time.Time, res Result) Result {
+	rec.Status = eventrecord.Ignored
+	rec.Error = reason
+	res.Outcome, res.Reason = Ignored, reason
+	if err := s.Store.PutTerminal(ctx, rec, now); err != nil && !isConflict(err) {
+		res.Outcome, res.Err = Unavailable, err
+	}
+	return res
+}
+
+func (s *Service) ignoreReason(env envelope.Envelope) string {
+	types := s.Types
+	if types == nil {
+		types = DefaultTypes
+	}
+	if !slices.Contains(types, env.Type) {
+		return "event type " + env.Type + " not subscribed"
+	}
+	if env.Livemode != s.Livemode {
+		return fmt.Sprintf("livemode %t does not match the deployment", env.Livemode)
+	}
+	return ""
+}
+
+func (s *Service) sourceAllowed(ip string) bool {
+	if len(s.AllowedNets) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range s.AllowedNets {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func isConflict(err error) bool {
+	var c *eventrecord.ConflictError
+	return errors.As(err, &c)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) token() string {
+	if s.NewToken != nil {
+		return s.NewToken()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Service) maxBody() int {
+	if s.MaxBody > 0 {
+		return s.MaxBody
+	}
+	return DefaultMaxBody
+}
+
+func (s *Service) ttl() time.Duration {
+	if s.TTL > 0 {
+		return s.TTL
+	}
+	return DefaultTTL
+}
+
+func (s *Service) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}

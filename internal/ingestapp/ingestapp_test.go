@@ -1,0 +1,522 @@
+package ingestapp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/altafinex-webhooks/receiver/internal/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/ingest"
+	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
+)
+
+func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+
+const secret = "whsec_5f0d2c8e9b7a4e1f8c3d6a2b9e0f7c1d"
+
+// stack is one ingest function wired to a fresh table and queue in moto.
+type stack struct {
+	t        *testing.T
+	h        *apigw.Handler
+	svc      *ingest.Service
+	table    *ddbevents.Table
+	tableNm  string
+	queueURL string
+	ddb      *dynamodb.Client
+	sqs      *sqs.Client
+	logs     *syncBuffer
+	env      map[string]string
+	now      time.Time
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newStack(t *testing.T, env map[string]string) *stack {
+	t.Helper()
+	ctx := context.Background()
+	awsCfg := motoserver.TestConfig(t)
+	s := &stack{t: t, ddb: dynamodb.NewFromConfig(awsCfg), sqs: sqs.NewFromConfig(awsCfg), logs: &syncBuffer{}, now: time.Unix(1795795500, 0)}
+	s.tableNm = motoserver.UniqueName(t, "events")
+	if err := ddbevents.CreateTable(ctx, s.ddb, s.tableNm); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	qname := motoserver.UniqueName(t, "q")
+	url, _, err := sqsqueue.CreateQueues(ctx, s.sqs, qname, qname+"-dlq", 5, 30*time.Second)
+	if err != nil {
+		t.Fatalf("create queues: %v", err)
+	}
+	s.queueURL = url
+	s.table = ddbevents.New(s.ddb, s.tableNm)
+	s.env = map[string]string{"EVENTS_TABLE": s.tableNm, "QUEUE_URL": url, "WEBHOOK_SECRETS": secret}
+	for k, v := range env {
+		s.env[k] = v
+	}
+	s.build(awsCfg)
+	return s
+}
+
+// build (re)creates the handler over the same table and queue.
+func (s *stack) build(awsCfg aws.Config) {
+	s.t.Helper()
+	cfg, err := ingestconfig.Load(func(k string) string { return s.env[k] })
+	if err != nil {
+		s.t.Fatalf("config: %v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(s.logs, nil))
+	h, err := ingestapp.New(context.Background(), cfg, awsCfg, log, s.logs)
+	if err != nil {
+		s.t.Fatalf("ingestapp.New: %v", err)
+	}
+	s.h = h
+	s.svc = h.Receiver.(*ingest.Service)
+	s.svc.Now = func() time.Time { return s.now }
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withID returns the sample body with another event id.
+func withID(t *testing.T, body []byte, id string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["id"] = id
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (s *stack) request(body []byte, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "POST /api/webhooks/payment", RawPath: "/api/webhooks/payment",
+		Headers: headers, Body: string(body),
+	}
+	ev.RequestContext.RequestID = "req-1"
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.HTTP.SourceIP = "127.0.0.1"
+	return ev
+}
+
+func (s *stack) signedRequest(body []byte) events.APIGatewayV2HTTPRequest {
+	return s.request(body, map[string]string{"x-altafinex-signature": signature.Sign([]byte(secret), s.now, body), "content-type": "application/json"})
+}
+
+func (s *stack) deliver(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	s.t.Helper()
+	resp, err := s.h.Handle(context.Background(), ev)
+	if err != nil {
+		s.t.Fatalf("Handle returned an error: %v", err)
+	}
+	return resp
+}
+
+func (s *stack) send(body []byte) events.APIGatewayV2HTTPResponse {
+	s.t.Helper()
+	return s.deliver(s.signedRequest(body))
+}
+
+// messages drains the queue (bounded) and returns what was on it.
+func (s *stack) messages() []sqstypes.Message {
+	s.t.Helper()
+	var out []sqstypes.Message
+	for range 20 {
+		r, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(s.queueURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, VisibilityTimeout: 600,
+		})
+		if err != nil {
+			s.t.Fatalf("ReceiveMessage: %v", err)
+		}
+		if len(r.Messages) == 0 {
+			return out
+		}
+		out = append(out, r.Messages...)
+	}
+	s.t.Fatal("queue did not drain in 20 receives")
+	return nil
+}
+
+func (s *stack) itemCount() int {
+	s.t.Helper()
+	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.tableNm)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return len(out.Items)
+}
+
+func (s *stack) record(id string) eventrecord.Record {
+	s.t.Helper()
+	r, err := s.table.Get(context.Background(), id)
+	if err != nil {
+		s.t.Fatalf("Get %s: %v", id, err)
+	}
+	return r
+}
+
+func wantAnswer(t *testing.T, resp events.APIGatewayV2HTTPResponse, status int, field, value string) {
+	t.Helper()
+	var body map[string]string
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("answer is not a JSON object: %q", resp.Body)
+	}
+	if resp.StatusCode != status || body[field] != value {
+		t.Fatalf("answer = %d %s, want %d {%q:%q}", resp.StatusCode, resp.Body, status, field, value)
+	}
+	if resp.Headers["Content-Type"] != "application/json" {
+		t.Errorf("Content-Type = %q", resp.Headers["Content-Type"])
+	}
+}
+
+func TestFreshEventIsQueuedWithRawBodyAndAttributes(t *testing.T) {
+	s := newStack(t, nil)
+	body := sample(t, "payment.succeeded.json")
+	resp := s.send(body)
+	wantAnswer(t, resp, 200, "status", "accepted")
+	if !strings.Contains(resp.Body, `"event_id":"evt_3PqL8fA1x9Kd2mZ0"`) {
+		t.Errorf("answer lacks the event id: %s", resp.Body)
+	}
+	msgs := s.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages on the queue, want 1", len(msgs))
+	}
+	if got := aws.ToString(msgs[0].Body); got != string(body) {
+		t.Errorf("queued body differs from the raw body:\n got %q\nwant %q", got, body)
+	}
+	attrs := msgs[0].MessageAttributes
+	if aws.ToString(attrs[eventrecord.AttrEventID].StringValue) != "evt_3PqL8fA1x9Kd2mZ0" || aws.ToString(attrs[eventrecord.AttrType].StringValue) != "payment.succeeded" {
+		t.Errorf("message attributes = %v", attrs)
+	}
+	rec := s.record("evt_3PqL8fA1x9Kd2mZ0")
+	if rec.Status != eventrecord.Received || rec.PayloadHash == "" || !rec.ExpiresAt.After(s.now.Add(29*24*time.Hour)) {
+		t.Errorf("record = %+v", rec)
+	}
+	if len(rec.Body) != 0 {
+		t.Error("the dedupe record carries the body: the hot path must stay under 1 KB")
+	}
+}
+
+func TestDuplicateAfterProcessingStarted(t *testing.T) {
+	for _, status := range []eventrecord.Status{eventrecord.Processing, eventrecord.Processed, eventrecord.Failed, eventrecord.Retrying} {
+		t.Run(string(status), func(t *testing.T) {
+			s := newStack(t, nil)
+			body := sample(t, "payment.succeeded.json")
+			wantAnswer(t, s.send(body), 200, "status", "accepted")
+			s.messages()
+			claimed, err := s.table.Claim(context.Background(), eventrecord.Record{EventID: "evt_3PqL8fA1x9Kd2mZ0", Token: "proc-1", LeaseUntil: s.now.Add(time.Minute), ExpiresAt: s.now.Add(720 * time.Hour)}, s.now)
+			if err != nil {
+				t.Fatalf("Claim: %v", err)
+			}
+			if status != eventrecord.Processing {
+				claimed.Status = status
+				if err := s.table.Finish(context.Background(), claimed, s.now); err != nil {
+					t.Fatalf("Finish: %v", err)
+				}
+			}
+			s.now = s.now.Add(2 * time.Minute) // leases long gone
+			wantAnswer(t, s.send(body), 200, "status", "duplicate")
+			if n := len(s.messages()); n != 0 {
+				t.Fatalf("duplicate enqueued %d messages", n)
+			}
+		})
+	}
+}
+
+func TestInFlightThenLeaseExpiry(t *testing.T) {
+	s := newStack(t, nil)
+	body := sample(t, "payment.succeeded.json")
+	// Another delivery has reserved the event and not yet sent it.
+	other := eventrecord.Record{EventID: "evt_3PqL8fA1x9Kd2mZ0", Status: eventrecord.Received, Token: "other", LeaseUntil: s.now.Add(30 * time.Second), ExpiresAt: s.now.Add(720 * time.Hour)}
+	other.PayloadHash = sha256Hex(body)
+	if err := s.table.Reserve(context.Background(), other, s.now); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswer(t, s.send(body), 409, "error", "in_flight")
+	if n := len(s.messages()); n != 0 {
+		t.Fatalf("in-flight delivery enqueued %d messages", n)
+	}
+	s.now = s.now.Add(31 * time.Second)
+	wantAnswer(t, s.send(body), 200, "status", "accepted")
+	if n := len(s.messages()); n != 1 {
+		t.Fatalf("takeover enqueued %d messages, want 1", n)
+	}
+	if rec := s.record("evt_3PqL8fA1x9Kd2mZ0"); rec.Token == "other" {
+		t.Error("the takeover did not replace the dead attempt's token")
+	}
+}
+
+func TestExpiredRecordNotYetDeletedIsNew(t *testing.T) {
+	s := newStack(t, nil)
+	body := sample(t, "payment.succeeded.json")
+	old := eventrecord.Record{EventID: "evt_3PqL8fA1x9Kd2mZ0", Status: eventrecord.Ignored, PayloadHash: "0000", ExpiresAt: s.now.Add(-time.Hour)}
+	if err := s.table.PutTerminal(context.Background(), old, s.now.Add(-31*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswer(t, s.send(body), 200, "status", "accepted")
+	if n := len(s.messages()); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
+	}
+}
+
+func TestSameIDOtherBody(t *testing.T) {
+	s := newStack(t, nil)
+	body := sample(t, "payment.succeeded.json")
+	wantAnswer(t, s.send(body), 200, "status", "accepted")
+	s.messages()
+	tampered := bytes.Replace(body, []byte("4999"), []byte("9999"), 1)
+	wantAnswer(t, s.send(tampered), 200, "status", "payload_mismatch")
+	if n := len(s.messages()); n != 0 {
+		t.Fatalf("enqueued %d messages for a conflicting payload", n)
+	}
+	if !strings.Contains(s.logs.String(), `"level":"ERROR"`) || !strings.Contains(s.logs.String(), "payload_mismatch") {
+		t.Errorf("no error logged:\n%s", s.logs.String())
+	}
+}
+
+func TestQueueFailureReleasesTheRecord(t *testing.T) {
+	s := newStack(t, nil)
+	port, err := motoserver.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Point SQS alone at a closed port; DynamoDB stays on the emulator.
+	t.Setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:"+itoa(port))
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	s.build(motoserver.TestConfig(t))
+	body := sample(t, "payment.succeeded.json")
+	wantAnswer(t, s.send(body), 503, "error", "unavailable")
+	if _, err := s.table.Get(context.Background(), "evt_3PqL8fA1x9Kd2mZ0"); !errors.Is(err, ddbevents.ErrNotFound) {
+		t.Fatalf("dedupe record after a failed send: %v, want ErrNotFound", err)
+	}
+
+	os.Unsetenv("AWS_ENDPOINT_URL_SQS")
+	s.build(motoserver.TestConfig(t))
+	wantAnswer(t, s.send(body), 200, "status", "accepted")
+	if n := len(s.messages()); n != 1 {
+		t.Fatalf("retry enqueued %d messages, want 1", n)
+	}
+}
+
+func TestConcurrentDeliveriesOfOneEvent(t *testing.T) {
+	s := newStack(t, nil)
+	body := sample(t, "payment.succeeded.json")
+	ev := s.signedRequest(body)
+	const n = 20
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := s.h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Error(err)
+			}
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		switch c {
+		case 200:
+			ok++
+		case 409:
+		default:
+			t.Errorf("answer %d, want only 200 or 409", c)
+		}
+	}
+	if ok == 0 {
+		t.Error("no delivery was accepted")
+	}
+	if got := len(s.messages()); got != 1 {
+		t.Fatalf("%d messages on the queue, want exactly 1 (answers %v)", got, codes)
+	}
+}
+
+func TestBase64BodyAndHeaderCase(t *testing.T) {
+	s := newStack(t, nil)
+	base := sample(t, "payment.succeeded.json")
+	tests := []struct {
+		name   string
+		header string
+		b64    bool
+	}{
+		{"base64 body", "x-altafinex-signature", true},
+		{"lower case", "x-altafinex-signature", false},
+		{"canonical case", "X-Altafinex-Signature", false},
+		{"upper case", "X-ALTAFINEX-SIGNATURE", false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := withID(t, base, "evt_case_"+itoa(i))
+			ev := s.request(body, map[string]string{tc.header: signature.Sign([]byte(secret), s.now, body)})
+			if tc.b64 {
+				ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+			}
+			wantAnswer(t, s.deliver(ev), 200, "status", "accepted")
+			msgs := s.messages()
+			if len(msgs) != 1 || aws.ToString(msgs[0].Body) != string(body) {
+				t.Fatalf("queue holds %d messages, want the decoded body once", len(msgs))
+			}
+		})
+	}
+}
+
+func TestBodyOverTheLimit(t *testing.T) {
+	s := newStack(t, map[string]string{"MAX_BODY_BYTES": "1024"})
+	body := withID(t, sample(t, "payment.succeeded.json"), strings.Repeat("x", 1200))
+	wantAnswer(t, s.send(body), 413, "error", "payload_too_large")
+	if s.itemCount() != 0 || len(s.messages()) != 0 {
+		t.Fatal("an oversized body was stored or queued")
+	}
+}
+
+func TestSignatureFailures(t *testing.T) {
+	s := newStack(t, nil)
+	body := sample(t, "payment.succeeded.json")
+	good := signature.Sign([]byte(secret), s.now, body)
+	v1 := good[strings.Index(good, "v1=")+3:]
+	tests := []struct {
+		name, header, reason string
+	}{
+		{"missing", "", "missing_header"},
+		{"malformed", "v1=" + v1, "malformed_header"},
+		{"old", signature.Sign([]byte(secret), s.now.Add(-301*time.Second), body), "timestamp_out_of_tolerance"},
+		{"wrong secret", signature.Sign([]byte("whsec_other"), s.now, body), "signature_mismatch"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := map[string]string{}
+			if tc.header != "" {
+				headers["x-altafinex-signature"] = tc.header
+			}
+			wantAnswer(t, s.deliver(s.request(body, headers)), 401, "error", "invalid_signature")
+			if !strings.Contains(s.logs.String(), `"reason":"`+tc.reason+`"`) {
+				t.Errorf("log does not give the reason %s", tc.reason)
+			}
+		})
+	}
+	if s.itemCount() != 0 || len(s.messages()) != 0 {
+		t.Fatal("a delivery with a bad signature was stored or queued")
+	}
+	logs := s.logs.String()
+	if strings.Contains(logs, secret) || strings.Contains(logs, v1) || strings.Contains(logs, v1[:16]) {
+		t.Fatalf("logs contain a secret or a signature:\n%s", logs)
+	}
+}
+
+func TestSignedButNotAnEnvelope(t *testing.T) {
+	s := newStack(t, nil)
+	body := []byte(`{"id": 42, "type": "payment.succeeded"}`)
+	wantAnswer(t, s.send(body), 200, "status", "rejected")
+	rec := s.record("sha256:" + sha256Hex(body))
+	if rec.Status != eventrecord.Rejected || !bytes.Equal(rec.Body, body) {
+		t.Fatalf("record = %+v, want REJECTED with the body", rec)
+	}
+	if len(s.messages()) != 0 {
+		t.Fatal("a rejected body was queued")
+	}
+	if !strings.Contains(s.logs.String(), `"level":"ERROR"`) {
+		t.Error("no error logged for a rejected body")
+	}
+}
+
+func TestIgnoredEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		file string
+	}{
+		{"unsubscribed type", map[string]string{"SUBSCRIBED_EVENT_TYPES": "payment.succeeded"}, "refund.completed.json"},
+		{"livemode mismatch", map[string]string{"LIVE_MODE": "true"}, "payment.succeeded.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, tc.env)
+			body := sample(t, tc.file)
+			wantAnswer(t, s.send(body), 200, "status", "ignored")
+			var env struct{ ID string }
+			_ = json.Unmarshal(body, &env)
+			if rec := s.record(env.ID); rec.Status != eventrecord.Ignored {
+				t.Fatalf("record status %s, want IGNORED", rec.Status)
+			}
+			if len(s.messages()) != 0 {
+				t.Fatal("an ignored event was queued")
+			}
+			wantAnswer(t, s.send(body), 200, "status", "ignored") // and again
+		})
+	}
+}
+
+func TestSecretFromSecretsManager(t *testing.T) {
+	ctx := context.Background()
+	sm := secretsmanager.NewFromConfig(motoserver.TestConfig(t))
+	name := motoserver.UniqueName(t, "secret")
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(secret)}); err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t, map[string]string{"WEBHOOK_SECRETS": "", "WEBHOOK_SECRET_ID": name})
+	wantAnswer(t, s.send(sample(t, "payment.failed.json")), 200, "status", "accepted")
+	if strings.Contains(s.logs.String(), secret) {
+		t.Fatal("the secret reached the log")
+	}
+}
+
+func TestMissingSecretFailsStart(t *testing.T) {
+	cfg, err := ingestconfig.Load(func(k string) string {
+		return map[string]string{"EVENTS_TABLE": "t", "QUEUE_URL": "q", "WEBHOOK_SECRET_ID": "no-such-secret"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestapp.New(context.Background(), cfg, motoserver.TestConfig(t), slog.New(slog.DiscardHandler), nil); err == nil {
+		t.Fatal("New with a missing secret: want an error")
+	}
+}
