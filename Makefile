@@ -1,0 +1,81 @@
+# Altafinex webhook receiver. `make help` lists the targets.
+# GNU make; recipes run in bash with -e (stop at the first failing command)
+# and pipefail (a failing command on the left of a pipe fails the line).
+
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+PIP       ?= python3 -m pip
+FUNCTIONS := ingest processor
+# Lambda runs the functions on Graviton (arm64); `build` cross-compiles the
+# same way as the SAM build.
+LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+FUZZTIME  ?= 60s
+
+.PHONY: help build-IngestFunction build-ProcessorFunction build deps lint-deps \
+	test lint validate run bench fuzz clean
+
+help: ## List the targets
+	@grep -E '^[A-Za-z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F ':.*## ' '{ printf "  %-26s %s\n", $$1, $$2 }'
+
+# --- SAM: `sam build` calls build-<LogicalId> with ARTIFACTS_DIR set --------
+
+build-IngestFunction: ## (sam build) ingest bootstrap into $(ARTIFACTS_DIR)
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest
+
+build-ProcessorFunction: ## (sam build) processor bootstrap into $(ARTIFACTS_DIR)
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/processor
+
+# --- without SAM ------------------------------------------------------------
+
+build: ## Build both bootstraps (linux/arm64, as on Lambda) into build/<function>/bootstrap
+	@for f in $(FUNCTIONS); do \
+		echo "build/$$f/bootstrap"; \
+		$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o build/$$f/bootstrap ./functions/$$f; \
+	done
+
+deps: ## Install what tests and local runs need: moto_server (only if missing)
+	@if command -v moto_server >/dev/null 2>&1; then \
+		echo "moto_server: $$(command -v moto_server)"; \
+	else \
+		echo "moto_server not found: installing moto[server]"; \
+		$(PIP) install "moto[server]"; \
+	fi
+
+lint-deps: ## Install cfn-lint (only if missing)
+	@command -v cfn-lint >/dev/null 2>&1 || $(PIP) install cfn-lint
+
+test: ## Run every test with the race detector (tests start moto_server themselves)
+	$(GO) test -race -count=1 ./...
+
+lint: ## gofmt (must list nothing), go vet, cfn-lint
+	@out="$$(gofmt -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cfn-lint template.yaml
+
+validate: ## Check template.yaml with cfn-lint (translates the SAM transform)
+	cfn-lint template.yaml
+
+run: deps ## Run the whole pipeline locally against moto_server
+	$(GO) run ./cmd/webhookctl local
+
+bench: ## Benchmarks of the internal packages, 5 runs each (feed to benchstat)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/...
+
+fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each
+	@pkgs="$$(grep -rl --include='*_test.go' --exclude-dir=.git --exclude-dir=.aws-sam --exclude-dir=build '^func Fuzz' . | xargs -r -n1 dirname | sort -u)"; \
+	if [ -z "$$pkgs" ]; then echo "no fuzz targets found"; exit 1; fi; \
+	for p in $$pkgs; do \
+		for t in $$($(GO) test -list 'Fuzz.*' "$$p" | grep '^Fuzz' || true); do \
+			echo "== $$p $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) "$$p"; \
+		done; \
+	done
+
+clean: ## Remove build outputs
+	rm -rf build .aws-sam

@@ -1,0 +1,240 @@
+// Package local runs the whole receiver on one machine with no AWS account
+// and no Docker: moto_server for DynamoDB and SQS, the ingest handler behind
+// an HTTP server that speaks API Gateway's payload 2.0 to it, and the
+// processor fed by a poller that does what Lambda's SQS event source mapping
+// does. The handlers are the same code the Lambda functions run.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/altafinex-webhooks/receiver/internal/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
+)
+
+// Default names of the local resources.
+const (
+	DefaultAddr        = "127.0.0.1:3000"
+	DefaultEventsTable = "webhook-events"
+	DefaultQueue       = "webhook-events-queue"
+	DefaultDLQ         = "webhook-events-dlq"
+	DefaultOrdersTable = "orders"
+	WebhookPath        = "/api/webhooks/payment"
+	// MaxReceiveCount matches the template's redrive policy.
+	MaxReceiveCount = 5
+)
+
+// Options configure Run. Zero values take the defaults above.
+type Options struct {
+	Addr        string
+	Endpoint    string   // AWS endpoint; empty: start moto_server
+	Secrets     [][]byte // empty: one is generated and printed
+	EventsTable string
+	Queue       string
+	DLQ         string
+	OrdersTable string
+	// Visibility is the queue's visibility timeout: how long a failed
+	// record waits before it is tried again. Default 30 s.
+	Visibility time.Duration
+	// Getenv supplies the rest of the functions' configuration (LIVE_MODE,
+	// SUBSCRIBED_EVENT_TYPES, …); nil: os.Getenv.
+	Getenv func(string) string
+	Log    *slog.Logger // JSON log of both functions; nil: stderr
+	Out    io.Writer    // the human banner; nil: stdout
+	// Ready, when set, is called with the server's base URL once it serves.
+	Ready func(Stack)
+}
+
+// Stack describes the running local stack.
+type Stack struct {
+	URL         string // base URL of the HTTP front, e.g. http://127.0.0.1:3000
+	Endpoint    string // the AWS emulator
+	AWS         aws.Config
+	EventsTable string
+	OrdersTable string
+	QueueURL    string
+	DLQURL      string
+	Secrets     [][]byte
+}
+
+// Run starts the stack and serves until ctx is done.
+func Run(ctx context.Context, o Options) error {
+	o.defaults()
+	endpoint := o.Endpoint
+	if endpoint == "" {
+		fmt.Fprintln(o.Out, "starting moto_server (no AWS_ENDPOINT_URL given)…")
+		srv, err := motoserver.Start(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		endpoint = srv.URL
+	} else if err := motoserver.Ping(ctx, endpoint); err != nil {
+		return fmt.Errorf("AWS endpoint %s does not answer: %w", endpoint, err)
+	}
+	awsCfg, err := motoserver.AWSConfig(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	st := Stack{Endpoint: endpoint, AWS: awsCfg, EventsTable: o.EventsTable, OrdersTable: o.OrdersTable, Secrets: o.Secrets}
+	if err := ddbevents.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), o.EventsTable); err != nil {
+		return err
+	}
+	st.QueueURL, st.DLQURL, err = sqsqueue.CreateQueues(ctx, sqs.NewFromConfig(awsCfg), o.Queue, o.DLQ, MaxReceiveCount, o.Visibility)
+	if err != nil {
+		return err
+	}
+
+	env := overlay(o.Getenv, map[string]string{
+		"EVENTS_TABLE":    o.EventsTable,
+		"QUEUE_URL":       st.QueueURL,
+		"WEBHOOK_SECRETS": joinSecrets(o.Secrets),
+		"ORDERS_TABLE":    o.OrdersTable,
+	})
+	icfg, err := ingestconfig.Load(env)
+	if err != nil {
+		return err
+	}
+	ingest, err := ingestapp.New(ctx, icfg, awsCfg, o.Log.With("function", "ingest"), io.Discard)
+	if err != nil {
+		return err
+	}
+	stopProcessor, err := startProcessor(ctx, st, env, o)
+	if err != nil {
+		return err
+	}
+	defer stopProcessor()
+
+	mux := http.NewServeMux()
+	mux.Handle("POST "+WebhookPath, apigw.HTTPHandler(ingest.Handle, icfg.MaxBody))
+	mux.Handle(WebhookPath, apigw.HTTPHandler(ingest.Handle, icfg.MaxBody)) // other methods: the handler answers 405
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"error":"not_found"}`)
+	})
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	st.URL = "http://" + ln.Addr().String()
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- server.Serve(ln) }()
+	banner(o.Out, st)
+	if o.Ready != nil {
+		o.Ready(st)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := server.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (o *Options) defaults() {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.EventsTable == "" {
+		o.EventsTable = DefaultEventsTable
+	}
+	if o.Queue == "" {
+		o.Queue = DefaultQueue
+	}
+	if o.DLQ == "" {
+		o.DLQ = DefaultDLQ
+	}
+	if o.OrdersTable == "" {
+		o.OrdersTable = DefaultOrdersTable
+	}
+	if o.Visibility <= 0 {
+		o.Visibility = 30 * time.Second
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if len(o.Secrets) == 0 {
+		o.Secrets = [][]byte{[]byte(NewSecret())}
+	}
+}
+
+// NewSecret returns a fresh random signing secret, whsec_ and 32 hex digits.
+func NewSecret() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "whsec_" + hex.EncodeToString(b[:])
+}
+
+func joinSecrets(s [][]byte) string {
+	out := ""
+	for i, b := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += string(b)
+	}
+	return out
+}
+
+// overlay reads fixed values first, then getenv.
+func overlay(getenv func(string) string, fixed map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := fixed[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+}
+
+func banner(w io.Writer, st Stack) {
+	secret := string(st.Secrets[0])
+	fmt.Fprintf(w, `
+Altafinex webhook receiver, running locally
+  webhook URL   %s%s
+  AWS emulator  %s  (tables %s, %s; queue %s)
+  secret        %s
+
+Send a signed test event (from the repository root):
+  body=events/payloads/payment.succeeded.json
+  curl -sS %s%s -H "Content-Type: application/json" \
+    -H "X-Altafinex-Signature: $(go run ./cmd/webhookctl sign --secret %s < $body)" \
+    --data-binary @$body
+
+Press Ctrl-C to stop.
+`, st.URL, WebhookPath, st.Endpoint, st.EventsTable, st.OrdersTable, st.QueueURL, secret, st.URL, WebhookPath, secret)
+}
