@@ -1,0 +1,63 @@
+// Command webhookctl is the operator's tool for the Altafinex webhook
+// receiver: it signs and verifies X-Altafinex-Signature headers, and (in
+// the subcommands listed by its usage text) runs the receiver locally and
+// inspects, replays and redrives events.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK    = 0 // success (for verify: the signature is valid)
+	exitFail  = 1 // the command ran and the answer is negative
+	exitUsage = 2 // bad flags or arguments, or unreadable input
+)
+
+const usageText = `webhookctl: operate the Altafinex webhook receiver.
+
+Usage:
+  webhookctl <command> [flags]
+
+Commands:
+  verify   check an X-Altafinex-Signature header against a body on stdin
+  sign     print an X-Altafinex-Signature header for a body on stdin
+  local    run the receiver on this machine against an AWS emulator
+
+Run "webhookctl <command> -h" for a command's flags. Secrets come from
+--secret flags or, when none is given, from WEBHOOK_SECRETS
+(comma-separated). Secrets are never printed.
+`
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "verify":
+		return runVerify(rest, stdin, stdout, stderr)
+	case "sign":
+		return runSign(rest, stdin, stdout, stderr)
+	// Further subcommands are added here, one file each, with the same
+	// signature, e.g.
+	//	case "local":
+	//		return runLocal(rest, stdin, stdout, stderr)
+	// and likewise "send", "events", "replay", "dlq" (list them in usageText).
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "webhookctl: unknown command %q\n\n%s", cmd, usageText)
+		return exitUsage
+	}
+}
