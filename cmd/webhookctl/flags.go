@@ -14,6 +14,9 @@ import (
 // --secret flag is given.
 const secretsEnv = "WEBHOOK_SECRETS"
 
+// errNoSecret reports that neither --secret nor WEBHOOK_SECRETS gave one.
+var errNoSecret = fmt.Errorf("no secret: give --secret or set %s", secretsEnv)
+
 // secretFlags collects repeated --secret flags. It never shows a value:
 // the flag package prints String() in its help and Set's errors quote the
 // value, so neither may reveal a secret.
@@ -41,7 +44,7 @@ func resolveSecrets(flags secretFlags, getenv func(string) string) ([][]byte, er
 		}
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("no secret: give --secret or set %s", secretsEnv)
+		return nil, errNoSecret
 	}
 	out := make([][]byte, len(list))
 	for i, s := range list {

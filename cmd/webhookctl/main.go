@@ -48,11 +48,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runVerify(rest, stdin, stdout, stderr)
 	case "sign":
 		return runSign(rest, stdin, stdout, stderr)
-	// Further subcommands are added here, one file each, with the same
-	// signature, e.g.
-	//	case "local":
-	//		return runLocal(rest, stdin, stdout, stderr)
-	// and likewise "send", "events", "replay", "dlq" (list them in usageText).
+	case "local":
+		return runLocal(rest, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
