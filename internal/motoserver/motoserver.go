@@ -14,9 +14,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,10 +36,14 @@ var ErrNotInstalled = errors.New(`moto_server not found on PATH: install it with
 
 // Server is a moto_server child process listening on a loopback port.
 type Server struct {
-	// URL is the endpoint, e.g. http://127.0.0.1:41234.
-	URL  string
-	cmd  *exec.Cmd
-	done chan error
+	// URL is the endpoint to use, e.g. http://127.0.0.1:41234: the proxy
+	// that serialises DynamoDB requests.
+	URL string
+	// Direct is moto_server's own address, without the proxy.
+	Direct string
+	cmd    *exec.Cmd
+	done   chan error
+	proxy  *http.Server
 }
 
 // Start runs moto_server on a free port of 127.0.0.1 and waits until it
@@ -60,13 +67,44 @@ func Start(ctx context.Context, logw io.Writer) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan error, 1)}
+	s := &Server{Direct: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	if err := s.waitReady(ctx, 30*time.Second); err != nil {
 		s.Stop()
 		return nil, err
 	}
+	if err := s.startProxy(); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	return s, nil
+}
+
+// startProxy serves URL: DynamoDB requests one at a time, the rest as they come.
+func (s *Server) startProxy() error {
+	target, err := url.Parse(s.Direct)
+	if err != nil {
+		return err
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var dynamo sync.Mutex
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for the moto proxy: %w", err)
+	}
+	s.proxy = &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
+				dynamo.Lock()
+				defer dynamo.Unlock()
+			}
+			rp.ServeHTTP(w, r)
+		}),
+	}
+	s.URL = "http://" + ln.Addr().String()
+	go func() { _ = s.proxy.Serve(ln) }()
+	return nil
 }
 
 func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
@@ -75,7 +113,7 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if err := Ping(ctx, s.URL); err == nil {
+		if err := Ping(ctx, s.Direct); err == nil {
 			return nil
 		}
 		select {
@@ -83,7 +121,7 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 			s.done <- err
 			return fmt.Errorf("moto_server exited before it was ready: %v", err)
 		case <-ctx.Done():
-			return fmt.Errorf("moto_server at %s not ready after %s: %w", s.URL, limit, ctx.Err())
+			return fmt.Errorf("moto_server at %s not ready after %s: %w", s.Direct, limit, ctx.Err())
 		case <-tick.C:
 		}
 	}
@@ -93,6 +131,9 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 func (s *Server) Stop() {
 	if s == nil || s.cmd.Process == nil {
 		return
+	}
+	if s.proxy != nil {
+		_ = s.proxy.Close()
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	select {
