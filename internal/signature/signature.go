@@ -112,7 +112,7 @@ type Header struct {
 // ParseHeader parses a signature header value. On failure the error is a
 // *VerifyError whose Reason is ErrMissingHeader or ErrMalformedHeader.
 func ParseHeader(v string) (Header, error) {
-	h, reason, detail := parseHeader(v, nil)
+	h, detail, reason := parseHeader(v, nil)
 	if reason != nil {
 		return Header{}, &VerifyError{Reason: reason, Detail: detail}
 	}
@@ -121,12 +121,12 @@ func ParseHeader(v string) (Header, error) {
 
 // parseHeader parses v, appending the v1 values to v1 so that a caller can
 // offer stack space. On failure it returns the sentinel and a detail.
-func parseHeader(v string, v1 []string) (h Header, reason error, detail string) {
+func parseHeader(v string, v1 []string) (h Header, detail string, reason error) {
 	if strings.TrimSpace(v) == "" {
 		if v == "" {
-			return Header{}, ErrMissingHeader, "the header is empty"
+			return Header{}, "the header is empty", ErrMissingHeader
 		}
-		return Header{}, ErrMissingHeader, "the header is only white space"
+		return Header{}, "the header is only white space", ErrMissingHeader
 	}
 	h.V1 = v1
 	seenT := false
@@ -136,17 +136,17 @@ func parseHeader(v string, v1 []string) (h Header, reason error, detail string) 
 		if pair = strings.TrimSpace(pair); pair != "" {
 			key, val, ok := strings.Cut(pair, "=")
 			if !ok {
-				return Header{}, ErrMalformedHeader, "pair " + strconv.Itoa(n) + ` has no "="`
+				return Header{}, "pair " + strconv.Itoa(n) + ` has no "="`, ErrMalformedHeader
 			}
 			switch key {
 			case "t":
 				if seenT {
-					return Header{}, ErrMalformedHeader, `more than one "t"`
+					return Header{}, `more than one "t"`, ErrMalformedHeader
 				}
 				seenT = true
 				ts, problem := parseTimestamp(val)
 				if problem != "" {
-					return Header{}, ErrMalformedHeader, problem
+					return Header{}, problem, ErrMalformedHeader
 				}
 				h.Timestamp, h.RawTimestamp = ts, val
 			case "v1":
@@ -159,12 +159,12 @@ func parseHeader(v string, v1 []string) (h Header, reason error, detail string) 
 		rest = tail
 	}
 	if !seenT {
-		return Header{}, ErrMalformedHeader, `no "t"`
+		return Header{}, `no "t"`, ErrMalformedHeader
 	}
 	if len(h.V1) == 0 {
-		return Header{}, ErrMalformedHeader, `no "v1"`
+		return Header{}, `no "v1"`, ErrMalformedHeader
 	}
-	return h, nil, ""
+	return h, "", nil
 }
 
 // parseTimestamp reads t: decimal digits only, fitting an int64. It
@@ -212,7 +212,7 @@ const sigLen = sha256.Size
 // *VerifyError wrapping the sentinel of the first check that failed.
 func (v *Verifier) Verify(header string, body []byte) error {
 	var v1Space [4]string
-	h, reason, detail := parseHeader(header, v1Space[:0])
+	h, detail, reason := parseHeader(header, v1Space[:0])
 	if reason != nil {
 		return &VerifyError{Reason: reason, Detail: detail}
 	}
