@@ -61,6 +61,55 @@ func TestParseInvalid(t *testing.T) {
 		{"invalid utf-8", "{\"id\":\"evt_\xff\",\"type\":\"t\",\"created\":1,\"livemode\":false}"},
 		{"deeply nested", `{"id":"evt_1","type":"t","created":1,"livemode":false,"data":` + deep + `}`},
 		{"id too long", `{"id":"` + strings.Repeat("e", 256) + `","type":"t","created":1,"livemode":false}`},
+		{"id too long unescaped", `{"id":"` + strings.Repeat(`\u00e9`, 128) + `","type":"t","created":1,"livemode":false}`},
+		{"type too long", `{"id":"evt_1","type":"` + strings.Repeat("t", 256) + `","created":1,"livemode":false}`},
+		{"empty type", `{"id":"evt_1","type":"","created":1,"livemode":false}`},
+		{"null id", `{"id":null,"type":"t","created":1,"livemode":false}`},
+		{"nested too deeply", `{"id":"evt_1","type":"t","created":1,"livemode":false,"data":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`},
+		{"nested objects too deeply", `{"id":"evt_1","type":"t","created":1,"livemode":false,"data":` + strings.Repeat(`{"a":`, 64) + "1" + strings.Repeat("}", 64) + `}`},
+		{"duplicate escaped key", `{"id":"evt_1","\u0069d":"evt_2","type":"t","created":1,"livemode":false}`},
+		{"duplicate type", `{"id":"evt_1","type":"t","type":"t","created":1,"livemode":false}`},
+		{"duplicate created", `{"id":"evt_1","type":"t","created":1,"created":1,"livemode":false}`},
+		{"duplicate livemode", `{"id":"evt_1","type":"t","created":1,"livemode":false,"livemode":false}`},
+		{"created exponent", `{"id":"evt_1","type":"t","created":1e3,"livemode":false}`},
+		{"created minus zero", `{"id":"evt_1","type":"t","created":-0,"livemode":false}`},
+		{"created zero", `{"id":"evt_1","type":"t","created":0,"livemode":false}`},
+		{"created leading zero", `{"id":"evt_1","type":"t","created":01,"livemode":false}`},
+		{"created overflow", `{"id":"evt_1","type":"t","created":9223372036854775808,"livemode":false}`},
+		{"created plus", `{"id":"evt_1","type":"t","created":+1,"livemode":false}`},
+		{"livemode null", `{"id":"evt_1","type":"t","created":1,"livemode":null}`},
+		{"livemode truncated", `{"id":"evt_1","type":"t","created":1,"livemode":tru}`},
+		{"number leading zero", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":01}`},
+		{"number bare minus", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":-}`},
+		{"number trailing dot", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":1.}`},
+		{"number leading dot", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":.5}`},
+		{"number empty exponent", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":1e+}`},
+		{"number hex", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":0x10}`},
+		{"NaN", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":NaN}`},
+		{"bad literal", `{"id":"evt_1","type":"t","created":1,"livemode":false,"n":nul}`},
+		{"capital literal", `{"id":"evt_1","type":"t","created":1,"livemode":False}`},
+		{"trailing comma", `{"id":"evt_1","type":"t","created":1,"livemode":false,}`},
+		{"trailing comma in array", `{"id":"evt_1","type":"t","created":1,"livemode":false,"a":[1,]}`},
+		{"missing comma", `{"id":"evt_1" "type":"t","created":1,"livemode":false}`},
+		{"missing colon", `{"id" "evt_1","type":"t","created":1,"livemode":false}`},
+		{"unquoted key", `{id:"evt_1","type":"t","created":1,"livemode":false}`},
+		{"single quotes", `{'id':'evt_1','type':'t','created':1,'livemode':false}`},
+		{"raw control character", "{\"id\":\"evt\t1\",\"type\":\"t\",\"created\":1,\"livemode\":false}"},
+		{"raw newline in ignored string", "{\"id\":\"evt_1\",\"type\":\"t\",\"created\":1,\"livemode\":false,\"x\":\"a\nb\"}"},
+		{"invalid escape", `{"id":"evt\x31","type":"t","created":1,"livemode":false}`},
+		{"short unicode escape", `{"id":"evt\u31","type":"t","created":1,"livemode":false}`},
+		{"bad hex escape", `{"id":"evt_1","type":"t","created":1,"livemode":false,"x":"\u12G4"}`},
+		{"unterminated string", `{"id":"evt_1","type":"t","created":1,"livemode":false,"x":"abc`},
+		{"backslash at end", `{"id":"evt_1","type":"t","created":1,"livemode":false,"x":"abc\`},
+		{"invalid utf-8 in nested key", "{\"id\":\"evt_1\",\"type\":\"t\",\"created\":1,\"livemode\":false,\"d\":{\"k\xc3\":1}}"},
+		{"utf-8 surrogate", "{\"id\":\"evt_\xed\xa0\x80\",\"type\":\"t\",\"created\":1,\"livemode\":false}"},
+		{"overlong utf-8", "{\"id\":\"evt_\xc0\xaf\",\"type\":\"t\",\"created\":1,\"livemode\":false}"},
+		{"byte order mark", "\xef\xbb\xbf{\"id\":\"evt_1\",\"type\":\"t\",\"created\":1,\"livemode\":false}"},
+		{"non-breaking space", "{\"id\":\"evt_1\",\u00a0\"type\":\"t\",\"created\":1,\"livemode\":false}"},
+		{"two objects", `{"id":"evt_1","type":"t","created":1,"livemode":false}{"id":"evt_2"}`},
+		{"closing bracket mismatch", `{"id":"evt_1","type":"t","created":1,"livemode":false,"a":[1}]}`},
+		{"unclosed object", `{"id":"evt_1","type":"t","created":1,"livemode":false`},
+		{"whitespace only", " \n\t"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +133,44 @@ func TestParseIgnoresUnknownFields(t *testing.T) {
 	}
 }
 
+func TestParseValid(t *testing.T) {
+	tail := `"type":"t","created":1,"livemode":false`
+	tests := []struct {
+		name, body string
+		want       envelope.Envelope
+	}{
+		{"escaped value", `{"id":"evt\u005f1",` + tail + `}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+		{"short escapes", `{"id":"a\"\\\/\b\f\n\r\t",` + tail + `}`, envelope.Envelope{ID: "a\"\\/\b\f\n\r\t", Type: "t", Created: 1}},
+		{"escaped key", `{"\u0069\u0064":"evt_1",` + tail + `}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+		{"surrogate pair", `{"id":"evt_\ud83d\ude00",` + tail + `}`, envelope.Envelope{ID: "evt_\U0001F600", Type: "t", Created: 1}},
+		{"lone high surrogate", `{"id":"evt_\ud83d",` + tail + `}`, envelope.Envelope{ID: "evt_\uFFFD", Type: "t", Created: 1}},
+		{"lone low surrogate", `{"id":"evt_\ude00x",` + tail + `}`, envelope.Envelope{ID: "evt_\uFFFDx", Type: "t", Created: 1}},
+		{"high surrogate then escape", `{"id":"\ud83d\u0041",` + tail + `}`, envelope.Envelope{ID: "\uFFFDA", Type: "t", Created: 1}},
+		{"raw utf-8", `{"id":"évt_1 😀",` + tail + `}`, envelope.Envelope{ID: "évt_1 😀", Type: "t", Created: 1}},
+		{"escaped NUL", `{"id":"evt\u0000",` + tail + `}`, envelope.Envelope{ID: "evt\x00", Type: "t", Created: 1}},
+		{"DEL is not a control character", "{\"id\":\"evt\x7f\"," + tail + `}`, envelope.Envelope{ID: "evt\x7f", Type: "t", Created: 1}},
+		{"255 bytes", `{"id":"` + strings.Repeat("e", 255) + `",` + tail + `}`, envelope.Envelope{ID: strings.Repeat("e", 255), Type: "t", Created: 1}},
+		{"long raw, short unescaped", `{"id":"` + strings.Repeat(`\u0065`, 255) + `",` + tail + `}`, envelope.Envelope{ID: strings.Repeat("e", 255), Type: "t", Created: 1}},
+		{"max created", `{"id":"evt_1","type":"t","created":9223372036854775807,"livemode":true}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 9223372036854775807, Livemode: true}},
+		{"nested id keys", `{"data":{"id":"x","id":"y","type":1},"id":"evt_1","list":[{"id":2}],` + tail + `}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+		{"other keys repeat", `{"x":1,"x":2,"ID":"no","Id":3,"id ":4,"id":"evt_1",` + tail + `}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+		{"whitespace", " \t\r\n{ \"id\" :\n\"evt_1\" , \"type\":\"t\",\"created\" : 1 ,\"livemode\":false } \n", envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+		{"every value kind", `{"id":"evt_1",` + tail + `,"a":[],"o":{},"n":[-0,0.5,-1.25e+10,1E-3,2e8],"l":[true,false,null],"s":"","e":{"":""}}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+		{"nested 64 deep", `{"id":"evt_1",` + tail + `,"d":` + strings.Repeat("[", 63) + strings.Repeat("]", 63) + `}`, envelope.Envelope{ID: "evt_1", Type: "t", Created: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := envelope.Parse([]byte(tc.body))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("Parse = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, name := range []string{"payment.succeeded.json", "payment.failed.json", "refund.completed.json"} {
 		body, err := os.ReadFile(filepath.Join("testdata", name))
@@ -98,6 +185,9 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, envelope.ErrInvalid) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			if env != (envelope.Envelope{}) {
+				t.Fatalf("error %v came with a non-zero envelope %+v", err, env)
 			}
 			return
 		}
