@@ -61,6 +61,8 @@ type Options struct {
 	Out    io.Writer    // the human banner; nil: stdout
 	// Ready, when set, is called with the server's base URL once it serves.
 	Ready func(Stack)
+	// NoProcessor leaves the queue alone: only the ingest path runs.
+	NoProcessor bool
 }
 
 // Stack describes the running local stack.

@@ -68,6 +68,7 @@ func startLocal(t *testing.T) local.Stack {
 		DLQ:         motoserver.UniqueName(t, "dlq"),
 		OrdersTable: motoserver.UniqueName(t, "orders"),
 		Getenv:      func(string) string { return "" },
+		NoProcessor: true, // these tests read the queue themselves
 		Log:         slog.New(slog.NewJSONHandler(logs, nil)),
 		Out:         io.Discard,
 		Ready:       func(st local.Stack) { ready <- st },

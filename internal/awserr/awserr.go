@@ -1,0 +1,153 @@
+// Package awserr classifies errors from the AWS SDK as transient (a later
+// retry may succeed) or permanent (no retry can fix the request), in one
+// place, for the processor's outcome rules.
+//
+// Transient: throttling, request timeouts, 5xx and other server faults,
+// network and connection errors, context cancellation and deadlines, and
+// the operational errors an operator fixes without touching the event:
+// access denied, bad or expired credentials, a missing table, bus or
+// configuration set, sending paused. Treating those as transient keeps the
+// message on the queue and, once its retries run out, in the dead-letter
+// queue, where its alarm fires and a redrive replays it.
+//
+// Permanent: any other error that the service attributes to the request
+// itself (a client fault or a 4xx status), such as a validation error, a
+// message SES rejects, or a conditional check that failed and so describes
+// an impossible state.
+//
+// Anything unrecognised is transient: a retry is safe, a wrong FAILED is not.
+package awserr
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Class is the classification of an error.
+type Class int
+
+// The classes of errors.
+const (
+	// Transient errors may go away on a retry.
+	Transient Class = iota
+	// Permanent errors do not.
+	Permanent
+)
+
+func (c Class) String() string {
+	if c == Permanent {
+		return "permanent"
+	}
+	return "transient"
+}
+
+// transientCodes are API error codes that a retry, or an operator's fix of
+// the deployment, can make succeed, in addition to the SDK's throttle and
+// retryable codes.
+var transientCodes = map[string]bool{
+	"InternalServerError":          true,
+	"InternalFailure":              true,
+	"InternalError":                true,
+	"ServiceUnavailable":           true,
+	"ServiceUnavailableException":  true,
+	"TransactionConflictException": true,
+	"RequestTimeout":               true,
+	"RequestTimeoutException":      true,
+	// Permissions and credentials.
+	"AccessDenied":                true,
+	"AccessDeniedException":       true,
+	"UnrecognizedClientException": true,
+	"InvalidClientTokenId":        true,
+	"ExpiredToken":                true,
+	"ExpiredTokenException":       true,
+	"RequestExpired":              true,
+	"InvalidSignatureException":   true,
+	"SignatureDoesNotMatch":       true,
+	"IncompleteSignature":         true,
+	"MissingAuthenticationToken":  true,
+	"KMSAccessDeniedException":    true,
+	// Resources of the deployment.
+	"ResourceNotFoundException": true,
+	"NotFoundException":         true,
+	"ResourceInUseException":    true,
+	"SendingPausedException":    true,
+	"AccountSuspendedException": true,
+}
+
+// Classify returns the class of err. A nil error is Transient; use
+// IsPermanent to ask the question the processor asks.
+func Classify(err error) Class {
+	if err == nil {
+		return Transient
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isNetwork(err) {
+		return Transient
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+			return Transient
+		}
+		if _, ok := retry.DefaultRetryableErrorCodes[code]; ok {
+			return Transient
+		}
+		if transientCodes[code] {
+			return Transient
+		}
+		switch apiErr.ErrorFault() {
+		case smithy.FaultServer:
+			return Transient
+		case smithy.FaultClient:
+			return Permanent
+		}
+	}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) {
+		status := respErr.HTTPStatusCode()
+		switch {
+		case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout,
+			status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
+			return Transient
+		case status >= 500:
+			return Transient
+		case status >= 400 && apiErr != nil:
+			// The service named the request's fault: a 4xx with an
+			// error code the lists above do not know.
+			return Permanent
+		}
+	}
+	return Transient
+}
+
+// IsPermanent reports whether err is known to be permanent. It is false for
+// nil.
+func IsPermanent(err error) bool {
+	return err != nil && Classify(err) == Permanent
+}
+
+// IsTransient reports whether err is not nil and not known to be permanent.
+func IsTransient(err error) bool {
+	return err != nil && Classify(err) == Transient
+}
+
+// isNetwork reports a connection-level failure: refused, reset, timed out,
+// cut short.
+func isNetwork(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
+}

@@ -1,0 +1,439 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+)
+
+// fakeOrders is an in-memory orders table with the orders package's rules.
+type fakeOrders struct {
+	mu       sync.Mutex
+	m        map[string]orders.Order
+	applyErr error
+	gets     int
+}
+
+func newFakeOrders() *fakeOrders { return &fakeOrders{m: map[string]orders.Order{}} }
+
+func (f *fakeOrders) apply(id string, rule func(orders.Order) (orders.Order, bool, error)) (orders.Order, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.applyErr != nil {
+		return orders.Order{}, false, f.applyErr
+	}
+	o, ok := f.m[id]
+	if !ok {
+		o = orders.Order{ID: id}
+	}
+	n, changed, err := rule(o)
+	if err != nil || !changed {
+		return o, false, err
+	}
+	f.m[id] = n
+	return n, true, nil
+}
+
+func (f *fakeOrders) ApplyPayment(_ context.Context, id string, p orders.Payment, _ time.Time) (orders.Order, bool, error) {
+	return f.apply(id, func(o orders.Order) (orders.Order, bool, error) {
+		if err := o.CheckPayment(p); err != nil {
+			return o, false, err
+		}
+		n, c := o.ApplyPayment(p)
+		return n, c, nil
+	})
+}
+
+func (f *fakeOrders) ApplyRefund(_ context.Context, id string, r orders.Refund, _ time.Time) (orders.Order, bool, error) {
+	return f.apply(id, func(o orders.Order) (orders.Order, bool, error) {
+		if err := o.CheckRefund(r); err != nil {
+			return o, false, err
+		}
+		n, c := o.ApplyRefund(r)
+		return n, c, nil
+	})
+}
+
+func (f *fakeOrders) Get(_ context.Context, id string) (orders.Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gets++
+	o, ok := f.m[id]
+	if !ok {
+		return o, errors.New("not found")
+	}
+	return o, nil
+}
+
+type fakeMailer struct {
+	err  error
+	sent []handlers.Email
+}
+
+func (m *fakeMailer) Send(_ context.Context, e handlers.Email) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.sent = append(m.sent, e)
+	return nil
+}
+
+type fakePublisher struct {
+	err       error
+	published []handlers.DomainEvent
+}
+
+func (p *fakePublisher) Publish(_ context.Context, e handlers.DomainEvent) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.published = append(p.published, e)
+	return nil
+}
+
+type fixture struct {
+	orders *fakeOrders
+	mailer *fakeMailer
+	pub    *fakePublisher
+	reg    process.Registry
+}
+
+func newFixture() *fixture {
+	f := &fixture{orders: newFakeOrders(), mailer: &fakeMailer{}, pub: &fakePublisher{}}
+	f.reg = handlers.Default(handlers.Deps{
+		Orders: f.orders, Mailer: f.mailer, Publisher: f.pub,
+		RetryURLTemplate: "https://shop.example.com/orders/{order_id}/pay",
+		Now:              func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) },
+		Logger:           slog.New(slog.DiscardHandler),
+	})
+	return f
+}
+
+// event reads a sample event; edit may change its decoded JSON first.
+func event(t testing.TB, name string, edit func(m map[string]any)) process.Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+		if b, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	obj, _ := json.Marshal(m["data"].(map[string]any)["object"])
+	return process.Event{
+		ID:      m["id"].(string),
+		Type:    m["type"].(string),
+		Created: time.Unix(int64(m["created"].(float64)), 0).UTC(),
+		Object:  obj,
+		Body:    b,
+		Attempt: 1,
+	}
+}
+
+func object(m map[string]any) map[string]any {
+	return m["data"].(map[string]any)["object"].(map[string]any)
+}
+
+func (f *fixture) handle(t *testing.T, ev process.Event, done ...string) (*process.Steps, error) {
+	t.Helper()
+	h, ok := f.reg[ev.Type]
+	if !ok {
+		t.Fatalf("no handler for %s", ev.Type)
+	}
+	steps := process.NewSteps(done)
+	return steps, h.Handle(context.Background(), ev, steps)
+}
+
+func (f *fixture) mustHandle(t *testing.T, ev process.Event) {
+	t.Helper()
+	if _, err := f.handle(t, ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var allSteps = []string{handlers.StepOrder, handlers.StepEmail, handlers.StepEvent}
+
+func TestPaymentSucceeded(t *testing.T) {
+	f := newFixture()
+	ev := event(t, "payment.succeeded", nil)
+	steps, err := f.handle(t, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := steps.Completed(); !slices.Equal(got, allSteps) {
+		t.Errorf("steps %v", got)
+	}
+	if o := f.orders.m["ord_1001"]; o.Status != orders.Paid || o.Amount != 4999 {
+		t.Errorf("order %+v", o)
+	}
+	if len(f.mailer.sent) != 1 {
+		t.Fatalf("emails %d", len(f.mailer.sent))
+	}
+	e := f.mailer.sent[0]
+	if e.To != "jane.doe@example.com" || e.Template != handlers.TemplatePaymentConfirmation || e.OrderID != "ord_1001" ||
+		!strings.Contains(e.Text, "49.99 USD") || !strings.Contains(e.HTML, "49.99 USD") || !strings.Contains(e.Subject, "ord_1001") {
+		t.Errorf("email %+v", e)
+	}
+	if len(f.pub.published) != 1 || f.pub.published[0].DetailType != handlers.DetailOrderPaid {
+		t.Fatalf("published %+v", f.pub.published)
+	}
+	var d handlers.Detail
+	if err := json.Unmarshal(f.pub.published[0].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.SourceEventID != ev.ID || d.SourceEventType != ev.Type || d.Order.OrderID != "ord_1001" ||
+		d.Order.Status != string(orders.Paid) || d.Order.PaidAt == nil {
+		t.Errorf("detail %+v", d)
+	}
+}
+
+func TestPaymentFailed(t *testing.T) {
+	f := newFixture()
+	f.mustHandle(t, event(t, "payment.failed", nil))
+	if o := f.orders.m["ord_1002"]; o.Status != orders.PaymentFailed {
+		t.Errorf("order %+v", o)
+	}
+	if len(f.mailer.sent) != 1 {
+		t.Fatalf("emails %d", len(f.mailer.sent))
+	}
+	e := f.mailer.sent[0]
+	for _, want := range []string{"129.00 EUR", "https://shop.example.com/orders/ord_1002/pay", "declined by the issuer"} {
+		if !strings.Contains(e.Text, want) {
+			t.Errorf("text lacks %q: %s", want, e.Text)
+		}
+	}
+	if !strings.Contains(e.HTML, `href="https://shop.example.com/orders/ord_1002/pay"`) || e.Template != handlers.TemplatePaymentFailed {
+		t.Errorf("email %+v", e)
+	}
+	if len(f.pub.published) != 1 || f.pub.published[0].DetailType != handlers.DetailOrderPaymentFailed {
+		t.Errorf("published %+v", f.pub.published)
+	}
+}
+
+func TestRefundCompleted(t *testing.T) {
+	f := newFixture()
+	f.mustHandle(t, event(t, "payment.succeeded", nil))
+	f.mustHandle(t, event(t, "refund.completed", nil))
+	if o := f.orders.m["ord_1001"]; o.Status != orders.PartiallyRefunded || o.RefundedTotal != 1500 {
+		t.Errorf("order %+v", o)
+	}
+	if len(f.mailer.sent) != 2 {
+		t.Fatalf("emails %d", len(f.mailer.sent))
+	}
+	e := f.mailer.sent[1]
+	if e.Template != handlers.TemplateRefund || !strings.Contains(e.Text, "We refunded 15.00 USD") ||
+		!strings.Contains(e.Text, "Refunded so far: 15.00 USD") || e.To != "jane.doe@example.com" {
+		t.Errorf("email %+v", e)
+	}
+	if len(f.pub.published) != 2 || f.pub.published[1].DetailType != handlers.DetailOrderRefunded {
+		t.Fatalf("published %+v", f.pub.published)
+	}
+	var d handlers.Detail
+	if err := json.Unmarshal(f.pub.published[1].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Refund == nil || d.Refund.RefundID != "re_5Kf4Xd1SgN6vV3" || d.Refund.Amount != 1500 || d.Order.RefundedTotal != 1500 {
+		t.Errorf("detail %+v", d)
+	}
+}
+
+// TestNotifyRule covers the package doc's rule: notices follow a change by
+// this event, or a retry of this event after it changed the order; never a
+// duplicate or stale fact.
+func TestNotifyRule(t *testing.T) {
+	otherID := func(id string, created float64) func(m map[string]any) {
+		return func(m map[string]any) { m["id"], m["created"] = id, created }
+	}
+	tests := []struct {
+		name       string
+		before     []process.Event // applied first, notices discarded
+		retryOf    bool            // the event itself is in before: a retry after a crash
+		ev         process.Event
+		wantNotice bool
+	}{
+		{name: "retry of a payment after a crash", retryOf: true,
+			ev: event(t, "payment.succeeded", nil), wantNotice: true},
+		{name: "another event for the same payment", before: []process.Event{event(t, "payment.succeeded", nil)},
+			ev: event(t, "payment.succeeded", otherID("evt_dup", 1795795100)), wantNotice: false},
+		{name: "stale failure after a success",
+			before: []process.Event{event(t, "payment.succeeded", func(m map[string]any) { object(m)["metadata"] = map[string]any{"order_id": "ord_1002"} })},
+			ev:     event(t, "payment.failed", nil), wantNotice: false},
+		{name: "retry of a failure after a crash", retryOf: true,
+			ev: event(t, "payment.failed", nil), wantNotice: true},
+		{name: "retry of a refund after a crash", retryOf: true, before: []process.Event{event(t, "payment.succeeded", nil)},
+			ev: event(t, "refund.completed", nil), wantNotice: true},
+		{name: "duplicate refund under another event id", before: []process.Event{event(t, "payment.succeeded", nil), event(t, "refund.completed", nil)},
+			ev: event(t, "refund.completed", otherID("evt_refund_dup", 1795881700)), wantNotice: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			before := tc.before
+			if tc.retryOf {
+				before = append(slices.Clone(before), tc.ev)
+			}
+			for _, ev := range before {
+				f.mustHandle(t, ev)
+			}
+			f.mailer.sent, f.pub.published = nil, nil
+			ev := tc.ev
+			ev.Attempt = 2
+			steps, err := f.handle(t, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(f.mailer.sent) == 1 && len(f.pub.published) == 1; got != tc.wantNotice {
+				t.Errorf("notice: want %v, got %d emails, %d events", tc.wantNotice, len(f.mailer.sent), len(f.pub.published))
+			}
+			want := []string{handlers.StepOrder}
+			if tc.wantNotice {
+				want = allSteps
+			}
+			if !slices.Equal(steps.Completed(), want) {
+				t.Errorf("steps: want %v, got %v", want, steps.Completed())
+			}
+		})
+	}
+}
+
+func TestResumeAfterCompletedSteps(t *testing.T) {
+	f := newFixture()
+	ev := event(t, "payment.succeeded", nil)
+	f.mustHandle(t, ev)
+	f.mailer.sent, f.pub.published = nil, nil
+	f.orders.applyErr = errors.New("the order step must not run again")
+
+	steps, err := f.handle(t, ev, handlers.StepOrder, handlers.StepEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.mailer.sent) != 0 || len(f.pub.published) != 1 || f.orders.gets != 1 {
+		t.Errorf("emails %d, events %d, order reads %d", len(f.mailer.sent), len(f.pub.published), f.orders.gets)
+	}
+	if !slices.Equal(steps.Completed(), allSteps) {
+		t.Errorf("steps %v", steps.Completed())
+	}
+}
+
+func TestStepFailures(t *testing.T) {
+	errSES := errors.New("ses throttled")
+	errEB := errors.New("eventbridge down")
+	tests := []struct {
+		name      string
+		mailErr   error
+		pubErr    error
+		wantErr   error
+		wantSteps []string
+	}{
+		{"email fails", errSES, nil, errSES, []string{handlers.StepOrder}},
+		{"event fails after the email", nil, errEB, errEB, []string{handlers.StepOrder, handlers.StepEmail}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			f.mailer.err, f.pub.err = tc.mailErr, tc.pubErr
+			steps, err := f.handle(t, event(t, "payment.succeeded", nil))
+			if !errors.Is(err, tc.wantErr) || errors.Is(err, process.ErrPermanent) {
+				t.Fatalf("want transient %v, got %v", tc.wantErr, err)
+			}
+			if !slices.Equal(steps.Completed(), tc.wantSteps) {
+				t.Errorf("steps: want %v, got %v", tc.wantSteps, steps.Completed())
+			}
+		})
+	}
+}
+
+func TestPermanentFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		ev      func(t *testing.T) process.Event
+		before  []string
+		wantErr error
+	}{
+		{"payment without order id", func(t *testing.T) process.Event {
+			return event(t, "payment.succeeded", func(m map[string]any) { delete(object(m), "metadata") })
+		}, nil, process.ErrInvalidPayload},
+		{"refund without order id", func(t *testing.T) process.Event {
+			return event(t, "refund.completed", func(m map[string]any) { object(m)["metadata"] = map[string]any{"order_id": ""} })
+		}, nil, process.ErrInvalidPayload},
+		{"payment object of the wrong shape", func(t *testing.T) process.Event {
+			return event(t, "payment.failed", func(m map[string]any) { object(m)["amount"] = "lots" })
+		}, nil, process.ErrInvalidPayload},
+		{"refund in another currency", func(t *testing.T) process.Event {
+			return event(t, "refund.completed", func(m map[string]any) { object(m)["currency"] = "eur" })
+		}, []string{"payment.succeeded"}, orders.ErrCurrencyMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			for _, b := range tc.before {
+				f.mustHandle(t, event(t, b, nil))
+			}
+			f.mailer.sent = nil
+			_, err := f.handle(t, tc.ev(t))
+			if !errors.Is(err, tc.wantErr) || !errors.Is(err, process.ErrPermanent) {
+				t.Fatalf("want permanent %v, got %v", tc.wantErr, err)
+			}
+			if len(f.mailer.sent) != 0 {
+				t.Errorf("sent %d emails", len(f.mailer.sent))
+			}
+		})
+	}
+}
+
+func TestRefundBeforePaymentHasNoAddress(t *testing.T) {
+	f := newFixture()
+	steps, err := f.handle(t, event(t, "refund.completed", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.mailer.sent) != 0 || len(f.pub.published) != 1 {
+		t.Errorf("emails %d, events %d", len(f.mailer.sent), len(f.pub.published))
+	}
+	if !slices.Equal(steps.Completed(), allSteps) {
+		t.Errorf("steps %v", steps.Completed())
+	}
+}
+
+func TestRetryURL(t *testing.T) {
+	tests := []struct{ tmpl, id, want string }{
+		{"https://shop.example.com/orders/{order_id}/pay", "ord_1", "https://shop.example.com/orders/ord_1/pay"},
+		{"", "ord 2/x", "https://shop.example.com/orders/ord%202%2Fx/pay"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.tmpl, tc.id), func(t *testing.T) {
+			if got := handlers.RetryURL(tc.tmpl, tc.id); got != tc.want {
+				t.Errorf("want %s, got %s", tc.want, got)
+			}
+		})
+	}
+}
+
+func TestEmailHTMLIsEscaped(t *testing.T) {
+	e := handlers.ConfirmationEmail(orders.Order{ID: "ord_<b>", CustomerName: "<script>x</script>", Amount: 100, Currency: "usd"})
+	if strings.Contains(e.HTML, "<script>") || strings.Contains(e.HTML, "ord_<b>") {
+		t.Errorf("HTML not escaped: %s", e.HTML)
+	}
+}
+
+var fixedCreated = time.Unix(1795795200, 0).UTC()

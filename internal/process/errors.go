@@ -1,0 +1,45 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrPermanent marks an error that no retry can fix: the event is recorded
+// FAILED with its body and acknowledged. Match it with errors.Is; mark an
+// error with Permanent.
+var ErrPermanent = errors.New("permanent failure")
+
+// ErrNoHandler is the (permanent) error of an event type with no registered
+// handler.
+var ErrNoHandler = errors.New("no handler for event type")
+
+// ErrInvalidPayload is the (permanent) error of a body that is not the
+// event it claims to be: not an envelope, a data.object that does not parse,
+// a missing metadata.order_id.
+var ErrInvalidPayload = errors.New("invalid event payload")
+
+// ErrInFlight reports that another delivery holds the event under a live
+// lease; the message is reported failed and comes back later.
+var ErrInFlight = errors.New("event is being processed by another delivery")
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() []error {
+	return []error{e.err, ErrPermanent}
+}
+
+// Permanent marks err as permanent: errors.Is(Permanent(err), ErrPermanent)
+// holds, and err's own chain is kept. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil || errors.Is(err, ErrPermanent) {
+		return err
+	}
+	return &permanentError{err: err}
+}
+
+// Permanentf is Permanent(fmt.Errorf(format, args...)).
+func Permanentf(format string, args ...any) error {
+	return Permanent(fmt.Errorf(format, args...))
+}

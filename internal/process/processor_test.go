@@ -1,0 +1,408 @@
+package process_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+)
+
+// fakeEvents is an in-memory events table with the claim rules of DESIGN.md.
+type fakeEvents struct {
+	mu        sync.Mutex
+	recs      map[string]eventrecord.Record
+	claimErr  error
+	finishErr error
+	finishes  int
+}
+
+func newFakeEvents() *fakeEvents { return &fakeEvents{recs: map[string]eventrecord.Record{}} }
+
+func (f *fakeEvents) Claim(_ context.Context, rec eventrecord.Record, now time.Time) (eventrecord.Record, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.claimErr != nil {
+		return eventrecord.Record{}, f.claimErr
+	}
+	old, ok := f.recs[rec.EventID]
+	if ok {
+		switch {
+		case old.Status == eventrecord.Received, old.Status == eventrecord.Retrying:
+		case old.Status == eventrecord.Processing && !old.LeaseLive(now):
+		default:
+			return eventrecord.Record{}, &eventrecord.ConflictError{Existing: old}
+		}
+	} else {
+		old = rec
+	}
+	old.Status = eventrecord.Processing
+	old.Token, old.LeaseUntil = rec.Token, rec.LeaseUntil
+	old.Attempts++
+	f.recs[rec.EventID] = old
+	return old, nil
+}
+
+func (f *fakeEvents) Finish(_ context.Context, rec eventrecord.Record, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finishes++
+	if f.finishErr != nil {
+		return f.finishErr
+	}
+	old, ok := f.recs[rec.EventID]
+	if !ok || old.Token != rec.Token {
+		return &eventrecord.ConflictError{Existing: old}
+	}
+	rec.LeaseUntil = time.Time{}
+	f.recs[rec.EventID] = rec
+	return nil
+}
+
+func (f *fakeEvents) get(t *testing.T, id string) eventrecord.Record {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec, ok := f.recs[id]
+	if !ok {
+		t.Fatalf("no record %s", id)
+	}
+	return rec
+}
+
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sampleMessage(t *testing.T) eventrecord.Message {
+	t.Helper()
+	return eventrecord.Message{
+		EventID:    "evt_3PqL8fA1x9Kd2mZ0",
+		Type:       "payment.succeeded",
+		ReceivedAt: time.UnixMilli(1795795201000),
+		Body:       readSample(t, "payment.succeeded.json"),
+	}
+}
+
+var fixedNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func newProcessor(ev process.Events, h process.Handler) *process.Processor {
+	return &process.Processor{
+		Events:   ev,
+		Handlers: process.Registry{"payment.succeeded": h},
+		Now:      func() time.Time { return fixedNow },
+		Logger:   slog.New(slog.DiscardHandler),
+	}
+}
+
+// stepsHandler runs the named steps; fail maps a step to its error.
+type stepsHandler struct {
+	mu    sync.Mutex
+	names []string
+	fail  map[string]error
+	ran   []string
+	seen  []process.Event
+}
+
+func (h *stepsHandler) Handle(ctx context.Context, ev process.Event, steps *process.Steps) error {
+	h.mu.Lock()
+	h.seen = append(h.seen, ev)
+	h.mu.Unlock()
+	for _, n := range h.names {
+		err := steps.Run(ctx, n, func(context.Context) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.ran = append(h.ran, n)
+			return h.fail[n]
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestProcessOutcomes(t *testing.T) {
+	errBoom := errors.New("boom: throttled")
+	errBad := errors.New("validation: bad")
+	tests := []struct {
+		name        string
+		existing    *eventrecord.Record
+		fail        map[string]error
+		isPermanent func(error) bool
+		finishErr   error
+		want        process.Outcome
+		wantErr     error
+		wantStatus  eventrecord.Status
+		wantSteps   []string
+		wantRan     []string
+		wantBody    bool
+	}{
+		{name: "happy path", want: process.OutcomeProcessed, wantStatus: eventrecord.Processed,
+			wantSteps: []string{"order", "email", "event"}, wantRan: []string{"order", "email", "event"}},
+		{name: "transient failure after a step keeps the completed steps",
+			fail: map[string]error{"email": errBoom}, want: process.OutcomeRetrying, wantErr: errBoom,
+			wantStatus: eventrecord.Retrying, wantSteps: []string{"order"}, wantRan: []string{"order", "email"}},
+		{name: "permanent failure keeps the body",
+			fail: map[string]error{"order": process.Permanent(errBad)}, want: process.OutcomeFailed, wantErr: errBad,
+			wantStatus: eventrecord.Failed, wantRan: []string{"order"}, wantBody: true},
+		{name: "classifier marks an error permanent",
+			fail: map[string]error{"order": errBad}, isPermanent: func(err error) bool { return errors.Is(err, errBad) },
+			want: process.OutcomeFailed, wantErr: errBad, wantStatus: eventrecord.Failed, wantRan: []string{"order"}, wantBody: true},
+		{name: "retry resumes after the completed steps",
+			existing:   &eventrecord.Record{Status: eventrecord.Retrying, Steps: []string{"order", "email"}, Attempts: 1},
+			want:       process.OutcomeProcessed,
+			wantStatus: eventrecord.Processed, wantSteps: []string{"order", "email", "event"}, wantRan: []string{"event"}},
+		{name: "processed already is a duplicate",
+			existing: &eventrecord.Record{Status: eventrecord.Processed, Steps: []string{"order", "email", "event"}},
+			want:     process.OutcomeDuplicate, wantStatus: eventrecord.Processed, wantSteps: []string{"order", "email", "event"}},
+		{name: "failed already is a duplicate",
+			existing: &eventrecord.Record{Status: eventrecord.Failed},
+			want:     process.OutcomeDuplicate, wantStatus: eventrecord.Failed},
+		{name: "live lease elsewhere is in flight",
+			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: fixedNow.Add(time.Minute)},
+			want:     process.OutcomeInFlight, wantErr: process.ErrInFlight, wantStatus: eventrecord.Processing},
+		{name: "expired lease elsewhere is taken over",
+			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: fixedNow.Add(-time.Second)},
+			want:     process.OutcomeProcessed, wantStatus: eventrecord.Processed,
+			wantSteps: []string{"order", "email", "event"}, wantRan: []string{"order", "email", "event"}},
+		{name: "failed final write is retried",
+			finishErr: errBoom, want: process.OutcomeRetrying, wantErr: errBoom, wantStatus: eventrecord.Processing,
+			wantRan: []string{"order", "email", "event"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := sampleMessage(t)
+			events := newFakeEvents()
+			if tc.existing != nil {
+				rec := *tc.existing
+				rec.EventID = msg.EventID
+				events.recs[msg.EventID] = rec
+			}
+			events.finishErr = tc.finishErr
+			h := &stepsHandler{names: []string{"order", "email", "event"}, fail: tc.fail}
+			p := newProcessor(events, h)
+			p.IsPermanent = tc.isPermanent
+
+			res := p.Process(context.Background(), msg)
+
+			if res.Outcome != tc.want {
+				t.Fatalf("outcome: want %s, got %s (err %v)", tc.want, res.Outcome, res.Err)
+			}
+			if res.Outcome.Retry() != (tc.want == process.OutcomeRetrying || tc.want == process.OutcomeInFlight) {
+				t.Errorf("Retry() = %v for %s", res.Outcome.Retry(), res.Outcome)
+			}
+			if tc.wantErr == nil && res.Err != nil || tc.wantErr != nil && !errors.Is(res.Err, tc.wantErr) {
+				t.Errorf("err: want %v, got %v", tc.wantErr, res.Err)
+			}
+			if res.EventID != msg.EventID || res.Type != msg.Type {
+				t.Errorf("result names %s/%s", res.EventID, res.Type)
+			}
+			rec := events.get(t, msg.EventID)
+			if rec.Status != tc.wantStatus {
+				t.Errorf("status: want %s, got %s", tc.wantStatus, rec.Status)
+			}
+			if !slices.Equal(rec.Steps, tc.wantSteps) {
+				t.Errorf("steps: want %v, got %v", tc.wantSteps, rec.Steps)
+			}
+			if !slices.Equal(h.ran, tc.wantRan) {
+				t.Errorf("ran: want %v, got %v", tc.wantRan, h.ran)
+			}
+			if got := len(rec.Body) > 0; got != tc.wantBody {
+				t.Errorf("body kept: want %v, got %v", tc.wantBody, got)
+			}
+			if tc.want == process.OutcomeRetrying && tc.finishErr == nil || tc.want == process.OutcomeFailed {
+				if rec.Error == "" {
+					t.Error("no error recorded")
+				}
+			}
+		})
+	}
+}
+
+func TestProcessEventFields(t *testing.T) {
+	events := newFakeEvents()
+	h := &stepsHandler{}
+	p := newProcessor(events, h)
+	p.Lease = 90 * time.Second
+	p.NewToken = func() string { return "tok-1" }
+	msg := sampleMessage(t)
+	msg.Replay = true
+
+	if res := p.Process(context.Background(), msg); res.Outcome != process.OutcomeProcessed {
+		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+	}
+	if len(h.seen) != 1 {
+		t.Fatalf("handler called %d times", len(h.seen))
+	}
+	ev := h.seen[0]
+	if ev.ID != msg.EventID || ev.Type != msg.Type || !ev.Replay || ev.Attempt != 1 {
+		t.Errorf("event %+v", ev)
+	}
+	if want := time.Unix(1795795200, 0).UTC(); !ev.Created.Equal(want) {
+		t.Errorf("created: want %v, got %v", want, ev.Created)
+	}
+	if !strings.Contains(string(ev.Object), `"pay_7Hc2Vb9QeL4sT1"`) {
+		t.Errorf("object %s", ev.Object)
+	}
+	rec := events.get(t, msg.EventID)
+	if rec.Token != "tok-1" || rec.PayloadHash == "" || !rec.ExpiresAt.After(fixedNow.Add(29*24*time.Hour)) {
+		t.Errorf("claim record %+v", rec)
+	}
+}
+
+func TestProcessBadMessages(t *testing.T) {
+	body := readSample(t, "payment.succeeded.json")
+	tests := []struct {
+		name    string
+		msg     eventrecord.Message
+		wantID  string
+		wantErr error
+	}{
+		{name: "attributes missing: routed from the body",
+			msg: eventrecord.Message{Body: body}, wantID: "evt_3PqL8fA1x9Kd2mZ0"},
+		{name: "not an envelope, no attributes: keyed by hash",
+			msg: eventrecord.Message{Body: []byte("not json")}, wantID: "sha256:", wantErr: process.ErrInvalidPayload},
+		{name: "not an envelope, attributes name it",
+			msg:    eventrecord.Message{EventID: "evt_x", Type: "payment.succeeded", Body: []byte(`{"id":"evt_x"`)},
+			wantID: "evt_x", wantErr: process.ErrInvalidPayload},
+		{name: "attributes disagree with the body",
+			msg:    eventrecord.Message{EventID: "evt_other", Type: "payment.succeeded", Body: body},
+			wantID: "evt_other", wantErr: process.ErrInvalidPayload},
+		{name: "no data.object",
+			msg:    eventrecord.Message{Body: []byte(`{"id":"evt_y","type":"payment.succeeded","created":1,"livemode":false}`)},
+			wantID: "evt_y", wantErr: process.ErrInvalidPayload},
+		{name: "type without a handler",
+			msg:    eventrecord.Message{Body: []byte(`{"id":"evt_z","type":"dispute.created","created":1,"livemode":false,"data":{"object":{}}}`)},
+			wantID: "evt_z", wantErr: process.ErrNoHandler},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			events := newFakeEvents()
+			h := &stepsHandler{names: []string{"order"}}
+			p := newProcessor(events, h)
+			res := p.Process(context.Background(), tc.msg)
+			if !strings.HasPrefix(res.EventID, tc.wantID) {
+				t.Fatalf("event id: want prefix %q, got %q", tc.wantID, res.EventID)
+			}
+			rec := events.get(t, res.EventID)
+			if tc.wantErr == nil {
+				if res.Outcome != process.OutcomeProcessed || rec.Status != eventrecord.Processed {
+					t.Fatalf("want processed, got %s/%s: %v", res.Outcome, rec.Status, res.Err)
+				}
+				return
+			}
+			if res.Outcome != process.OutcomeFailed || !errors.Is(res.Err, tc.wantErr) || !errors.Is(res.Err, process.ErrPermanent) {
+				t.Fatalf("want failed with %v, got %s: %v", tc.wantErr, res.Outcome, res.Err)
+			}
+			if rec.Status != eventrecord.Failed || string(rec.Body) != string(tc.msg.Body) {
+				t.Errorf("record %s, body %q", rec.Status, rec.Body)
+			}
+			if len(h.ran) != 0 {
+				t.Errorf("handler ran %v", h.ran)
+			}
+		})
+	}
+}
+
+func TestProcessClaimError(t *testing.T) {
+	events := newFakeEvents()
+	events.claimErr = errors.New("throttled")
+	h := &stepsHandler{names: []string{"order"}}
+	res := newProcessor(events, h).Process(context.Background(), sampleMessage(t))
+	if res.Outcome != process.OutcomeRetrying || !errors.Is(res.Err, events.claimErr) {
+		t.Fatalf("want retrying, got %s: %v", res.Outcome, res.Err)
+	}
+	if len(h.ran) != 0 || events.finishes != 0 {
+		t.Errorf("ran %v, finishes %d", h.ran, events.finishes)
+	}
+}
+
+func TestProcessBatchBoundAndOrder(t *testing.T) {
+	const limit, n = 3, 9
+	var (
+		mu      sync.Mutex
+		active  int
+		maxSeen int
+	)
+	release := make(chan struct{})
+	full := make(chan struct{}, n)
+	h := process.HandlerFunc(func(ctx context.Context, ev process.Event, _ *process.Steps) error {
+		mu.Lock()
+		active++
+		maxSeen = max(maxSeen, active)
+		if active == limit {
+			full <- struct{}{}
+		}
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		active--
+		mu.Unlock()
+		if strings.HasSuffix(ev.ID, "_4") {
+			return errors.New("transient")
+		}
+		return nil
+	})
+	events := newFakeEvents()
+	p := newProcessor(events, h)
+	p.MaxConcurrency = limit
+	msgs := make([]eventrecord.Message, n)
+	for i := range msgs {
+		id := fmt.Sprintf("evt_%d", i)
+		msgs[i] = eventrecord.Message{EventID: id, Type: "payment.succeeded",
+			Body: []byte(fmt.Sprintf(`{"id":%q,"type":"payment.succeeded","created":1,"livemode":false,"data":{"object":{}}}`, id))}
+	}
+	done := make(chan []process.Result, 1)
+	go func() { done <- p.ProcessBatch(context.Background(), msgs) }()
+	select {
+	case <-full:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch never ran records concurrently")
+	}
+	close(release)
+	results := <-done
+	if maxSeen != limit {
+		t.Errorf("max concurrent handlers: want %d, got %d", limit, maxSeen)
+	}
+	for i, r := range results {
+		want := process.OutcomeProcessed
+		if i == 4 {
+			want = process.OutcomeRetrying
+		}
+		if r.EventID != msgs[i].EventID || r.Outcome != want {
+			t.Errorf("result %d: want %s %s, got %s %s", i, msgs[i].EventID, want, r.EventID, r.Outcome)
+		}
+	}
+}
+
+func TestHandlerContextEndsWithLease(t *testing.T) {
+	events := newFakeEvents()
+	var deadline time.Time
+	h := process.HandlerFunc(func(ctx context.Context, _ process.Event, _ *process.Steps) error {
+		deadline, _ = ctx.Deadline()
+		return nil
+	})
+	p := newProcessor(events, h)
+	p.Lease = time.Hour // fixedNow is far from the real clock: the deadline is compared, not waited for
+	p.Now = time.Now
+	start := time.Now()
+	p.Process(context.Background(), sampleMessage(t))
+	if deadline.Before(start.Add(time.Hour)) || deadline.After(time.Now().Add(time.Hour)) {
+		t.Errorf("handler deadline %v is not the lease end", deadline)
+	}
+}

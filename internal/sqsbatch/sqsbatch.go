@@ -1,0 +1,153 @@
+// Package sqsbatch adapts the processor to Lambda's SQS event source
+// mapping with ReportBatchItemFailures: it turns an events.SQSEvent into
+// queue messages, processes them, and answers an events.SQSEventResponse
+// that names exactly the records to deliver again.
+//
+// The handler's error is always nil: one record's failure never makes the
+// whole batch retry, and every record's outcome is in the response.
+package sqsbatch
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/metrics"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+)
+
+// Processor processes the messages of one batch and returns their results
+// in the same order (*process.Processor).
+type Processor interface {
+	ProcessBatch(ctx context.Context, msgs []eventrecord.Message) []process.Result
+}
+
+var _ Processor = (*process.Processor)(nil)
+
+// Names of the metrics the handler counts, one per outcome, plus the
+// processing latency of processed events.
+var outcomeMetrics = map[process.Outcome]string{
+	process.OutcomeProcessed: "Processed",
+	process.OutcomeDuplicate: "ProcessorDuplicate",
+	process.OutcomeInFlight:  "ProcessorInFlight",
+	process.OutcomeRetrying:  "Retried",
+	process.OutcomeFailed:    "Failed",
+}
+
+// MetricLatency is the processing time of a processed event, in ms.
+const MetricLatency = "ProcessingLatency"
+
+// Handler is the processor function's Lambda handler.
+type Handler struct {
+	proc Processor
+	log  *slog.Logger
+	// Metrics receives a count per outcome (Processed, Retried, Failed,
+	// ProcessorDuplicate, ProcessorInFlight; dimension EventType) and
+	// ProcessingLatency; nil: no metrics.
+	Metrics *metrics.EMF
+}
+
+// New returns the handler of batches for proc; log receives one summary
+// line per batch (slog.Default when nil).
+func New(proc Processor, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{proc: proc, log: log}
+}
+
+// Handle processes one batch and reports the records to retry as batch item
+// failures, by message id. The error is always nil.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	msgs := make([]eventrecord.Message, len(ev.Records))
+	for i, r := range ev.Records {
+		msgs[i] = Message(r)
+	}
+	results := h.proc.ProcessBatch(ctx, msgs)
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	counts := map[process.Outcome]int{}
+	for i, r := range ev.Records {
+		// A result missing for a record cannot be told apart from a
+		// failure: retry it.
+		if i >= len(results) || results[i].Outcome.Retry() {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+		if i < len(results) {
+			counts[results[i].Outcome]++
+			h.count(results[i])
+		}
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "batch done",
+		slog.Int("records", len(ev.Records)),
+		slog.Int("retry", len(resp.BatchItemFailures)),
+		slog.Int(string(process.OutcomeProcessed), counts[process.OutcomeProcessed]),
+		slog.Int(string(process.OutcomeDuplicate), counts[process.OutcomeDuplicate]),
+		slog.Int(string(process.OutcomeFailed), counts[process.OutcomeFailed]),
+		slog.Int(string(process.OutcomeRetrying), counts[process.OutcomeRetrying]),
+		slog.Int(string(process.OutcomeInFlight), counts[process.OutcomeInFlight]))
+	return resp, nil
+}
+
+func (h *Handler) count(r process.Result) {
+	if h.Metrics == nil {
+		return
+	}
+	if name, ok := outcomeMetrics[r.Outcome]; ok {
+		h.Metrics.Count(name, metrics.Dim{Name: "EventType", Value: r.Type})
+	}
+	if r.Outcome == process.OutcomeProcessed {
+		h.Metrics.Put(MetricLatency, float64(r.Duration.Milliseconds()), metrics.Milliseconds)
+	}
+}
+
+// Message reads the queue message out of an SQS record: the body, and the
+// event id, type, received time and replay flag from the message
+// attributes. Missing or malformed attributes are left zero; the processor
+// then routes on the body.
+func Message(r events.SQSMessage) eventrecord.Message {
+	m := eventrecord.Message{
+		EventID: attr(r, eventrecord.AttrEventID),
+		Type:    attr(r, eventrecord.AttrType),
+		Body:    []byte(r.Body),
+		Replay:  attr(r, eventrecord.AttrReplay) == "true",
+	}
+	if ms, err := strconv.ParseInt(attr(r, eventrecord.AttrReceivedAt), 10, 64); err == nil && ms > 0 {
+		m.ReceivedAt = time.UnixMilli(ms).UTC()
+	}
+	return m
+}
+
+func attr(r events.SQSMessage, name string) string {
+	a, ok := r.MessageAttributes[name]
+	if !ok || a.StringValue == nil {
+		return ""
+	}
+	return *a.StringValue
+}
+
+// LogHandler wraps next so that every record logged with a context from a
+// Lambda invocation carries the invocation's aws_request_id.
+func LogHandler(next slog.Handler) slog.Handler { return requestIDHandler{next} }
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("aws_request_id", lc.AwsRequestID))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,174 @@
+package sqsbatch_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/metrics"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
+)
+
+// fakeProcessor answers outcomes by event id and records the messages.
+type fakeProcessor struct {
+	outcomes map[string]process.Outcome
+	got      []eventrecord.Message
+}
+
+func (f *fakeProcessor) ProcessBatch(_ context.Context, msgs []eventrecord.Message) []process.Result {
+	f.got = msgs
+	res := make([]process.Result, len(msgs))
+	for i, m := range msgs {
+		o, ok := f.outcomes[m.EventID]
+		if !ok {
+			o = process.OutcomeProcessed
+		}
+		res[i] = process.Result{EventID: m.EventID, Outcome: o}
+	}
+	return res
+}
+
+func loadEvent(t *testing.T, name string) events.SQSEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestHandleFixture(t *testing.T) {
+	ev := loadEvent(t, "sqs-event.json")
+	tests := []struct {
+		name     string
+		outcomes map[string]process.Outcome
+		want     []string
+	}{
+		{"all processed", nil, []string{}},
+		{"retrying and in flight are retried", map[string]process.Outcome{
+			"evt_3PqL8fA1x9Kd2mZ0": process.OutcomeRetrying,
+			"":                     process.OutcomeInFlight, // the record without attributes
+		}, []string{"059f36b4-87a3-44ab-83d2-661975830a7d", "c1b2a3d4-0000-4bbb-8ccc-9d8e7f6a5b4c"}},
+		{"failed and duplicate are acknowledged", map[string]process.Outcome{
+			"evt_3PqL8fA1x9Kd2mZ0": process.OutcomeFailed,
+			"evt_3PqL8gB7w2Rn5yX4": process.OutcomeDuplicate,
+		}, []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fp := &fakeProcessor{outcomes: tc.outcomes}
+			resp, err := sqsbatch.New(fp, slog.New(slog.DiscardHandler)).Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("Handle error %v: it must stay nil", err)
+			}
+			var got []string
+			for _, f := range resp.BatchItemFailures {
+				got = append(got, f.ItemIdentifier)
+			}
+			if !slices.Equal(got, tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
+				t.Errorf("failures: want %v, got %v", tc.want, got)
+			}
+			// The response must serialise as Lambda expects it.
+			b, _ := json.Marshal(resp)
+			if !bytes.Contains(b, []byte(`"batchItemFailures":[`)) {
+				t.Errorf("response JSON %s", b)
+			}
+		})
+	}
+}
+
+func TestMessageFromRecord(t *testing.T) {
+	ev := loadEvent(t, "sqs-event.json")
+	tests := []struct {
+		name string
+		rec  events.SQSMessage
+		want eventrecord.Message
+	}{
+		{"all attributes", ev.Records[0], eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded",
+			ReceivedAt: time.UnixMilli(1795795201000).UTC()}},
+		{"replay", ev.Records[1], eventrecord.Message{EventID: "evt_3PqL8gB7w2Rn5yX4", Type: "payment.failed",
+			ReceivedAt: time.UnixMilli(1795795201000).UTC(), Replay: true}},
+		{"no attributes", ev.Records[2], eventrecord.Message{}},
+		{"malformed received_at", events.SQSMessage{MessageAttributes: map[string]events.SQSMessageAttribute{
+			"received_at": {StringValue: ptr("yesterday"), DataType: "Number"}}}, eventrecord.Message{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sqsbatch.Message(tc.rec)
+			if string(got.Body) != tc.rec.Body {
+				t.Errorf("body not kept byte for byte")
+			}
+			got.Body = nil
+			if got.EventID != tc.want.EventID || got.Type != tc.want.Type || !got.ReceivedAt.Equal(tc.want.ReceivedAt) || got.Replay != tc.want.Replay {
+				t.Errorf("want %+v\ngot  %+v", tc.want, got)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func TestLogHandlerAddsRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(&buf, nil))).With("function", "processor")
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-42"})
+	logger.InfoContext(ctx, "hello")
+	logger.InfoContext(context.Background(), "outside")
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	if len(lines) != 2 {
+		t.Fatalf("lines: %s", buf.Bytes())
+	}
+	var first, second map[string]any
+	if err := json.Unmarshal(lines[0], &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(lines[1], &second); err != nil {
+		t.Fatal(err)
+	}
+	if first["aws_request_id"] != "req-42" || first["function"] != "processor" {
+		t.Errorf("first line %v", first)
+	}
+	if _, ok := second["aws_request_id"]; ok {
+		t.Errorf("second line %v", second)
+	}
+}
+
+func TestMetricsPerOutcome(t *testing.T) {
+	var buf bytes.Buffer
+	fp := &fakeProcessor{outcomes: map[string]process.Outcome{"evt_3PqL8gB7w2Rn5yX4": process.OutcomeRetrying}}
+	h := sqsbatch.New(fp, slog.New(slog.DiscardHandler))
+	h.Metrics = &metrics.EMF{W: &buf, Function: "processor"}
+	if _, err := h.Handle(context.Background(), loadEvent(t, "sqs-event.json")); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("metric line %s: %v", line, err)
+		}
+		for _, name := range []string{"Processed", "Retried", sqsbatch.MetricLatency} {
+			if _, ok := m[name]; ok {
+				counts[name]++
+			}
+		}
+	}
+	if counts["Processed"] != 2 || counts["Retried"] != 1 || counts[sqsbatch.MetricLatency] != 2 {
+		t.Errorf("metric lines %v:\n%s", counts, buf.String())
+	}
+}
