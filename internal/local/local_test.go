@@ -51,8 +51,17 @@ func (s *syncBuffer) String() string {
 }
 
 // startLocal runs local.Run on a free loopback port against the package's
-// moto_server, with fresh table and queue names, until the test ends.
+// moto_server, with fresh table and queue names, until the test ends. The
+// processor is off: these tests read the queue themselves.
 func startLocal(t *testing.T) local.Stack {
+	t.Helper()
+	st, _ := startLocalWith(t, func(o *local.Options) { o.NoProcessor = true })
+	return st
+}
+
+// startLocalWith is startLocal with the options adjusted by edit; it also
+// returns the stack's log.
+func startLocalWith(t *testing.T, edit func(*local.Options)) (local.Stack, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan local.Stack, 1)
@@ -68,11 +77,11 @@ func startLocal(t *testing.T) local.Stack {
 		DLQ:         motoserver.UniqueName(t, "dlq"),
 		OrdersTable: motoserver.UniqueName(t, "orders"),
 		Getenv:      func(string) string { return "" },
-		NoProcessor: true, // these tests read the queue themselves
 		Log:         slog.New(slog.NewJSONHandler(logs, nil)),
 		Out:         io.Discard,
 		Ready:       func(st local.Stack) { ready <- st },
 	}
+	edit(&opts)
 	go func() {
 		defer close(done)
 		runErr = local.Run(ctx, opts)
@@ -93,13 +102,13 @@ func startLocal(t *testing.T) local.Stack {
 	})
 	select {
 	case st := <-ready:
-		return st
+		return st, logs
 	case <-done:
 		t.Fatalf("local.Run returned before serving: %v", runErr)
 	case <-time.After(60 * time.Second):
 		t.Fatal("local.Run did not become ready")
 	}
-	return local.Stack{}
+	return local.Stack{}, nil
 }
 
 // call sends one HTTP request and returns the status, the JSON body and
