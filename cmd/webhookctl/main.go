@@ -30,6 +30,10 @@ Commands:
   verify   check an X-Altafinex-Signature header against a body on stdin
   sign     print an X-Altafinex-Signature header for a body on stdin
   local    run the receiver on this machine against an AWS emulator
+  send     sign and POST a realistic test event (or a file) to a webhook URL
+  events   show an event's record (get ID) or list records by status (list)
+  replay   put FAILED events back on the queue (by id, or --status FAILED)
+  dlq      peek at the dead-letter queue, or redrive it to the events queue
 
 Run "webhookctl <command> -h" for a command's flags. Secrets come from
 --secret flags or, when none is given, from WEBHOOK_SECRETS
@@ -50,6 +54,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSign(rest, stdin, stdout, stderr)
 	case "local":
 		return runLocal(rest, stdin, stdout, stderr)
+	case "send":
+		return runSend(rest, stdin, stdout, stderr)
+	case "events":
+		return runEvents(rest, stdin, stdout, stderr)
+	case "replay":
+		return runReplay(rest, stdin, stdout, stderr)
+	case "dlq":
+		return runDLQ(rest, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/ops"
+)
+
+const eventsUsage = `Usage: webhookctl events get EVENT_ID [--json] [deployment flags]
+       webhookctl events list [--status FAILED] [--since 24h] [--json] [deployment flags]
+
+get shows one event's record: status, type, attempts, completed steps,
+times, last error, stored body size. list shows the records in one status
+updated within --since (default: all of them), oldest update first.
+
+Exit status: 0 shown, 1 not found or AWS error, 2 usage error.
+
+` + stackFlagsHelp + `
+Flags:
+`
+
+// runEvents is the events subcommand.
+func runEvents(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return eventsCmd(context.Background(), args, osEnv(stdin, stdout, stderr))
+}
+
+func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
+	fs := flag.NewFlagSet("events", flag.ContinueOnError)
+	var sf stackFlags
+	sf.register(fs)
+	status := fs.String("status", string(eventrecord.Failed), "list: records in this status")
+	since := fs.String("since", "", "list: updated within this long (24h, 90m, 7d; default: any time)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), eventsUsage)
+		fs.PrintDefaults()
+	}
+	pos, code := parseInterleaved(fs, args, env.stderr)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) == 0 {
+		return usageError(fs, env.stderr, errors.New("want get EVENT_ID or list"))
+	}
+	now := env.now()
+	switch pos[0] {
+	case "get":
+		if len(pos) != 2 {
+			return usageError(fs, env.stderr, errors.New("get takes one EVENT_ID"))
+		}
+		table, err := eventsTable(ctx, &sf, env)
+		if err != nil {
+			return fail(env.stderr, "events", err)
+		}
+		v, err := ops.GetEvent(ctx, table, pos[1], now)
+		if errors.Is(err, ops.ErrNotFound) {
+			fmt.Fprintf(env.stderr, "webhookctl events: no event %s in table %s\n", pos[1], table.Name())
+			return exitFail
+		}
+		if err != nil {
+			return fail(env.stderr, "events", err)
+		}
+		if sf.json {
+			return printJSON(env, v)
+		}
+		printEvent(env.stdout, v)
+		return exitOK
+	case "list":
+		if len(pos) != 1 {
+			return usageError(fs, env.stderr, fmt.Errorf("list takes no arguments, got %q", pos[1]))
+		}
+		st, err := ops.ParseStatus(*status)
+		if err != nil {
+			return usageError(fs, env.stderr, err)
+		}
+		from, err := parseSince(*since, now)
+		if err != nil {
+			return usageError(fs, env.stderr, err)
+		}
+		table, err := eventsTable(ctx, &sf, env)
+		if err != nil {
+			return fail(env.stderr, "events", err)
+		}
+		views, err := ops.ListEvents(ctx, table, st, from, now)
+		if err != nil {
+			return fail(env.stderr, "events", err)
+		}
+		if sf.json {
+			return printJSON(env, views)
+		}
+		printEventList(env.stdout, views)
+		fmt.Fprintf(env.stderr, "%d %s event(s)%s\n", len(views), st, sinceText(from))
+		return exitOK
+	default:
+		return usageError(fs, env.stderr, fmt.Errorf("unknown events command %q: want get or list", pos[0]))
+	}
+}
+
+func eventsTable(ctx context.Context, sf *stackFlags, env cmdEnv) (*ddbevents.Table, error) {
+	cfg, res, err := sf.connect(ctx, env, ops.NeedEventsTable)
+	if err != nil {
+		return nil, err
+	}
+	return ddbevents.New(dynamodb.NewFromConfig(cfg), res.EventsTable), nil
+}
+
+func sinceText(from time.Time) string {
+	if from.IsZero() {
+		return ""
+	}
+	return " updated since " + from.UTC().Format(time.RFC3339)
+}
+
+func printJSON(env cmdEnv, v any) int {
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(env.stderr, "webhookctl: write JSON: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func timeText(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func printEvent(w io.Writer, v ops.EventView) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	status := string(v.Status)
+	switch {
+	case v.Replayable:
+		status += " (replayable: webhookctl replay " + v.EventID + ")"
+	case v.Status == eventrecord.Failed:
+		status += " (no body kept: cannot be replayed)"
+	}
+	if v.Expired {
+		status += " (TTL passed, awaiting deletion)"
+	}
+	steps := strings.Join(v.Steps, ", ")
+	if steps == "" {
+		steps = "-"
+	}
+	rows := [][2]string{
+		{"event", v.EventID},
+		{"status", status},
+		{"type", v.Type},
+		{"created", timeText(v.Created)},
+		{"livemode", fmt.Sprint(v.Livemode)},
+		{"attempts", fmt.Sprint(v.Attempts)},
+		{"steps", steps},
+		{"received", timeText(v.ReceivedAt)},
+		{"updated", timeText(v.UpdatedAt)},
+		{"lease until", timeText(v.LeaseUntil)},
+		{"expires", timeText(v.ExpiresAt)},
+	}
+	if v.DurationMS > 0 {
+		rows = append(rows, [2]string{"duration", fmt.Sprintf("%d ms", v.DurationMS)})
+	}
+	if v.Error != "" {
+		rows = append(rows, [2]string{"error", v.Error})
+	}
+	rows = append(rows, [2]string{"body", fmt.Sprintf("%d bytes", v.BodyBytes)})
+	if v.PayloadHash != "" {
+		rows = append(rows, [2]string{"sha256", v.PayloadHash})
+	}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+	}
+	_ = tw.Flush()
+}
+
+func printEventList(w io.Writer, views []ops.EventView) {
+	if len(views) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT ID\tSTATUS\tTYPE\tATTEMPTS\tUPDATED\tBODY\tERROR")
+	for _, v := range views {
+		errText := v.Error
+		if r := []rune(errText); len(r) > 60 {
+			errText = string(r[:57]) + "..."
+		}
+		if errText == "" {
+			errText = "-"
+		}
+		updated := "-"
+		if v.UpdatedAt != nil {
+			updated = v.UpdatedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\n", v.EventID, v.Status, v.Type, v.Attempts, updated, v.BodyBytes, errText)
+	}
+	_ = tw.Flush()
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/altafinex-webhooks/receiver/internal/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops"
+)
+
+// cmdEnv is what the send and operator commands take from the process;
+// tests give their own.
+type cmdEnv struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	now    func() time.Time
+}
+
+func osEnv(stdin io.Reader, stdout, stderr io.Writer) cmdEnv {
+	return cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
+}
+
+// endpointEnv names the variable through which the SDK reaches an emulator.
+const endpointEnv = "AWS_ENDPOINT_URL"
+
+// localRegion is the region used against the local emulator when none is
+// configured.
+const localRegion = "us-east-1"
+
+// errUsage marks an error the user fixes by changing the command line.
+var errUsage = errors.New("usage")
+
+// stackFlags are the flags that say which deployment an operator command
+// works on.
+type stackFlags struct {
+	stack    string
+	endpoint string
+	region   string
+	table    string
+	queueURL string
+	dlqURL   string
+	json     bool
+}
+
+const stackFlagsHelp = `Which deployment: --stack NAME reads the resources from the outputs of the
+CloudFormation stack (EventsTableName, EventsQueueUrl, EventsDLQUrl); without
+it the local stack of "webhookctl local" is used (tables webhook-events and
+orders, queues webhook-events-queue and webhook-events-dlq) at --endpoint or
+$AWS_ENDPOINT_URL. --table, --queue-url and --dlq-url override either. AWS
+credentials, region and profile come from the usual SDK configuration.
+`
+
+func (f *stackFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.stack, "stack", "", "CloudFormation stack of a deployment (default: the local stack)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "AWS endpoint, e.g. the local emulator (default: $"+endpointEnv+")")
+	fs.StringVar(&f.region, "region", "", "AWS region (default: the SDK's configuration)")
+	fs.StringVar(&f.table, "table", "", "events table name (overrides the stack's)")
+	fs.StringVar(&f.queueURL, "queue-url", "", "events queue URL (overrides the stack's)")
+	fs.StringVar(&f.dlqURL, "dlq-url", "", "dead-letter queue URL (overrides the stack's)")
+	fs.BoolVar(&f.json, "json", false, "print JSON for scripts instead of text")
+}
+
+// connect loads the AWS configuration and finds the resources need names.
+// Errors wrapping errUsage are the user's to fix.
+func (f *stackFlags) connect(ctx context.Context, env cmdEnv, need ops.Need) (aws.Config, ops.Resources, error) {
+	override := ops.Resources{EventsTable: f.table, QueueURL: f.queueURL, DLQURL: f.dlqURL}
+	endpoint := f.endpoint
+	if endpoint == "" {
+		endpoint = env.getenv(endpointEnv)
+	}
+	isLocal := f.stack == ""
+	if isLocal && endpoint == "" && override.Check(need) != nil {
+		return aws.Config{}, ops.Resources{}, fmt.Errorf("%w: give --stack NAME for a deployed stack, or --endpoint (or $%s) for the local one", errUsage, endpointEnv)
+	}
+	var opts []func(*config.LoadOptions) error
+	if f.region != "" {
+		opts = append(opts, config.WithRegion(f.region))
+	}
+	if isLocal && endpoint != "" && env.getenv("AWS_ACCESS_KEY_ID") == "" && env.getenv("AWS_PROFILE") == "" {
+		// The emulator takes any credentials; do not go looking for real ones.
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, ops.Resources{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if f.endpoint != "" {
+		cfg.BaseEndpoint = aws.String(f.endpoint)
+	}
+	if cfg.Region == "" {
+		if !isLocal {
+			return aws.Config{}, ops.Resources{}, fmt.Errorf("%w: no AWS region configured: give --region or set AWS_REGION", errUsage)
+		}
+		cfg.Region = localRegion
+	}
+	var res ops.Resources
+	if isLocal {
+		names := ops.LocalNames{EventsTable: local.DefaultEventsTable, Queue: local.DefaultQueue, DLQ: local.DefaultDLQ, OrdersTable: local.DefaultOrdersTable}
+		res, err = ops.LocalResources(ctx, sqs.NewFromConfig(cfg), names, override, need)
+		if errors.Is(err, ops.ErrQueueNotFound) {
+			err = fmt.Errorf("%w (is \"webhookctl local\" running against %s?)", err, endpoint)
+		}
+	} else {
+		res, err = ops.StackResources(ctx, cloudformation.NewFromConfig(cfg), f.stack)
+		res = res.Merge(override)
+	}
+	if err != nil {
+		return aws.Config{}, ops.Resources{}, err
+	}
+	if err := res.Check(need); err != nil {
+		return aws.Config{}, ops.Resources{}, fmt.Errorf("%w (give the flag for it)", err)
+	}
+	return cfg, res, nil
+}
+
+// parseInterleaved parses args into fs, allowing flags after positional
+// arguments ("replay evt_1 --yes"), and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, int) {
+	fs.SetOutput(stderr)
+	var pos []string
+	for range len(args) + 1 {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK
+			}
+			return nil, exitUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return pos, -1
+}
+
+// parseSince reads --since: a Go duration (90m, 24h) or a number of days
+// (7d), counted back from now; empty means no bound (the zero time).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" || s == "0" {
+		return time.Time{}, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return time.Time{}, fmt.Errorf("--since %q: want a duration such as 24h, 90m or 7d", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d < 0 {
+			return time.Time{}, fmt.Errorf("--since %q: want a duration such as 24h, 90m or 7d", s)
+		}
+	}
+	return now.Add(-d), nil
+}
+
+// fail prints err for command name and returns the exit code it deserves.
+func fail(stderr io.Writer, name string, err error) int {
+	if errors.Is(err, errUsage) {
+		fmt.Fprintf(stderr, "webhookctl %s: %s\n", name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "webhookctl %s: %v\n", name, err)
+	return exitFail
+}
+
+// progress prints "verb n/total" on stderr every tenth of a run of more
+// than ten, and at its end.
+type progress struct {
+	w     io.Writer
+	verb  string
+	total int
+}
+
+func (p progress) step(n int) {
+	if p.total <= 10 {
+		return
+	}
+	every := max(p.total/10, 10)
+	if n%every == 0 || n == p.total {
+		fmt.Fprintf(p.w, "%s %d/%d\n", p.verb, n, p.total)
+	}
+}

@@ -1,0 +1,201 @@
+package ops_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/ops"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// failedBody has characters a re-encoding would change.
+var failedBody = []byte("{\n  \"id\": \"evt_failed\",\t\"type\": \"payment.succeeded\", \"note\": \"caf\u00e9 \\u00e9\"  }\r\n")
+
+// putRecord walks a record through the table's own methods to status s:
+// Reserve, then Claim and Finish for the processor's statuses.
+func putRecord(t *testing.T, e env, id string, s eventrecord.Status, body []byte) {
+	t.Helper()
+	ctx := context.Background()
+	rec := eventrecord.Record{
+		EventID: id, Status: eventrecord.Received, Type: "payment.succeeded", Created: t0.Add(-time.Minute),
+		PayloadHash: "aa", Token: "ingest", LeaseUntil: t0.Add(30 * time.Second), ExpiresAt: t0.Add(30 * 24 * time.Hour),
+		ReceivedAt: t0, UpdatedAt: t0,
+	}
+	if err := e.table.Reserve(ctx, rec, t0); err != nil {
+		t.Fatalf("Reserve: %v", err)
+	}
+	if s == eventrecord.Received {
+		return
+	}
+	rec.Token, rec.Status = "proc", eventrecord.Processing
+	if _, err := e.table.Claim(ctx, rec, t0.Add(time.Second)); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if s == eventrecord.Processing {
+		return
+	}
+	rec.Status, rec.Body, rec.Error = s, body, "no metadata.order_id"
+	if err := e.table.Finish(ctx, rec, t0.Add(2*time.Second)); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+}
+
+func TestReplay(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      eventrecord.Status // "" puts no record
+		body        []byte
+		wantOutcome ops.ReplayOutcome
+		wantStatus  eventrecord.Status // stored afterwards
+	}{
+		{name: "failed with body", status: eventrecord.Failed, body: failedBody, wantOutcome: ops.Replayed, wantStatus: eventrecord.Retrying},
+		{name: "processed", status: eventrecord.Processed, wantOutcome: ops.AlreadyProcessed, wantStatus: eventrecord.Processed},
+		{name: "failed without body", status: eventrecord.Failed, wantOutcome: ops.NoBody, wantStatus: eventrecord.Failed},
+		{name: "received", status: eventrecord.Received, wantOutcome: ops.NotReplayable, wantStatus: eventrecord.Received},
+		{name: "processing", status: eventrecord.Processing, wantOutcome: ops.NotReplayable, wantStatus: eventrecord.Processing},
+		{name: "retrying", status: eventrecord.Retrying, wantOutcome: ops.NotReplayable, wantStatus: eventrecord.Retrying},
+		{name: "missing", wantOutcome: ops.NotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			const id = "evt_failed"
+			if tc.status != "" {
+				putRecord(t, e, id, tc.status, tc.body)
+			}
+			now := t0.Add(time.Hour)
+			r := &ops.Replayer{Store: e.table, Queue: e.queue, Now: func() time.Time { return now }}
+			res, err := r.Replay(context.Background(), id)
+			if err != nil {
+				t.Fatalf("Replay: %v", err)
+			}
+			if res.Outcome != tc.wantOutcome || res.EventID != id || res.Text() == "" {
+				t.Errorf("result %+v (%q): want outcome %s", res, res.Text(), tc.wantOutcome)
+			}
+			msgs := drain(t, e.sqs, e.url)
+			if tc.wantOutcome != ops.Replayed {
+				if len(msgs) != 0 {
+					t.Errorf("%d messages sent, want none", len(msgs))
+				}
+			} else {
+				if len(msgs) != 1 {
+					t.Fatalf("%d messages sent, want 1", len(msgs))
+				}
+				if got := aws.ToString(msgs[0].Body); got != string(tc.body) {
+					t.Errorf("body:\n got %q\nwant %q", got, tc.body)
+				}
+				a := attrs(msgs[0])
+				if a[eventrecord.AttrReplay] != "String:true" || a[eventrecord.AttrEventID] != "String:"+id || a[eventrecord.AttrType] != "String:payment.succeeded" {
+					t.Errorf("attributes %v: want replay mark, event id and type", a)
+				}
+			}
+			if tc.status == "" {
+				return
+			}
+			stored, err := e.table.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Status != tc.wantStatus {
+				t.Errorf("stored status %s, want %s", stored.Status, tc.wantStatus)
+			}
+		})
+	}
+}
+
+// A replay whose send fails puts the record back to FAILED, body kept, so
+// that it can be replayed again.
+func TestReplaySendFailsRollsBack(t *testing.T) {
+	e := newEnv(t)
+	putRecord(t, e, "evt_failed", eventrecord.Failed, failedBody)
+	sendErr := errors.New("queue down")
+	r := &ops.Replayer{Store: e.table, Queue: failingQueue{sendErr}, Now: func() time.Time { return t0.Add(time.Hour) }}
+	if _, err := r.Replay(context.Background(), "evt_failed"); !errors.Is(err, sendErr) {
+		t.Fatalf("Replay: got %v, want the send error", err)
+	}
+	stored, err := e.table.Get(context.Background(), "evt_failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != eventrecord.Failed || string(stored.Body) != string(failedBody) || stored.Error != "no metadata.order_id" {
+		t.Errorf("stored %+v: want FAILED with its body and error", stored)
+	}
+	r.Queue = e.queue
+	if res, err := r.Replay(context.Background(), "evt_failed"); err != nil || res.Outcome != ops.Replayed {
+		t.Errorf("second replay: %+v, %v; want replayed", res, err)
+	}
+}
+
+type failingQueue struct{ err error }
+
+func (q failingQueue) Send(context.Context, eventrecord.Message) error { return q.err }
+
+func TestGetAndListEvents(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	putRecord(t, e, "evt_a", eventrecord.Failed, failedBody)
+	putRecord(t, e, "evt_b", eventrecord.Processed, nil)
+	putRecord(t, e, "evt_c", eventrecord.Failed, nil)
+	now := t0.Add(time.Hour)
+
+	v, err := ops.GetEvent(ctx, e.table, "evt_a", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != eventrecord.Failed || v.BodyBytes != len(failedBody) || v.Attempts != 1 || !v.Replayable ||
+		v.Error != "no metadata.order_id" || v.UpdatedAt == nil || !v.UpdatedAt.Equal(t0.Add(2*time.Second)) || v.Expired {
+		t.Errorf("GetEvent: %+v", v)
+	}
+	if _, err := ops.GetEvent(ctx, e.table, "evt_none", now); !errors.Is(err, ops.ErrNotFound) {
+		t.Errorf("GetEvent absent: got %v, want ErrNotFound", err)
+	}
+
+	tests := []struct {
+		name  string
+		since time.Time
+		want  []string
+	}{
+		{"all failed", time.Time{}, []string{"evt_a", "evt_c"}},
+		{"since before", t0, []string{"evt_a", "evt_c"}},
+		{"since after", t0.Add(time.Minute), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			views, err := ops.ListEvents(ctx, e.table, eventrecord.Failed, tc.since, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, v := range views {
+				ids = append(ids, v.EventID)
+			}
+			if len(ids) != len(tc.want) || (len(ids) > 0 && (ids[0] != tc.want[0] || ids[1] != tc.want[1])) {
+				t.Errorf("got %v, want %v", ids, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    eventrecord.Status
+		wantErr error
+	}{
+		{"FAILED", eventrecord.Failed, nil},
+		{"failed", eventrecord.Failed, nil},
+		{" processed ", eventrecord.Processed, nil},
+		{"DONE", "", ops.ErrUnknownStatus},
+	} {
+		got, err := ops.ParseStatus(tc.in)
+		if got != tc.want || !errors.Is(err, tc.wantErr) {
+			t.Errorf("ParseStatus(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+)
+
+// EventView is an event record as the operator commands show it: times in
+// RFC 3339 (UTC), the body's size rather than the body, no token. It is the
+// --json shape of webhookctl events.
+type EventView struct {
+	EventID     string             `json:"event_id"`
+	Status      eventrecord.Status `json:"status"`
+	Type        string             `json:"type,omitempty"`
+	Created     *time.Time         `json:"created,omitempty"`
+	Livemode    bool               `json:"livemode"`
+	Attempts    int                `json:"attempts"`
+	Steps       []string           `json:"steps"`
+	Error       string             `json:"error,omitempty"`
+	ReceivedAt  *time.Time         `json:"received_at,omitempty"`
+	UpdatedAt   *time.Time         `json:"updated_at,omitempty"`
+	LeaseUntil  *time.Time         `json:"lease_until,omitempty"`
+	ExpiresAt   *time.Time         `json:"expires_at,omitempty"`
+	DurationMS  int64              `json:"duration_ms,omitempty"`
+	PayloadHash string             `json:"payload_sha256,omitempty"`
+	BodyBytes   int                `json:"body_bytes"`
+	Expired     bool               `json:"expired"`
+	Replayable  bool               `json:"replayable"`
+}
+
+// View returns r as shown to an operator at now.
+func View(r eventrecord.Record, now time.Time) EventView {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	steps := r.Steps
+	if steps == nil {
+		steps = []string{}
+	}
+	return EventView{
+		EventID: r.EventID, Status: r.Status, Type: r.Type, Created: at(r.Created), Livemode: r.Livemode,
+		Attempts: r.Attempts, Steps: steps, Error: r.Error,
+		ReceivedAt: at(r.ReceivedAt), UpdatedAt: at(r.UpdatedAt), LeaseUntil: at(r.LeaseUntil), ExpiresAt: at(r.ExpiresAt),
+		DurationMS: r.DurationMS, PayloadHash: r.PayloadHash, BodyBytes: len(r.Body),
+		Expired:    r.Expired(now),
+		Replayable: r.Status == eventrecord.Failed && len(r.Body) > 0,
+	}
+}
+
+// EventReader is what the event commands need of the events table.
+type EventReader interface {
+	Get(ctx context.Context, eventID string) (eventrecord.Record, error)
+	List(ctx context.Context, status eventrecord.Status, since time.Time) ([]eventrecord.Record, error)
+}
+
+var _ EventReader = (*ddbevents.Table)(nil)
+
+// ErrNotFound is returned by GetEvent when no record has the id.
+var ErrNotFound = ddbevents.ErrNotFound
+
+// ErrUnknownStatus is returned by ParseStatus for a name that is no status.
+var ErrUnknownStatus = errors.New("unknown status")
+
+// GetEvent reads one record and shows it at now. It returns an error
+// wrapping ErrNotFound when there is none.
+func GetEvent(ctx context.Context, er EventReader, eventID string, now time.Time) (EventView, error) {
+	r, err := er.Get(ctx, eventID)
+	if err != nil {
+		return EventView{}, err
+	}
+	return View(r, now), nil
+}
+
+// ListEvents shows the records in status updated since (all when zero),
+// oldest update first.
+func ListEvents(ctx context.Context, er EventReader, status eventrecord.Status, since, now time.Time) ([]EventView, error) {
+	recs, err := er.List(ctx, status, since)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]EventView, len(recs))
+	for i, r := range recs {
+		views[i] = View(r, now)
+	}
+	return views, nil
+}
+
+// Statuses lists every record status, in the order of an event's life.
+func Statuses() []eventrecord.Status {
+	return []eventrecord.Status{
+		eventrecord.Received, eventrecord.Processing, eventrecord.Retrying, eventrecord.Processed,
+		eventrecord.Failed, eventrecord.Ignored, eventrecord.Rejected,
+	}
+}
+
+// ParseStatus reads a status name in any case.
+func ParseStatus(s string) (eventrecord.Status, error) {
+	up := eventrecord.Status(strings.ToUpper(strings.TrimSpace(s)))
+	if slices.Contains(Statuses(), up) {
+		return up, nil
+	}
+	return "", fmt.Errorf("%w %q", ErrUnknownStatus, s)
+}
