@@ -1,0 +1,252 @@
+package invoketest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/invoketest"
+	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/signature"
+)
+
+func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+
+// lockedBuffer collects the emulator's output, written from the process's
+// copying goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// startFunction builds function's bootstrap for this machine, installs
+// aws-lambda-rie into the repository's bin/ when it is missing, creates
+// per-test tables and queues for the function's env.json section, and runs
+// it under the emulator until the test ends. It returns the emulator and
+// the function's environment (QUEUE_URL is the real queue's URL).
+func startFunction(t *testing.T, function, logicalID string) (*invoketest.Emulator, map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	root := moduleRoot(t)
+	rie, err := invoketest.InstallRIE(ctx, filepath.Join(root, "bin"))
+	if err != nil {
+		t.Fatalf("the Runtime Interface Emulator is needed and could not be installed: %v", err)
+	}
+	boot := filepath.Join(t.TempDir(), "bootstrap")
+	if err := invoketest.BuildBootstrap(ctx, root, function, boot); err != nil {
+		t.Fatal(err)
+	}
+
+	f, err := invoketest.ReadEnvFile(filepath.Join(eventsDir, "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := f[logicalID]
+	for _, k := range []string{"EVENTS_TABLE", "ORDERS_TABLE"} {
+		if env[k] != "" {
+			env[k] = motoserver.UniqueName(t, env[k])
+		}
+	}
+	if env["QUEUE_URL"] != "" {
+		env["QUEUE_URL"] = "http://127.0.0.1/" + invoketest.AccountID + "/" + motoserver.UniqueName(t, "webhook-events-queue")
+	}
+	env, err = invoketest.CreateResources(ctx, motoserver.TestConfig(t), invoketest.ForEmulator(env, motoserver.Endpoint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := &lockedBuffer{}
+	emu, err := invoketest.Start(ctx, invoketest.Function{
+		RIE: rie, Bootstrap: boot, Env: env, Name: logicalID, Timeout: 30 * time.Second, Output: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		emu.Stop()
+		if t.Failed() {
+			t.Logf("emulator and function output:\n%s", out.String())
+		}
+	})
+	return emu, env
+}
+
+func invoke(t *testing.T, emu *invoketest.Emulator, event []byte, into any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := emu.Invoke(ctx, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(resp, into); err != nil {
+		t.Fatalf("response %s: %v", resp, err)
+	}
+}
+
+func queueDepth(t *testing.T, client *sqs.Client, url string) int {
+	t.Helper()
+	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := json.Unmarshal([]byte(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)]), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The built ingest bootstrap, run by the emulator with API Gateway events:
+// a freshly signed delivery is accepted and queued once; the cases run in
+// order, each against what the previous ones left.
+func TestIngestUnderRIE(t *testing.T) {
+	emu, env := startFunction(t, "ingest", "IngestFunction")
+	client := sqs.NewFromConfig(motoserver.TestConfig(t))
+	body := payload(t, "payment.succeeded")
+	secret := []byte(invoketest.LocalSecret)
+
+	tests := []struct {
+		name       string
+		secret     []byte
+		age        time.Duration
+		wantStatus int
+		wantBody   string // the status field of the JSON answer, or the error
+		wantQueue  int    // messages on the queue afterwards
+	}{
+		{"bad signature", []byte("whsec_someone_else"), 0, 401, "invalid_signature", 0},
+		{"stale signature", secret, 10 * time.Minute, 401, "invalid_signature", 0},
+		{"signed now", secret, 0, 200, "accepted", 1},
+		// The record is RECEIVED with a live lease: the provider must retry.
+		{"second delivery while queued", secret, 0, 409, "", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at := time.Now().Add(-tc.age)
+			ev, err := invoketest.HTTPEvent(body, signature.Sign(tc.secret, at, body), at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			invoke(t, emu, ev, &resp)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.wantStatus, resp.Body)
+			}
+			var answer struct{ Status, Error, EventID string }
+			if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil {
+				t.Fatalf("body %q: %v", resp.Body, err)
+			}
+			if tc.wantBody != "" && answer.Status != tc.wantBody && answer.Error != tc.wantBody {
+				t.Errorf("body %s, want %q", resp.Body, tc.wantBody)
+			}
+			if got := queueDepth(t, client, env["QUEUE_URL"]); got != tc.wantQueue {
+				t.Errorf("%d messages on the queue, want %d", got, tc.wantQueue)
+			}
+		})
+	}
+
+	t.Run("the queued message", func(t *testing.T) {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(env["QUEUE_URL"]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) != 1 {
+			t.Fatalf("%d messages, want 1", len(out.Messages))
+		}
+		m := out.Messages[0]
+		if aws.ToString(m.Body) != string(body) {
+			t.Errorf("body is not the signed bytes:\n%s", aws.ToString(m.Body))
+		}
+		if got := aws.ToString(m.MessageAttributes[eventrecord.AttrEventID].StringValue); got != "evt_3PqL8fA1x9Kd2mZ0" {
+			t.Errorf("event_id attribute = %q", got)
+		}
+	})
+}
+
+// The built processor bootstrap, run by the emulator with an SQS event
+// (events/processor-sqs.json) on an empty table: the batch response lists
+// no failure, the event is PROCESSED and its order PAID. A second delivery
+// of the same message is acknowledged without applying it again.
+func TestProcessorUnderRIE(t *testing.T) {
+	emu, env := startFunction(t, "processor", "ProcessorFunction")
+	cfg := motoserver.TestConfig(t)
+	db := dynamodb.NewFromConfig(cfg)
+	event := readFile(t, filepath.Join(eventsDir, "processor-sqs.json"))
+
+	for _, name := range []string{"first delivery", "duplicate delivery"} {
+		t.Run(name, func(t *testing.T) {
+			var raw map[string]json.RawMessage
+			invoke(t, emu, event, &raw)
+			if _, ok := raw["batchItemFailures"]; !ok {
+				t.Fatalf("not a batch response: %v", raw)
+			}
+			var resp events.SQSEventResponse
+			if err := json.Unmarshal(raw["batchItemFailures"], &resp.BatchItemFailures); err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.BatchItemFailures) != 0 {
+				t.Errorf("batchItemFailures = %+v, want none", resp.BatchItemFailures)
+			}
+			rec, err := ddbevents.New(db, env["EVENTS_TABLE"]).Get(context.Background(), "evt_3PqL8fA1x9Kd2mZ0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Status != eventrecord.Processed || rec.Attempts != 1 {
+				t.Errorf("record %s after %d attempts, want PROCESSED after 1", rec.Status, rec.Attempts)
+			}
+			o, err := ddborders.New(db, env["ORDERS_TABLE"]).Get(context.Background(), "ord_1001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Status != orders.Paid || o.Amount != 4999 || o.PaymentEventID != "evt_3PqL8fA1x9Kd2mZ0" {
+				t.Errorf("order = %+v, want PAID 4999 by evt_3PqL8fA1x9Kd2mZ0", o)
+			}
+		})
+	}
+}
