@@ -106,3 +106,20 @@ invoke: rie deps ## Run a bootstrap under aws-lambda-rie: make invoke FUNCTION=i
 	@case "$(FUNCTION)" in ingest|processor) ;; *) echo "FUNCTION must be ingest or processor"; exit 2;; esac
 	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -o build/local/$(FUNCTION)/bootstrap ./functions/$(FUNCTION)
 	$(GO) run ./cmd/mkevents invoke -function $(FUNCTION) -event $(EVENT) -rie $(RIE) -bootstrap build/local/$(FUNCTION)/bootstrap
+
+# --- performance (bench/ is a separate Go module; see docs/performance.md) --
+
+BENCH_COUNT ?= 6
+
+.PHONY: bench-peers coldstart load
+
+bench-peers: ## Signature verification vs raw HMAC, stripe-go and Standard Webhooks (2 KB, 64 KB): medians and ratios
+	@mkdir -p build
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) . | tee ../build/bench-peers.txt
+	cd bench && $(GO) run ./cmd/benchsum -base raw_hmac < ../build/bench-peers.txt
+
+coldstart: deps ## Ingest cold start under aws-lambda-rie (RUNS=20, DELAY=50ms) and bootstrap sizes
+	scripts/coldstart.sh
+
+load: deps ## Local throughput at concurrency 1, 8, 32 vs moto_server alone (LEVELS, DURATION, MAX)
+	scripts/load.sh
