@@ -108,17 +108,31 @@ func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Resu
 // {"error": …} otherwise, with the event id on 2xx answers. Details stay in
 // the log.
 func Response(status int, field string, res ingest.Result) events.APIGatewayV2HTTPResponse {
-	body := map[string]string{field: string(res.Outcome)}
-	if res.EventID != "" && status < 300 {
-		body["event_id"] = res.EventID
+	var body answerBody
+	if field == "status" {
+		body.Status = string(res.Outcome)
+	} else {
+		body.Error = string(res.Outcome)
 	}
-	b, _ := json.Marshal(body) // a map of strings always marshals
+	if status < 300 {
+		body.EventID = res.EventID
+	}
+	b, _ := json.Marshal(body) // a struct of strings always marshals
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": "application/json"},
 		Body:       string(b) + "\n",
 	}
 }
+
+type answerBody struct {
+	EventID string `json:"event_id,omitempty"`
+	Status  string `json:"status,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// signatureKey is the header's name as API Gateway delivers it.
+var signatureKey = strings.ToLower(signature.HeaderName)
 
 // ToRequest converts a payload-2.0 event into an ingest request: the body
 // base64-decoded when API Gateway encoded it, the signature header found in
@@ -135,7 +149,7 @@ func ToRequest(ev events.APIGatewayV2HTTPRequest) (ingest.Request, error) {
 	return ingest.Request{
 		Method:    ev.RequestContext.HTTP.Method,
 		Body:      body,
-		Signature: Header(ev.Headers, signature.HeaderName),
+		Signature: Header(ev.Headers, signatureKey),
 		SourceIP:  ev.RequestContext.HTTP.SourceIP,
 	}, nil
 }
@@ -147,10 +161,11 @@ func (e constErr) Error() string { return string(e) }
 const errBadBase64 = constErr("body is not valid base64")
 
 // Header looks name up in API Gateway's header map, whatever the case of
-// its keys. API Gateway joins repeated headers with commas, which the
-// signature scheme's list syntax absorbs.
+// its keys; a lower-case name takes the fast path, as HTTP APIs deliver
+// header names lower-cased. API Gateway joins repeated headers with
+// commas, which the signature scheme's list syntax absorbs.
 func Header(h map[string]string, name string) string {
-	if v, ok := h[strings.ToLower(name)]; ok {
+	if v, ok := h[name]; ok {
 		return v
 	}
 	for k, v := range h {
