@@ -278,18 +278,11 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%s has no %s section", *envFile, fn.logicalID)
 	}
 
-	endpoint := motoserver.Endpoint()
-	if endpoint == "" {
-		fmt.Fprintln(stderr, "starting moto_server (AWS_ENDPOINT_URL is not set)")
-		srv, err := motoserver.Start(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		endpoint = srv.URL
-	} else if err := motoserver.Ping(ctx, endpoint); err != nil {
-		return fmt.Errorf("AWS_ENDPOINT_URL=%s does not answer: %w", endpoint, err)
+	endpoint, stopEmulator, err := motoserver.Ensure(ctx, motoserver.Endpoint(), stderr)
+	if err != nil {
+		return err
 	}
+	defer stopEmulator()
 	cfg, err := motoserver.AWSConfig(ctx, endpoint)
 	if err != nil {
 		return err

@@ -80,18 +80,11 @@ type Stack struct {
 // Run starts the stack and serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
 	o.defaults()
-	endpoint := o.Endpoint
-	if endpoint == "" {
-		fmt.Fprintln(o.Out, "starting moto_server (no AWS_ENDPOINT_URL given)…")
-		srv, err := motoserver.Start(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		endpoint = srv.URL
-	} else if err := motoserver.Ping(ctx, endpoint); err != nil {
-		return fmt.Errorf("AWS endpoint %s does not answer: %w", endpoint, err)
+	endpoint, stopEmulator, err := motoserver.Ensure(ctx, o.Endpoint, o.Out)
+	if err != nil {
+		return err
 	}
+	defer stopEmulator()
 	awsCfg, err := motoserver.AWSConfig(ctx, endpoint)
 	if err != nil {
 		return err

@@ -210,3 +210,23 @@ const EndpointEnv = "AWS_ENDPOINT_URL"
 
 // Endpoint returns the emulator endpoint named by AWS_ENDPOINT_URL, or "".
 func Endpoint() string { return os.Getenv(EndpointEnv) }
+
+// Ensure returns a working emulator endpoint: endpoint itself when it is set
+// and answers, else a moto_server started now (announced on notice, when
+// not nil). Call stop when done; it stops only what Ensure started.
+func Ensure(ctx context.Context, endpoint string, notice io.Writer) (url string, stop func(), err error) {
+	if endpoint != "" {
+		if err := Ping(ctx, endpoint); err != nil {
+			return "", nil, fmt.Errorf("AWS endpoint %s does not answer: %w", endpoint, err)
+		}
+		return endpoint, func() {}, nil
+	}
+	if notice != nil {
+		fmt.Fprintln(notice, "starting moto_server (AWS_ENDPOINT_URL is not set)…")
+	}
+	srv, err := Start(ctx, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.URL, srv.Stop, nil
+}
