@@ -123,3 +123,14 @@ coldstart: deps ## Ingest cold start under aws-lambda-rie (RUNS=20, DELAY=50ms) 
 
 load: deps ## Local throughput at concurrency 1, 8, 32 vs moto_server alone (LEVELS, DURATION, MAX)
 	scripts/load.sh
+
+# --- chaos (internal/chaos): the promises under network faults and crashes --
+
+CHAOS_EVENTS ?= 2000
+
+.PHONY: chaos
+
+# `make test` runs the same test with 300 events under the race detector;
+# this run is about scale, so it runs without it (about 3 minutes for 2000).
+chaos: deps ## Chaos test with CHAOS_EVENTS (default 2000) events: nothing 2xx lost, nothing applied twice (CHAOS_SEED, CHAOS_LOG=file)
+	CHAOS_EVENTS=$(CHAOS_EVENTS) $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' -v ./internal/chaos/
