@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -86,6 +87,9 @@ func (s *Server) startProxy() error {
 		return err
 	}
 	rp := httputil.NewSingleHostReverseProxy(target)
+	// A client that gives up mid-request (a test's timeout, an injected
+	// fault) is not the proxy's error to report.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
 	var dynamo sync.Mutex
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
