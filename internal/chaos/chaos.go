@@ -14,8 +14,9 @@
 //   - Network puts toxiproxy proxies between the functions and the emulator
 //     and toggles latency, timeouts, resets and refused connections;
 //   - Recorder wraps the processor's handlers, events table, orders table,
-//     mailer and publisher to record every attempt and every real email and
-//     domain event, and to inject crashes before and after a send.
+//     mailer and publisher (through processorapp's options) to record every
+//     attempt and every real email and domain event, and to inject crashes
+//     before and after a send.
 //
 // Run the small version with `go test ./internal/chaos/`, the full one with
 // `make chaos` (CHAOS_EVENTS events).

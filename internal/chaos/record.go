@@ -39,7 +39,7 @@ const (
 type Apply struct {
 	Changed bool
 	// Holds: the order as returned names this event as the one whose fact
-	// it holds (PaymentEventID for payments, LastEventID for refunds): the
+	// it holds (PaymentEventID for payments, RefundEvents for refunds): the
 	// handlers' test for a retry that still owes the notice.
 	Holds bool
 	// Addressed: the order as returned has a customer email address (a
@@ -270,7 +270,7 @@ func (o *RecordingOrders) ApplyPayment(ctx context.Context, orderID string, p or
 // ApplyRefund applies through the wrapped store.
 func (o *RecordingOrders) ApplyRefund(ctx context.Context, orderID string, rf orders.Refund, now time.Time) (orders.Order, bool, error) {
 	got, changed, err := o.next.ApplyRefund(ctx, orderID, rf, now)
-	o.record(ctx, Apply{Changed: changed, Holds: err == nil && got.LastEventID == rf.EventID,
+	o.record(ctx, Apply{Changed: changed, Holds: err == nil && got.RefundEvents[rf.RefundID].ID == rf.EventID,
 		Addressed: got.CustomerEmail != ""}, err)
 	return got, changed, err
 }

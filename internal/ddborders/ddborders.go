@@ -8,8 +8,9 @@
 // Key order_id (S). Attributes: status, amount, currency, payment_id,
 // payment_event_id, customer_email, customer_name, paid_at_ms (present
 // exactly when a success is held), failure_code, failure_message,
-// failed_at_ms (present exactly when a failure is held), refunds (a map of
-// refund id to amount, always present), refunded_total, remaining (paid
+// failed_at_ms (present exactly when a failure is held), refunds (a map,
+// always present, of refund id to a map of amount, event_id and
+// event_created_ms: the refund and the event that applied it), refunded_total, remaining (paid
 // amount minus refunded total, present with a success), last_event_id,
 // last_event_created_ms, created_at_ms, updated_at_ms and version, a counter
 // every write increments. Times are Unix milliseconds; event times are
@@ -29,7 +30,8 @@
 //   - refund.completed: the order holds a success in the refund's currency,
 //     not this refund id, the refund is the latest event, and it brings the
 //     refunded total to the paid amount (remaining <= amount); it becomes
-//     REFUNDED, the refund is added to the map and refunded_total is ADDed.
+//     REFUNDED, the refund (amount and event) is added to the map and
+//     refunded_total is ADDed.
 //
 // When the condition fails, DynamoDB returns the item as it was in the same
 // call (ReturnValuesOnConditionCheckFailure ALL_OLD), so there is still no
@@ -40,8 +42,9 @@
 // retried when another writer got in first, at most maxAttempts times, then
 // ErrContention (transient) is returned.
 //
-// A partial refund, refunds before the payment and out-of-order refunds take
-// the slow path: one refused write plus one versioned write. DynamoDB cannot
+// A partial refund, refunds before the payment, out-of-order refunds and an
+// earlier-created event taking over a refund id already held take the slow
+// path: one refused write plus one versioned write. DynamoDB cannot
 // choose a status from a comparison inside one update, so the fast path has
 // to guess one outcome; it guesses a full refund, the common case.
 package ddborders
@@ -336,7 +339,7 @@ func fastPayment(p orders.Payment, now time.Time) *dynamodb.UpdateItemInput {
 
 // fastRefund is the fast-path update for r: it assumes a full refund.
 func fastRefund(r orders.Refund, now time.Time) *dynamodb.UpdateItemInput {
-	update := `SET #refunds.#rid = :amt, #status = :status, #lastid = :eid, #lastat = :at, #updated = :now
+	update := `SET #refunds.#rid = :refund, #status = :status, #lastid = :eid, #lastat = :at, #updated = :now
 		ADD #total :amt, #remaining :neg, #version :one`
 	cond := `attribute_exists(#paid) AND attribute_not_exists(#refunds.#rid) AND #currency = :currency AND
 		#remaining <= :amt AND (#lastat < :at OR (#lastat = :at AND #lastid < :eid))`
@@ -346,7 +349,8 @@ func fastRefund(r orders.Refund, now time.Time) *dynamodb.UpdateItemInput {
 		ConditionExpression:      aws.String(cond),
 		ExpressionAttributeNames: namesFor(map[string]string{"#rid": r.RefundID}, update, cond),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":amt": num(r.Amount), ":neg": num(-r.Amount), ":status": str(string(orders.Refunded)),
+			":refund": refundValue(r.Amount, orders.EventRef{ID: r.EventID, Created: r.EventCreated}),
+			":amt":    num(r.Amount), ":neg": num(-r.Amount), ":status": str(string(orders.Refunded)),
 			":eid": str(r.EventID), ":at": num(r.EventCreated.UnixMilli()), ":now": num(now.UnixMilli()),
 			":currency": str(r.Currency), ":one": num(1),
 		},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
@@ -71,6 +72,15 @@ func newStore(t *testing.T) (*ddborders.Store, *counter) {
 // newStoreAt is newStore with the client pointed at endpoint, when not "".
 func newStoreAt(t *testing.T, endpoint string) (*ddborders.Store, *counter) {
 	t.Helper()
+	client, name, c := newTable(t, endpoint)
+	return ddborders.New(client, name), c
+}
+
+// newTable creates a fresh orders table, deleted after the test, and returns
+// a client pointed at endpoint (when not "") that counts its UpdateItem
+// calls, and the table's name.
+func newTable(t *testing.T, endpoint string) (*dynamodb.Client, string, *counter) {
+	t.Helper()
 	c := &counter{}
 	client := dynamodb.NewFromConfig(motoserver.TestConfig(t), func(o *dynamodb.Options) {
 		if endpoint != "" {
@@ -93,7 +103,7 @@ func newStoreAt(t *testing.T, endpoint string) (*ddborders.Store, *counter) {
 	t.Cleanup(func() {
 		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
-	return ddborders.New(client, name), c
+	return client, name, c
 }
 
 func success(evt string, sec int) orders.Payment {
@@ -105,6 +115,16 @@ func failure(evt string, sec int) orders.Payment {
 	return orders.Payment{EventID: evt, EventCreated: at(sec), PaymentID: "pay_" + evt, Amount: 4999, Currency: "usd",
 		CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe",
 		FailureCode: "card_declined", FailureMessage: "The card was declined by the issuer."}
+}
+
+// held returns RefundEvents from triples of refund id, event id and created
+// second.
+func held(triples ...any) map[string]orders.EventRef {
+	out := map[string]orders.EventRef{}
+	for i := 0; i+2 < len(triples); i += 3 {
+		out[triples[i].(string)] = orders.EventRef{ID: triples[i+1].(string), Created: at(triples[i+2].(int))}
+	}
+	return out
 }
 
 func refund(evt, id string, sec int, amount int64) orders.Refund {
@@ -188,6 +208,11 @@ func diff(want, got orders.Order) string {
 	if !maps.Equal(want.Refunds, got.Refunds) {
 		check("Refunds", want.Refunds, got.Refunds)
 	}
+	if !maps.EqualFunc(want.RefundEvents, got.RefundEvents, func(w, g orders.EventRef) bool {
+		return w.ID == g.ID && w.Created.Equal(g.Created)
+	}) {
+		check("RefundEvents", want.RefundEvents, got.RefundEvents)
+	}
 	check("LastEventID", want.LastEventID, got.LastEventID)
 	check("LastEventCreated", want.LastEventCreated.UTC(), got.LastEventCreated.UTC())
 	return d
@@ -246,6 +271,7 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.PartiallyRefunded, 1000, map[string]int64{"re_1": 1000}
+				o.RefundEvents = held("re_1", "r1", 20)
 				o.LastEventID, o.LastEventCreated = "r1", at(20)
 			}),
 		},
@@ -255,6 +281,7 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true, true},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.Refunded, 4999, map[string]int64{"re_1": 1000, "re_2": 3999}
+				o.RefundEvents = held("re_1", "r1", 20, "re_2", "r2", 30)
 				o.LastEventID, o.LastEventCreated = "r2", at(30)
 			}),
 		},
@@ -264,6 +291,7 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.Refunded, 4999, map[string]int64{"re_1": 4999}
+				o.RefundEvents = held("re_1", "r1", 20)
 				o.LastEventID, o.LastEventCreated = "r1", at(20)
 			}),
 		},
@@ -274,7 +302,30 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true, false, false},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.PartiallyRefunded, 1000, map[string]int64{"re_1": 1000}
+				o.RefundEvents = held("re_1", "r1", 20)
 				o.LastEventID, o.LastEventCreated = "r1", at(20)
+			}),
+		},
+		{
+			name: "an earlier event with a held refund id takes the refund over",
+			facts: []fact{pay(success("e1", 10)), ref(refund("r9", "re_1", 40, 1200)), ref(refund("r1", "re_1", 20, 1000)),
+				ref(refund("r9", "re_1", 40, 1200))},
+			wantChanged: []bool{true, true, true, false},
+			want: with(paidFields, func(o *orders.Order) {
+				o.Status, o.RefundedTotal, o.Refunds = orders.PartiallyRefunded, 1000, map[string]int64{"re_1": 1000}
+				o.RefundEvents = held("re_1", "r1", 20)
+				o.LastEventID, o.LastEventCreated = "r1", at(20)
+			}),
+		},
+		{
+			name: "a refund applied before a later event still names its event",
+			facts: []fact{pay(success("e1", 10)), ref(refund("r1", "re_1", 20, 1000)), ref(refund("r2", "re_2", 30, 100)),
+				ref(refund("r1", "re_1", 20, 1000))},
+			wantChanged: []bool{true, true, true, false},
+			want: with(paidFields, func(o *orders.Order) {
+				o.Status, o.RefundedTotal, o.Refunds = orders.PartiallyRefunded, 1100, map[string]int64{"re_1": 1000, "re_2": 100}
+				o.RefundEvents = held("re_1", "r1", 20, "re_2", "r2", 30)
+				o.LastEventID, o.LastEventCreated = "r2", at(30)
 			}),
 		},
 		{
@@ -282,7 +333,7 @@ func TestRules(t *testing.T) {
 			facts:       []fact{ref(refund("r1", "re_1", 20, 1000))},
 			wantChanged: []bool{true},
 			want: orders.Order{ID: "ord_1", Status: orders.RefundReceived, Currency: "usd", RefundedTotal: 1000,
-				Refunds: map[string]int64{"re_1": 1000}, LastEventID: "r1", LastEventCreated: at(20)},
+				Refunds: map[string]int64{"re_1": 1000}, RefundEvents: held("re_1", "r1", 20), LastEventID: "r1", LastEventCreated: at(20)},
 		},
 		{
 			name:        "late success after a partial refund is PARTIALLY_REFUNDED, not PAID",
@@ -290,6 +341,7 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.PartiallyRefunded, 1000, map[string]int64{"re_1": 1000}
+				o.RefundEvents = held("re_1", "r1", 20)
 				o.LastEventID, o.LastEventCreated = "r1", at(20)
 			}),
 		},
@@ -299,6 +351,7 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.Refunded, 4999, map[string]int64{"re_1": 4999}
+				o.RefundEvents = held("re_1", "r1", 20)
 				o.LastEventID, o.LastEventCreated = "r1", at(20)
 			}),
 		},
@@ -307,7 +360,7 @@ func TestRules(t *testing.T) {
 			facts:       []fact{ref(refund("r1", "re_1", 20, 1000)), pay(failure("e0", 30))},
 			wantChanged: []bool{true, false},
 			want: orders.Order{ID: "ord_1", Status: orders.RefundReceived, Currency: "usd", RefundedTotal: 1000,
-				Refunds: map[string]int64{"re_1": 1000}, LastEventID: "r1", LastEventCreated: at(20)},
+				Refunds: map[string]int64{"re_1": 1000}, RefundEvents: held("re_1", "r1", 20), LastEventID: "r1", LastEventCreated: at(20)},
 		},
 		{
 			name:        "item keeps the latest event even when an older refund arrives last",
@@ -315,6 +368,7 @@ func TestRules(t *testing.T) {
 			wantChanged: []bool{true, true, true},
 			want: with(paidFields, func(o *orders.Order) {
 				o.Status, o.RefundedTotal, o.Refunds = orders.PartiallyRefunded, 200, map[string]int64{"re_1": 100, "re_2": 100}
+				o.RefundEvents = held("re_1", "r1", 20, "re_2", "r2", 30)
 				o.LastEventID, o.LastEventCreated = "r2", at(30)
 			}),
 		},
@@ -385,6 +439,8 @@ func TestOneWritePerEvent(t *testing.T) {
 		{"full refund after success", []fact{pay(success("e1", 10))}, ref(refund("r1", "re_1", 20, 4999)), true, 1},
 		{"stale failure after success", []fact{pay(success("e1", 10))}, pay(failure("e0", 5)), false, 1},
 		{"duplicate refund", []fact{pay(success("e1", 10)), ref(refund("r1", "re_1", 20, 100))}, ref(refund("r1", "re_1", 20, 100)), false, 1},
+		{"later event for a held refund id", []fact{pay(success("e1", 10)), ref(refund("r1", "re_1", 20, 100))}, ref(refund("r9", "re_1", 40, 100)), false, 1},
+		{"earlier event for a held refund id: take-over", []fact{pay(success("e1", 10)), ref(refund("r9", "re_1", 40, 100))}, ref(refund("r1", "re_1", 20, 100)), true, 2},
 		{"partial refund after success: refused guess, then versioned write", []fact{pay(success("e1", 10))}, ref(refund("r1", "re_1", 20, 100)), true, 2},
 		{"refund before payment", nil, ref(refund("r1", "re_1", 20, 100)), true, 2},
 	}
@@ -453,6 +509,49 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestBadItem checks that an item this package did not write is reported,
+// not read as an order: a refund must be a map of amount, event_id and
+// event_created_ms.
+func TestBadItem(t *testing.T) {
+	client, name, _ := newTable(t, "")
+	s := ddborders.New(client, name)
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	m := func(kv map[string]types.AttributeValue) types.AttributeValue {
+		return &types.AttributeValueMemberM{Value: kv}
+	}
+	tests := []struct {
+		name    string
+		refunds types.AttributeValue
+		wantErr error
+	}{
+		{"refund as an amount", m(map[string]types.AttributeValue{"re_1": n("100")}), ddborders.ErrBadItem},
+		{"refund amount as a string", m(map[string]types.AttributeValue{"re_1": m(map[string]types.AttributeValue{
+			"amount": &types.AttributeValueMemberS{Value: "100"}, "event_id": &types.AttributeValueMemberS{Value: "r1"}, "event_created_ms": n("1")})}),
+			ddborders.ErrBadItem},
+		{"refunds not a map", &types.AttributeValueMemberS{Value: "re_1"}, ddborders.ErrBadItem},
+		{"well-formed refund", m(map[string]types.AttributeValue{"re_1": m(map[string]types.AttributeValue{
+			"amount": n("100"), "event_id": &types.AttributeValueMemberS{Value: "r1"}, "event_created_ms": n("1")})}), nil},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			orderID := fmt.Sprintf("ord_bad_%d", i)
+			_, err := client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(name), Item: map[string]types.AttributeValue{
+				"order_id": &types.AttributeValueMemberS{Value: orderID}, "refunds": tc.refunds,
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := s.Get(context.Background(), orderID)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("Get: want %v, got %v", tc.wantErr, err)
+			}
+			if err == nil && (o.Refunds["re_1"] != 100 || o.RefundEvents["re_1"].ID != "r1" || !o.RefundEvents["re_1"].Created.Equal(time.UnixMilli(1))) {
+				t.Errorf("Get: refunds %v, events %v", o.Refunds, o.RefundEvents)
+			}
+		})
+	}
+}
+
 func TestGetNotFound(t *testing.T) {
 	s, _ := newStore(t)
 	if _, err := s.Get(context.Background(), "ord_missing"); !errors.Is(err, ddborders.ErrNotFound) {
@@ -474,7 +573,8 @@ func TestCreateTableIdempotent(t *testing.T) {
 }
 
 // scenario is one order's events: an early failure, the success, two
-// partial refunds and a redelivery of the first refund's event.
+// partial refunds, a redelivery of the first refund's event and a later
+// event (with another amount) for the same refund id.
 func scenario() []fact {
 	return []fact{
 		pay(failure("evt_fail", 5)),
@@ -482,6 +582,7 @@ func scenario() []fact {
 		ref(refund("evt_re1", "re_1", 20, 1000)),
 		ref(refund("evt_re2", "re_2", 30, 1500)),
 		ref(refund("evt_re1", "re_1", 20, 1000)),
+		ref(refund("evt_re1_late", "re_1", 25, 900)),
 	}
 }
 
@@ -495,16 +596,16 @@ func TestArrivalOrderIndependence(t *testing.T) {
 		return out
 	}
 	perms := [][]int{
-		{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 3, 4, 1, 0}, {1, 0, 2, 3, 4},
-		{3, 2, 0, 4, 1}, {0, 2, 1, 4, 3}, {2, 0, 3, 1, 4}, {4, 0, 3, 1, 2},
-		{3, 4, 1, 2, 0}, {1, 4, 0, 3, 2}, {2, 4, 3, 0, 1}, {0, 3, 4, 2, 1},
+		{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}, {2, 3, 5, 4, 1, 0}, {1, 0, 2, 3, 4, 5},
+		{3, 5, 2, 0, 4, 1}, {0, 2, 1, 4, 3, 5}, {5, 2, 0, 3, 1, 4}, {4, 0, 3, 1, 5, 2},
+		{3, 4, 1, 2, 0, 5}, {1, 5, 4, 0, 3, 2}, {2, 4, 3, 0, 1, 5}, {5, 1, 0, 3, 4, 2},
 	}
 	s, _ := newStore(t)
 	for i, p := range perms {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
 			orderID := fmt.Sprintf("ord_perm_%d", i)
 			want := pure(orderID, facts)
-			if want.Status != orders.PartiallyRefunded || want.RefundedTotal != 2500 {
+			if want.Status != orders.PartiallyRefunded || want.RefundedTotal != 2500 || want.RefundEvents["re_1"].ID != "evt_re1" {
 				t.Fatalf("in-order result: %+v", want)
 			}
 			applyAll(t, s, orderID, reorder(p...))

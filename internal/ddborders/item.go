@@ -21,7 +21,7 @@ var ErrBadItem = errors.New("malformed order item")
 func encode(o orders.Order) map[string]types.AttributeValue {
 	refunds := make(map[string]types.AttributeValue, len(o.Refunds))
 	for id, amount := range o.Refunds {
-		refunds[id] = num(amount)
+		refunds[id] = refundValue(amount, o.RefundEvents[id])
 	}
 	item := map[string]types.AttributeValue{
 		attrOrderID:        str(o.ID),
@@ -86,12 +86,19 @@ func decode(item map[string]types.AttributeValue) (orders.Order, int64, error) {
 			d.fail(attrRefunds, "not a map")
 		} else if len(m.Value) > 0 {
 			o.Refunds = make(map[string]int64, len(m.Value))
-			sub := decoder{item: m.Value}
-			for id := range m.Value {
-				o.Refunds[id] = sub.num(id)
-			}
-			if sub.err != nil {
-				d.fail(attrRefunds, sub.err.Error())
+			o.RefundEvents = make(map[string]orders.EventRef, len(m.Value))
+			for id, rv := range m.Value {
+				r, isMap := rv.(*types.AttributeValueMemberM)
+				if !isMap {
+					d.fail(attrRefunds+"."+id, "not a map")
+					continue
+				}
+				sub := decoder{item: r.Value}
+				o.Refunds[id] = sub.num(refundAmount)
+				o.RefundEvents[id] = orders.EventRef{ID: sub.str(refundEventID), Created: sub.time(refundEventAt)}
+				if sub.err != nil {
+					d.fail(attrRefunds+"."+id, sub.err.Error())
+				}
 			}
 		}
 	}
@@ -99,6 +106,23 @@ func decode(item map[string]types.AttributeValue) (orders.Order, int64, error) {
 		return orders.Order{}, 0, d.err
 	}
 	return o, version, nil
+}
+
+// The attributes of one refund in the refunds map.
+const (
+	refundAmount  = "amount"
+	refundEventID = "event_id"
+	refundEventAt = "event_created_ms"
+)
+
+// refundValue is the value of one refund in the refunds map: its amount and
+// the event that applied it.
+func refundValue(amount int64, ev orders.EventRef) types.AttributeValue {
+	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		refundAmount:  num(amount),
+		refundEventID: str(ev.ID),
+		refundEventAt: num(ev.Created.UnixMilli()),
+	}}
 }
 
 // decoder reads typed attributes, keeping the first error.

@@ -41,8 +41,8 @@ func (d Deps) applyOrder(ctx context.Context, ev process.Event, steps *process.S
 	if !notify {
 		level := slog.LevelInfo
 		if ev.Attempt > 1 {
-			// A retry that finds the order already changed by
-			// another event: see the package doc's accepted gap.
+			// A retry whose fact the order holds from another
+			// event: worth a look, though the rule explains it.
 			level = slog.LevelWarn
 		}
 		d.logger().LogAttrs(ctx, level, "order unchanged: no notification",
@@ -77,9 +77,9 @@ func ownsPayment(ev process.Event) func(orders.Order) bool {
 	return func(o orders.Order) bool { return o.PaymentEventID == ev.ID }
 }
 
-// lastEventIs reports whether ev is the latest event the order holds a fact
-// of. For a refund this is the only trace of which event applied it: the
-// order keeps refund ids, not the events that carried them.
-func lastEventIs(ev process.Event) func(orders.Order) bool {
-	return func(o orders.Order) bool { return o.LastEventID == ev.ID }
+// ownsRefund reports whether the order holds refund refundID as applied by
+// ev: a retry of ev after the order was updated, not another event for the
+// same refund.
+func ownsRefund(ev process.Event, refundID string) func(orders.Order) bool {
+	return func(o orders.Order) bool { return o.RefundEvents[refundID].ID == ev.ID }
 }

@@ -22,21 +22,26 @@
 // order, or when the order already holds this event's fact as applied by
 // this very event: that is a retry of an attempt that updated the order and
 // stopped before it recorded anything (a crash, a timeout), so the notice is
-// still owed. For payments the order names the event whose outcome it holds
-// (PaymentEventID); for refunds, which the order keeps by refund id only,
-// the test is that this event is the order's latest (LastEventID).
+// still owed; it is also what a write looks like when DynamoDB's answer was
+// lost and the SDK's automatic retry found the order already updated. The
+// order names the event that applied each fact: for a payment the event
+// whose outcome it holds (PaymentEventID), for a refund the event that
+// applied that refund id (RefundEvents), whatever was applied since.
 //
 // Nothing is sent when the order did not change for another reason: a
-// duplicate refund (another event with the same refund id), a stale
-// payment.failed after a success or a refund, a second event for a payment
-// already applied. When "order" is among the completed steps, the earlier
-// attempt had already decided to notify (later steps only run, and are only
-// recorded, then), and the order is read back instead of updated again.
+// duplicate refund (another event with the same refund id, created later),
+// a stale payment.failed after a success or a refund, a second event for a
+// payment already applied. When "order" is among the completed steps, the
+// earlier attempt had already decided to notify (later steps only run, and
+// are only recorded, then), and the order is read back instead of updated
+// again.
 //
-// One gap is accepted, for refunds only: if an event created later than the
-// refund was applied to the order between a crashed attempt and its retry,
-// the retry cannot tell its own refund from a duplicate and sends nothing;
-// it logs a warning. Sending twice is the worse failure.
+// Two events for one refund id are told apart by their created time, not by
+// their arrival (package orders): the earlier one owns the refund. If it
+// arrives after the later one was applied, it takes the refund over and its
+// notice is sent too, so that customer hears of that refund twice. A retry
+// after the earlier one took over sends nothing: its refund is another
+// event's now.
 //
 // SES and EventBridge are not idempotent: an email or event whose send
 // succeeded but whose response was lost is sent again by the retry. Domain

@@ -257,6 +257,13 @@ func TestRefundCompleted(t *testing.T) {
 	}
 }
 
+// secondRefund makes the refund event another refund of the same payment,
+// created a day later.
+func secondRefund(m map[string]any) {
+	m["id"], m["created"] = "evt_refund_2", float64(1795968000)
+	object(m)["id"], object(m)["amount"] = "re_second", 500
+}
+
 // TestNotifyRule covers the package doc's rule: notices follow a change by
 // this event, or a retry of this event after it changed the order; never a
 // duplicate or stale fact.
@@ -268,6 +275,7 @@ func TestNotifyRule(t *testing.T) {
 		name       string
 		before     []process.Event // applied first, notices discarded
 		retryOf    bool            // the event itself is in before: a retry after a crash
+		after      []process.Event // applied after the event's first attempt, when retryOf
 		ev         process.Event
 		wantNotice bool
 	}{
@@ -284,13 +292,24 @@ func TestNotifyRule(t *testing.T) {
 			ev: event(t, "refund.completed", nil), wantNotice: true},
 		{name: "duplicate refund under another event id", before: []process.Event{event(t, "payment.succeeded", nil), event(t, "refund.completed", nil)},
 			ev: event(t, "refund.completed", otherID("evt_refund_dup", 1795881700)), wantNotice: false},
+		{name: "retry of a refund after a later-created refund was applied", retryOf: true,
+			before: []process.Event{event(t, "payment.succeeded", nil)},
+			after:  []process.Event{event(t, "refund.completed", secondRefund)},
+			ev:     event(t, "refund.completed", nil), wantNotice: true},
+		{name: "earlier event for a refund id held by a later one takes it over",
+			before: []process.Event{event(t, "payment.succeeded", nil), event(t, "refund.completed", otherID("evt_refund_late", 1795881700))},
+			ev:     event(t, "refund.completed", nil), wantNotice: true},
+		{name: "retry of a refund taken over by an earlier event", retryOf: true,
+			before: []process.Event{event(t, "payment.succeeded", nil)},
+			after:  []process.Event{event(t, "refund.completed", otherID("evt_refund_early", 1795881500))},
+			ev:     event(t, "refund.completed", nil), wantNotice: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture()
 			before := tc.before
 			if tc.retryOf {
-				before = append(slices.Clone(before), tc.ev)
+				before = append(append(slices.Clone(before), tc.ev), tc.after...)
 			}
 			for _, ev := range before {
 				f.mustHandle(t, ev)

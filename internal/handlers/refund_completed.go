@@ -10,7 +10,8 @@ import (
 // RefundCompleted handles refund.completed: the refund is added to the
 // order once per refund id (PARTIALLY_REFUNDED or REFUNDED), the customer
 // gets a refund notice, and OrderRefunded is published. A duplicate refund
-// (another event with the same refund id) changes nothing and tells no one.
+// (another event with the same refund id, created later) changes nothing and
+// tells no one.
 type RefundCompleted struct{ Deps }
 
 // Handle applies one refund.completed event.
@@ -29,7 +30,7 @@ func (h RefundCompleted) Handle(ctx context.Context, ev process.Event, steps *pr
 			Amount:       r.Amount,
 			Currency:     r.Currency,
 		}, h.now())
-	}, lastEventIs(ev))
+	}, ownsRefund(ev, r.ID))
 	if err != nil || !notify {
 		return err
 	}

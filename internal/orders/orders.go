@@ -9,7 +9,11 @@
 //     failed one, whatever their times; among successes the one with the
 //     latest event created time wins, and so does the latest among failures
 //     (ties broken by the greater event id);
-//   - the set of refunds applied, one per refund id, with their amounts.
+//   - the set of refunds applied, one per refund id, each with its amount and
+//     the event that applied it. When two different events carry the same
+//     refund id, the one with the earliest created time (ties: the smaller
+//     event id) is the refund's: it applies the refund, whatever arrived
+//     first, and a later-created one is a duplicate that changes nothing.
 //
 // A refund proves that a payment succeeded, so once the order holds a refund
 // a failure is no longer recorded (it is stale), exactly as after a success.
@@ -28,7 +32,11 @@
 // normally, so the order becomes PARTIALLY_REFUNDED or REFUNDED, never PAID.
 //
 // Applying a fact is a pure function that reports whether the order changed;
-// applying the same fact twice, or a stale one, changes nothing. Because the
+// applying the same fact twice, or a stale one, changes nothing. An event
+// that carries a refund id the order holds from a later-created event takes
+// the refund over (its amount and event replace the held ones) and changes
+// the order: providers send one event per refund, so this is the rare case
+// in which arrival order would otherwise decide. Because the
 // merge of facts is commutative, associative and idempotent, any permutation
 // of a set of events ends in the same Order.
 //
@@ -137,6 +145,11 @@ type Order struct {
 	// RefundedTotal is the sum of Refunds, keyed by refund id.
 	RefundedTotal int64
 	Refunds       map[string]int64
+	// RefundEvents names, per refund id of Refunds, the event that applied
+	// the refund: the earliest created (ties: the smallest id) of the
+	// events that carried that refund id. A handler tells a retry of that
+	// event (which still owes the notice) from a duplicate with it.
+	RefundEvents map[string]EventRef
 	// LastEventID and LastEventCreated name the event with the latest
 	// created time (ties: the greatest id) among the events whose facts the
 	// order holds: its payment outcome and its refunds. A stale event that
@@ -146,6 +159,12 @@ type Order struct {
 	LastEventCreated time.Time
 	// CreatedAt and UpdatedAt are set by the store, not by this package.
 	CreatedAt, UpdatedAt time.Time
+}
+
+// EventRef names a webhook event: its id and created time.
+type EventRef struct {
+	ID      string
+	Created time.Time
 }
 
 // HasSuccess reports whether the order holds a successful payment.
@@ -237,13 +256,13 @@ func (o Order) CheckPayment(p Payment) error {
 
 // CheckRefund reports whether r can be applied to o: r must be valid
 // (ErrInvalid), and in the currency of the successful payment or the refunds
-// o already holds (ErrCurrencyMismatch). A refund already applied passes:
-// applying it again is a no-op.
+// o already holds (ErrCurrencyMismatch). A refund already applied by an
+// event created no later than r's passes: applying r is a no-op.
 func (o Order) CheckRefund(r Refund) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	if _, dup := o.Refunds[r.RefundID]; dup {
+	if _, dup := o.Refunds[r.RefundID]; dup && !o.takesOver(r) {
 		return nil
 	}
 	if (o.HasSuccess() || len(o.Refunds) > 0) && !strings.EqualFold(r.Currency, o.Currency) {
@@ -309,22 +328,35 @@ func (o Order) withPayment(p Payment) Order {
 	return o
 }
 
+// takesOver reports whether r, whose refund id o already holds, is created
+// before the event that applied it (ties: the smaller event id), so that r
+// is the refund's event instead.
+func (o Order) takesOver(r Refund) bool {
+	held, ok := o.RefundEvents[r.RefundID]
+	return ok && later(held.Created, held.ID, r.EventCreated, r.EventID)
+}
+
 // ApplyRefund returns o with the refund r added, and whether anything
-// changed. A refund is added once per refund id; a second event for the same
-// refund id changes nothing. A refund replaces a failure the order holds: it
-// proves that a payment succeeded. A refund that CheckRefund refuses changes
-// nothing.
+// changed. A refund is added once per refund id, with the event that applied
+// it; a second event for the same refund id changes nothing, unless it was
+// created earlier than the held one: then it takes the refund over (see the
+// package doc). A refund replaces a failure the order holds: it proves that
+// a payment succeeded. A refund that CheckRefund refuses changes nothing.
 func (o Order) ApplyRefund(r Refund) (Order, bool) {
 	if o.CheckRefund(r) != nil {
 		return o, false
 	}
 	if _, dup := o.Refunds[r.RefundID]; dup {
-		return o, false
+		if !o.takesOver(r) {
+			return o, false
+		}
+		n := o.withRefund(r)
+		n.RefundedTotal = o.RefundedTotal - o.Refunds[r.RefundID] + r.Amount
+		n.LastEventID, n.LastEventCreated = n.lastEvent()
+		n.Status = Derive(n)
+		return n, true
 	}
-	n := o
-	n.Refunds = make(map[string]int64, len(o.Refunds)+1)
-	maps.Copy(n.Refunds, o.Refunds)
-	n.Refunds[r.RefundID] = r.Amount
+	n := o.withRefund(r)
 	n.RefundedTotal = o.RefundedTotal + r.Amount
 	if o.HasFailure() {
 		// The failure is stale now; the order holds the refund alone.
@@ -340,4 +372,34 @@ func (o Order) ApplyRefund(r Refund) (Order, bool) {
 	}
 	n.Status = Derive(n)
 	return n, true
+}
+
+// withRefund returns o with copies of its refund maps holding r.
+func (o Order) withRefund(r Refund) Order {
+	n := o
+	n.Refunds = make(map[string]int64, len(o.Refunds)+1)
+	maps.Copy(n.Refunds, o.Refunds)
+	n.Refunds[r.RefundID] = r.Amount
+	n.RefundEvents = make(map[string]EventRef, len(o.RefundEvents)+1)
+	maps.Copy(n.RefundEvents, o.RefundEvents)
+	n.RefundEvents[r.RefundID] = EventRef{ID: r.EventID, Created: r.EventCreated}
+	return n
+}
+
+// lastEvent returns the latest of the events whose facts o holds: the
+// payment outcome's and the refunds'.
+func (o Order) lastEvent() (string, time.Time) {
+	var id string
+	var at time.Time
+	if o.HasSuccess() {
+		id, at = o.PaymentEventID, o.PaidAt
+	} else if o.HasFailure() {
+		id, at = o.PaymentEventID, o.FailedAt
+	}
+	for _, ev := range o.RefundEvents {
+		if id == "" || later(ev.Created, ev.ID, at, id) {
+			id, at = ev.ID, ev.Created
+		}
+	}
+	return id, at
 }

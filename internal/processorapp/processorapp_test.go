@@ -1,0 +1,75 @@
+package processorapp_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/ebpublish"
+	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
+	"github.com/altafinex-webhooks/receiver/internal/sesmail"
+)
+
+// TestWrappers checks that every wrapper is handed the dependency New
+// built, in the order the options were given, once.
+func TestWrappers(t *testing.T) {
+	tests := []struct {
+		name                      string
+		sender, bus               string
+		wantMailer, wantPublisher string
+	}{
+		{"with a sender and a bus", "payments@example.com", "orders", fmt.Sprintf("%T", &sesmail.Mailer{}), fmt.Sprintf("%T", &ebpublish.Publisher{})},
+		{"without", "", "", fmt.Sprintf("%T", &sesmail.LogMailer{}), fmt.Sprintf("%T", ebpublish.Nop{})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			note := func(what string, v any) { got = append(got, fmt.Sprintf("%s %T", what, v)) }
+			cfg := processorconfig.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: tc.sender, EventBusName: tc.bus}
+			h := processorapp.New(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), io.Discard,
+				processorapp.WithEventsWrapper(func(e process.Events) process.Events { note("events", e); return e }),
+				processorapp.WithOrdersWrapper(func(o handlers.Orders) handlers.Orders { note("orders", o); return o }),
+				processorapp.WithMailerWrapper(func(m handlers.Mailer) handlers.Mailer { note("mailer", m); return wrappedMailer{m} }),
+				processorapp.WithMailerWrapper(func(m handlers.Mailer) handlers.Mailer { note("mailer", m); return m }),
+				processorapp.WithPublisherWrapper(func(p handlers.Publisher) handlers.Publisher { note("publisher", p); return p }),
+				processorapp.WithHandlersWrapper(func(r process.Registry) process.Registry {
+					note("registry", r)
+					for _, typ := range []string{handlers.TypePaymentSucceeded, handlers.TypePaymentFailed, handlers.TypeRefundCompleted} {
+						if r[typ] == nil {
+							t.Errorf("registry without %s", typ)
+						}
+					}
+					return r
+				}),
+			)
+			if h == nil {
+				t.Fatal("New returned nil")
+			}
+			want := []string{
+				fmt.Sprintf("events %T", &ddbevents.Table{}),
+				fmt.Sprintf("orders %T", &ddborders.Store{}),
+				"mailer " + tc.wantMailer,
+				fmt.Sprintf("mailer %T", wrappedMailer{}),
+				"publisher " + tc.wantPublisher,
+				fmt.Sprintf("registry %T", process.Registry{}),
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("wrappers saw\n  %v\nwant\n  %v", got, want)
+			}
+		})
+	}
+}
+
+// wrappedMailer marks a mailer as wrapped once.
+type wrappedMailer struct{ handlers.Mailer }
