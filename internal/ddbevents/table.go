@@ -187,6 +187,12 @@ func (t *Table) PutTerminal(ctx context.Context, rec eventrecord.Record, now tim
 	if !rec.Status.Terminal() {
 		return fmt.Errorf("put terminal event %s: status %q is not terminal", rec.EventID, rec.Status)
 	}
+	return t.putIfAbsent(ctx, rec, now, "put terminal event")
+}
+
+// putIfAbsent writes rec with one PutItem, on condition that no record for
+// its id exists or the existing one has expired.
+func (t *Table) putIfAbsent(ctx context.Context, rec eventrecord.Record, now time.Time, what string) error {
 	const cond = "attribute_not_exists(#id) OR #expires <= :now"
 	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           t.nameRef(),
@@ -197,7 +203,7 @@ func (t *Table) PutTerminal(ctx context.Context, rec eventrecord.Record, now tim
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
-		return conflict(err, rec.EventID, "put terminal event")
+		return conflict(err, rec.EventID, what)
 	}
 	return nil
 }
@@ -301,17 +307,8 @@ func (t *Table) claimExpired(ctx context.Context, rec eventrecord.Record, now ti
 		UpdatedAt:   time.UnixMilli(now.UnixMilli()).UTC(),
 		Attempts:    1,
 	}
-	const cond = "attribute_not_exists(#id) OR #expires <= :now"
-	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           t.nameRef(),
-		Item:                                encode(fresh),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(cond),
-		ExpressionAttributeValues:           item{":now": num(now.Unix())},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return eventrecord.Record{}, conflict(err, rec.EventID, "claim expired event")
+	if err := t.putIfAbsent(ctx, fresh, now, "claim expired event"); err != nil {
+		return eventrecord.Record{}, err
 	}
 	// Return what a read would: the encoding's precision.
 	return decode(encode(fresh))
