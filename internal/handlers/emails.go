@@ -49,7 +49,13 @@ func ConfirmationEmail(o orders.Order) Email {
 	paras := []string{
 		greeting(o.CustomerName),
 		fmt.Sprintf("We received your payment of %s for order %s. Thank you!", orders.FormatAmount(o.Amount, o.Currency), o.ID),
-		"We will let you know when it ships.",
+	}
+	if o.RefundedTotal > 0 {
+		// Refunds that arrived before this payment could not be told: a
+		// refund carries no customer address. This email owes them.
+		paras = append(paras, fmt.Sprintf("A refund of %s has also been made on this order.", orders.FormatAmount(o.RefundedTotal, o.Currency)))
+	} else {
+		paras = append(paras, "We will let you know when it ships.")
 	}
 	return Email{
 		To:       o.CustomerEmail,

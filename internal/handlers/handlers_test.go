@@ -456,3 +456,25 @@ func TestEmailHTMLIsEscaped(t *testing.T) {
 }
 
 var fixedCreated = time.Unix(1795795200, 0).UTC()
+
+// A refund applied before its payment could not be told (a refund carries no
+// customer address); the payment's confirmation tells it.
+func TestConfirmationTellsEarlierRefunds(t *testing.T) {
+	tests := []struct {
+		name     string
+		refunded int64
+		want     string
+		wantNot  string
+	}{
+		{"no refund", 0, "We will let you know when it ships.", "refund"},
+		{"refund before payment", 1500, "A refund of 15.00 USD has also been made on this order.", "ships"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := handlers.ConfirmationEmail(orders.Order{ID: "ord_1", Amount: 4999, Currency: "usd", RefundedTotal: tc.refunded})
+			if !strings.Contains(e.Text, tc.want) || strings.Contains(e.Text, tc.wantNot) {
+				t.Errorf("text %q: want %q and no %q", e.Text, tc.want, tc.wantNot)
+			}
+		})
+	}
+}
