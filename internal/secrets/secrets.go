@@ -112,7 +112,19 @@ func (m *Manager) Secrets(ctx context.Context) ([][]byte, error) {
 }
 
 func (m *Manager) fetch(ctx context.Context) ([][]byte, error) {
+	// The two versions are read at once: at a cold start this is the only
+	// network call before the first request, so its latency is init time.
+	type answer struct {
+		value string
+		err   error
+	}
+	prevc := make(chan answer, 1)
+	go func() {
+		v, err := m.version(ctx, "AWSPREVIOUS")
+		prevc <- answer{v, err}
+	}()
 	cur, err := m.version(ctx, "AWSCURRENT")
+	prev := <-prevc
 	if err != nil {
 		return nil, err
 	}
@@ -120,15 +132,14 @@ func (m *Manager) fetch(ctx context.Context) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret %s AWSCURRENT: %w", m.ID, err)
 	}
-	prev, err := m.version(ctx, "AWSPREVIOUS")
 	var nf *types.ResourceNotFoundException
 	switch {
-	case errors.As(err, &nf):
+	case errors.As(prev.err, &nf):
 		// No previous version: the secret was never rotated.
-	case err != nil:
-		return nil, err
+	case prev.err != nil:
+		return nil, prev.err
 	default:
-		if more, err := Split(prev); err == nil {
+		if more, err := Split(prev.value); err == nil {
 			out = appendNew(out, more)
 		}
 	}
