@@ -1,4 +1,4 @@
-package envelope
+package jsonscan
 
 import (
 	"encoding/binary"
