@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/altafinex-webhooks/receiver/internal/jsonscan"
+	"github.com/altafinex-webhooks/receiver/internal/jsontext"
 )
 
 // ErrInvalid is the cause of every parse failure: the body is not a valid
@@ -54,7 +54,7 @@ const (
 // ErrInvalid and come with the zero Envelope.
 func Parse(body []byte) (Envelope, error) {
 	env, err := parse(body)
-	if se := (*jsonscan.SyntaxError)(nil); errors.As(err, &se) {
+	if se := (*jsontext.SyntaxError)(nil); errors.As(err, &se) {
 		err = fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err != nil {
@@ -71,11 +71,11 @@ func parse(body []byte) (Envelope, error) {
 	var idLen, typeLen int
 	seen := 0
 
-	i := jsonscan.SkipSpace(body, 0)
+	i := jsontext.SkipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return env, invalid("body is not a JSON object", i)
 	}
-	i = jsonscan.SkipSpace(body, i+1)
+	i = jsontext.SkipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
 		i++
 	} else {
@@ -83,16 +83,16 @@ func parse(body []byte) (Envelope, error) {
 			if i >= len(body) || body[i] != '"' {
 				return env, invalid("expected a string key", i)
 			}
-			end, esc, err := jsonscan.ScanString(body, i)
+			end, esc, err := jsontext.ScanString(body, i)
 			if err != nil {
 				return env, err
 			}
 			f := routingField(body[i+1:end-1], esc)
-			i = jsonscan.SkipSpace(body, end)
+			i = jsontext.SkipSpace(body, end)
 			if i >= len(body) || body[i] != ':' {
 				return env, invalid("expected a colon", i)
 			}
-			i = jsonscan.SkipSpace(body, i+1)
+			i = jsontext.SkipSpace(body, i+1)
 			if f != 0 && seen&f != 0 {
 				return env, fmt.Errorf("%w: duplicate key %q", ErrInvalid, fieldName(f))
 			}
@@ -107,14 +107,14 @@ func parse(body []byte) (Envelope, error) {
 			case fieldLivemode:
 				env.Livemode, i, err = boolField(body, i, "livemode")
 			default:
-				i, err = jsonscan.SkipValue(body, i, 1)
+				i, err = jsontext.SkipValue(body, i, 1)
 			}
 			if err != nil {
 				return env, err
 			}
-			i = jsonscan.SkipSpace(body, i)
+			i = jsontext.SkipSpace(body, i)
 			if i < len(body) && body[i] == ',' {
-				i = jsonscan.SkipSpace(body, i+1)
+				i = jsontext.SkipSpace(body, i+1)
 				continue
 			}
 			if i < len(body) && body[i] == '}' {
@@ -124,7 +124,7 @@ func parse(body []byte) (Envelope, error) {
 			return env, invalid("expected a comma or a closing brace", i)
 		}
 	}
-	if i = jsonscan.SkipSpace(body, i); i != len(body) {
+	if i = jsontext.SkipSpace(body, i); i != len(body) {
 		return env, invalid("data after the JSON object", i)
 	}
 	if seen != allFields {
@@ -159,7 +159,7 @@ func invalid(reason string, offset int) error {
 func routingField(raw []byte, esc bool) int {
 	var kb [8]byte
 	if esc {
-		n, ok := jsonscan.Unescape(kb[:], raw)
+		n, ok := jsontext.Unescape(kb[:], raw)
 		if !ok {
 			return 0 // longer than any routing key
 		}
@@ -184,14 +184,14 @@ func stringField(b []byte, i int, dst []byte, name string) (int, int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, i, fmt.Errorf("%w: %s must be a non-empty string of at most %d bytes", ErrInvalid, name, maxFieldLen)
 	}
-	end, esc, err := jsonscan.ScanString(b, i)
+	end, esc, err := jsontext.ScanString(b, i)
 	if err != nil {
 		return 0, i, err
 	}
 	raw := b[i+1 : end-1]
 	n, ok := len(raw), len(raw) <= len(dst)
 	if esc {
-		n, ok = jsonscan.Unescape(dst, raw)
+		n, ok = jsontext.Unescape(dst, raw)
 	} else if ok {
 		copy(dst, raw)
 	}
@@ -204,7 +204,7 @@ func stringField(b []byte, i int, dst []byte, name string) (int, int, error) {
 // createdField reads the positive integer at b[i]: digits only, no sign,
 // fraction or exponent, fitting an int64.
 func createdField(b []byte, i int) (int64, int, error) {
-	end, err := jsonscan.ScanNumber(b, i)
+	end, err := jsontext.ScanNumber(b, i)
 	if err != nil {
 		return 0, i, fmt.Errorf("%w: created must be a positive integer", ErrInvalid)
 	}
@@ -227,10 +227,10 @@ func createdField(b []byte, i int) (int64, int, error) {
 
 // boolField reads the literal true or false at b[i].
 func boolField(b []byte, i int, name string) (bool, int, error) {
-	if jsonscan.HasLiteral(b, i, "true") {
+	if jsontext.HasLiteral(b, i, "true") {
 		return true, i + 4, nil
 	}
-	if jsonscan.HasLiteral(b, i, "false") {
+	if jsontext.HasLiteral(b, i, "false") {
 		return false, i + 5, nil
 	}
 	return false, i, fmt.Errorf("%w: %s must be a boolean", ErrInvalid, name)

@@ -1,4 +1,4 @@
-package jsonscan_test
+package jsontext_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/altafinex-webhooks/receiver/internal/jsonscan"
+	"github.com/altafinex-webhooks/receiver/internal/jsontext"
 )
 
 // unescapeBoth decodes the JSON string literal lit with both unescapers,
@@ -17,17 +17,17 @@ func unescapeBoth(t testing.TB, lit string) (appended, bounded string, ok bool) 
 	if len(b) == 0 || b[0] != '"' {
 		return "", "", false
 	}
-	end, _, err := jsonscan.ScanString(b, 0)
+	end, _, err := jsontext.ScanString(b, 0)
 	if err != nil || end != len(b) {
 		return "", "", false
 	}
 	raw := b[1 : end-1]
 	dst := make([]byte, 4*len(raw)+4)
-	n, fit := jsonscan.Unescape(dst, raw)
+	n, fit := jsontext.Unescape(dst, raw)
 	if !fit {
 		t.Fatalf("Unescape(%q) did not fit in %d bytes", raw, len(dst))
 	}
-	return string(jsonscan.AppendUnescaped(nil, raw)), string(dst[:n]), true
+	return string(jsontext.AppendUnescaped(nil, raw)), string(dst[:n]), true
 }
 
 func TestUnescapeMatchesEncodingJSON(t *testing.T) {
@@ -60,29 +60,29 @@ func TestUnescapeMatchesEncodingJSON(t *testing.T) {
 
 func TestUnescapeReportsOverflow(t *testing.T) {
 	dst := make([]byte, 3)
-	if _, ok := jsonscan.Unescape(dst, []byte(`abcd`)); ok {
+	if _, ok := jsontext.Unescape(dst, []byte(`abcd`)); ok {
 		t.Error("4 bytes fit in 3")
 	}
-	if _, ok := jsonscan.Unescape(dst, []byte(`ab\u20ac`)); ok {
+	if _, ok := jsontext.Unescape(dst, []byte(`ab\u20ac`)); ok {
 		t.Error("a 3-byte rune fit after 2 bytes in 3")
 	}
-	if n, ok := jsonscan.Unescape(dst, []byte(`a\nb`)); !ok || string(dst[:n]) != "a\nb" {
+	if n, ok := jsontext.Unescape(dst, []byte(`a\nb`)); !ok || string(dst[:n]) != "a\nb" {
 		t.Errorf("Unescape = %q, %t", dst[:n], ok)
 	}
 }
 
 func TestSkipValueRefusesWhatJSONRefuses(t *testing.T) {
 	tests := []string{``, `{`, `{"a"}`, `{"a":}`, `[1,]`, `-`, `1.`, `"\x"`, "\"\x01\"", "\"\xff\"", `tru`, `{"a":1 "b":2}`,
-		strings.Repeat("[", jsonscan.MaxDepth+1) + strings.Repeat("]", jsonscan.MaxDepth+1)}
+		strings.Repeat("[", jsontext.MaxDepth+1) + strings.Repeat("]", jsontext.MaxDepth+1)}
 	for _, in := range tests {
-		_, err := jsonscan.SkipValue([]byte(in), 0, 0)
-		var se *jsonscan.SyntaxError
+		_, err := jsontext.SkipValue([]byte(in), 0, 0)
+		var se *jsontext.SyntaxError
 		if !errors.As(err, &se) {
 			t.Errorf("SkipValue(%q) = %v, want a *SyntaxError", in, err)
 		}
 	}
-	for _, in := range []string{`{}`, `[]`, `{"a":[1,-2.5e3,true,false,null,"x"]}`, strings.Repeat("[", jsonscan.MaxDepth) + strings.Repeat("]", jsonscan.MaxDepth)} {
-		if end, err := jsonscan.SkipValue([]byte(in), 0, 0); err != nil || end != len(in) {
+	for _, in := range []string{`{}`, `[]`, `{"a":[1,-2.5e3,true,false,null,"x"]}`, strings.Repeat("[", jsontext.MaxDepth) + strings.Repeat("]", jsontext.MaxDepth)} {
+		if end, err := jsontext.SkipValue([]byte(in), 0, 0); err != nil || end != len(in) {
 			t.Errorf("SkipValue(%q) = %d, %v", in, end, err)
 		}
 	}

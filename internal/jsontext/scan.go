@@ -1,9 +1,11 @@
-// Package jsonscan holds the primitives of the receiver's single-pass JSON
-// scanners (internal/envelope for the event body, internal/apigw for the
-// Lambda invocation): they validate strict JSON (RFC 8259) and UTF-8 as they
-// go, without building values, so a caller picks out the few fields it
-// needs and skips the rest in one pass with no allocation.
-package jsonscan
+// Package jsontext holds the receiver's hand-written JSON primitives, for
+// the hot paths where encoding/json's reflection costs more than the work:
+// a single-pass scanner that validates strict JSON (RFC 8259) and UTF-8
+// without building values, so a caller picks out the few fields it needs
+// and skips the rest (internal/envelope for the event body, internal/apigw
+// for the Lambda invocation), and appenders that write strings and numbers
+// exactly as encoding/json does (internal/metrics, internal/apigw).
+package jsontext
 
 import (
 	"bytes"
