@@ -7,7 +7,6 @@ package apigw
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
+	"github.com/altafinex-webhooks/receiver/internal/jsontext"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 )
@@ -56,15 +56,24 @@ type Handler struct {
 	Now      func() time.Time // nil: time.Now
 }
 
-// Handle serves one API Gateway request. It never returns an error: every
-// failure is an HTTP answer, so API Gateway never turns one into a bare 500.
+// Handle serves one decoded API Gateway request. It never returns an
+// error: every failure is an HTTP answer, so API Gateway never turns one
+// into a bare 500. The Lambda uses Invoke, which reads the same fields from
+// the invocation bytes.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	status, body := h.serve(ctx, FromEvent(ev))
+	return response(status, body), nil
+}
+
+// serve runs one request through the receiver, logs and counts it, and
+// returns the answer.
+func (h *Handler) serve(ctx context.Context, inv Invocation) (int, answerBody) {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
 	start := now()
-	req, err := ToRequest(ev)
+	req, err := inv.Request()
 	var res ingest.Result
 	if err != nil {
 		res = ingest.Result{Outcome: ingest.BadRequest, Reason: err.Error()}
@@ -75,8 +84,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if !ok {
 		a = answers[ingest.Unavailable]
 	}
-	h.observe(ctx, ev.RequestContext.RequestID, res, a, now().Sub(start))
-	return Response(a.status, a.field, res), nil
+	h.observe(ctx, inv.RequestID, res, a, now().Sub(start))
+	return a.status, answerFor(a, res)
 }
 
 func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Result, a answer, d time.Duration) {
@@ -104,25 +113,48 @@ func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Resu
 	h.Metrics.Count(a.metric)
 }
 
-// Response builds the JSON answer for a result: {"status": …} for 2xx,
+// answerFor is the JSON answer for a result: {"status": …} for 2xx,
 // {"error": …} otherwise, with the event id on 2xx answers. Details stay in
 // the log.
-func Response(status int, field string, res ingest.Result) events.APIGatewayV2HTTPResponse {
+func answerFor(a answer, res ingest.Result) answerBody {
 	var body answerBody
-	if field == "status" {
+	if a.field == "status" {
 		body.Status = string(res.Outcome)
 	} else {
 		body.Error = string(res.Outcome)
 	}
-	if status < 300 {
+	if a.status < 300 {
 		body.EventID = res.EventID
 	}
-	b, _ := json.Marshal(body) // a struct of strings always marshals
+	return body
+}
+
+// response is the decoded form of what AppendResponse writes.
+func response(status int, body answerBody) events.APIGatewayV2HTTPResponse {
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(b) + "\n",
+		Body:       string(appendAnswer(nil, body)),
 	}
+}
+
+// appendAnswer writes the answer's JSON and a newline, as json.Marshal of
+// answerBody would, without reflection.
+func appendAnswer(dst []byte, body answerBody) []byte {
+	dst = append(dst, '{')
+	if body.EventID != "" {
+		dst = append(dst, `"event_id":`...)
+		dst = jsontext.AppendString(dst, body.EventID)
+		dst = append(dst, ',')
+	}
+	if body.Status != "" {
+		dst = append(dst, `"status":`...)
+		dst = jsontext.AppendString(dst, body.Status)
+	} else {
+		dst = append(dst, `"error":`...)
+		dst = jsontext.AppendString(dst, body.Error)
+	}
+	return append(dst, "}\n"...)
 }
 
 type answerBody struct {
@@ -134,23 +166,23 @@ type answerBody struct {
 // signatureKey is the header's name as API Gateway delivers it.
 var signatureKey = strings.ToLower(signature.HeaderName)
 
-// ToRequest converts a payload-2.0 event into an ingest request: the body
-// base64-decoded when API Gateway encoded it, the signature header found in
-// any case.
-func ToRequest(ev events.APIGatewayV2HTTPRequest) (ingest.Request, error) {
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		var err error
-		body, err = base64.StdEncoding.DecodeString(ev.Body)
+// Request turns the invocation into an ingest request: the body
+// base64-decoded when API Gateway encoded it.
+func (inv Invocation) Request() (ingest.Request, error) {
+	body := inv.Body
+	if inv.IsBase64Encoded {
+		dec := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+		n, err := base64.StdEncoding.Decode(dec, body)
 		if err != nil {
 			return ingest.Request{}, errBadBase64
 		}
+		body = dec[:n]
 	}
 	return ingest.Request{
-		Method:    ev.RequestContext.HTTP.Method,
+		Method:    inv.Method,
 		Body:      body,
-		Signature: Header(ev.Headers, signatureKey),
-		SourceIP:  ev.RequestContext.HTTP.SourceIP,
+		Signature: inv.Signature,
+		SourceIP:  inv.SourceIP,
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,12 +123,13 @@ func addFuzzSeeds(f *testing.F) {
 	f.Add("", false, "POST", "", uint8(3), false)
 }
 
-// FuzzToRequest feeds arbitrary API Gateway requests to ToRequest and to the
-// handler over a real ingest.Service with in-memory fakes. Whatever the
-// input, the handler must not panic or fail, must answer a documented
+// FuzzInvoke feeds arbitrary API Gateway requests, as invocation bytes, to
+// Invocation.Request and to the Lambda entry point (Invoke) over a real
+// ingest.Service with in-memory fakes. Whatever the input, the handler must
+// not panic or fail, must answer a documented
 // status (never a 5xx, since the fakes never fail) with a JSON body naming
 // the outcome, and must queue only validly signed envelopes.
-func FuzzToRequest(f *testing.F) {
+func FuzzInvoke(f *testing.F) {
 	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, body string, isBase64 bool, method, header string, key uint8, sign bool) {
 		decoded, decodeErr := []byte(body), error(nil)
@@ -148,12 +150,30 @@ func FuzzToRequest(f *testing.F) {
 		ev.RequestContext.HTTP.SourceIP = "203.0.113.7"
 		ev.RequestContext.RequestID = "fuzz"
 
-		req, err := apigw.ToRequest(ev)
-		if (err != nil) != (decodeErr != nil) {
-			t.Fatalf("ToRequest error %v, base64 decoding error %v", err, decodeErr)
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err == nil && (!bytes.Equal(req.Body, decoded) || req.Signature != header || req.Method != method) {
-			t.Fatalf("ToRequest = %+v, want body %q signature %q method %q", req, decoded, header, method)
+		inv, err := apigw.DecodeInvocation(payload)
+		if err != nil {
+			t.Fatalf("DecodeInvocation refused what json.Marshal wrote: %v\n%s", err, payload)
+		}
+		req, err := inv.Request()
+		if (err != nil) != (decodeErr != nil) {
+			t.Fatalf("Request error %v, base64 decoding error %v", err, decodeErr)
+		}
+		// json.Marshal turns invalid UTF-8 into U+FFFD, as API Gateway
+		// would never send it: compare with what the payload carries.
+		sent := apigw.FromEvent(ev)
+		if err == nil && !isBase64 {
+			sent.Body = []byte(strings.ToValidUTF8(body, "\uFFFD"))
+			decoded = sent.Body
+		}
+		if err == nil && (!bytes.Equal(req.Body, decoded) || req.Signature != strings.ToValidUTF8(header, "\uFFFD") || req.Method != strings.ToValidUTF8(method, "\uFFFD")) {
+			t.Fatalf("Request = %+v, want body %q signature %q method %q", req, decoded, header, method)
+		}
+		if err == nil {
+			header, method = req.Signature, req.Method
 		}
 
 		store, queue := &memStore{recs: map[string]eventrecord.Record{}}, &memQueue{}
@@ -162,9 +182,13 @@ func FuzzToRequest(f *testing.F) {
 			Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			Metrics:  &metrics.EMF{W: io.Discard, Function: "ingest"},
 		}
-		resp, err := h.Handle(context.Background(), ev)
+		out, err := h.Invoke(context.Background(), payload)
 		if err != nil {
-			t.Fatalf("Handle returned an error: %v", err)
+			t.Fatalf("Invoke returned an error: %v", err)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatalf("Invoke answered something that is not JSON: %v\n%s", err, out)
 		}
 		if !slices.Contains(documented, resp.StatusCode) || resp.StatusCode >= 500 {
 			t.Fatalf("status %d: not a documented answer to bad input (%s)", resp.StatusCode, resp.Body)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -15,19 +16,33 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// HTTPHandler serves a Lambda-style handler over plain HTTP, converting each
-// request into the payload-2.0 event API Gateway would send, so a laptop
-// exercises the same handler code as the deployment. It reads at most
-// maxBody+1 bytes of a body; larger bodies reach the handler truncated one
-// byte past the limit, and it answers 413 as it would in AWS.
-func HTTPHandler(handle func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), maxBody int) http.Handler {
+// Invoker is a Lambda handler over the raw invocation bytes, as the Lambda
+// runtime calls it (lambda.Handler); *Handler is one.
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// HTTPHandler serves a Lambda handler over plain HTTP, converting each
+// request into the payload-2.0 event API Gateway would send, as JSON bytes,
+// so a laptop exercises the same code as the deployment, invocation
+// decoding included. It reads at most maxBody+1 bytes of a body; larger
+// bodies reach the handler truncated one byte past the limit, and it
+// answers 413 as it would in AWS.
+func HTTPHandler(fn Invoker, maxBody int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
 		if err != nil {
 			http.Error(w, `{"error":"bad_request"}`, http.StatusBadRequest)
 			return
 		}
-		resp, err := handle(r.Context(), FromHTTP(r, body))
+		var resp events.APIGatewayV2HTTPResponse
+		payload, err := json.Marshal(FromHTTP(r, body))
+		if err == nil {
+			var out []byte
+			if out, err = fn.Invoke(r.Context(), payload); err == nil {
+				err = json.Unmarshal(out, &resp)
+			}
+		}
 		if err != nil {
 			// What API Gateway does when the function fails.
 			w.Header().Set("Content-Type", "application/json")

@@ -346,3 +346,54 @@ func unicodeEscape(raw []byte) (rune, []byte) {
 	}
 	return utf8.RuneError, raw
 }
+
+// AppendStringContent validates the string opening at b[i], as ScanString does,
+// and appends its content, unescaped as AppendUnescaped does, to dst, in
+// one pass. It returns dst and the offset after the closing quote.
+func AppendStringContent(dst, b []byte, i int) ([]byte, int, error) {
+	start := i
+	i++
+	run := i
+	for {
+		for len(b)-i >= 8 && special(binary.LittleEndian.Uint64(b[i:])) == 0 {
+			i += 8
+		}
+		if i >= len(b) {
+			return dst, i, invalid("unterminated string", start)
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return append(dst, b[run:i]...), i + 1, nil
+		case c == '\\':
+			dst = append(dst, b[run:i]...)
+			if i+1 >= len(b) {
+				return dst, i, invalid("unterminated string", start)
+			}
+			switch e := b[i+1]; e {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				dst = append(dst, simpleEscape(e))
+				i += 2
+			case 'u':
+				if len(b)-i < 6 || hex4(b[i+2:i+6]) < 0 {
+					return dst, i, invalid("invalid \\u escape", i)
+				}
+				r, rest := unicodeEscape(b[i:])
+				dst = utf8.AppendRune(dst, r)
+				i = len(b) - len(rest)
+			default:
+				return dst, i, invalid("invalid escape", i)
+			}
+			run = i
+		case c < 0x20:
+			return dst, i, invalid("control character in string", i)
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return dst, i, invalid("invalid UTF-8", i)
+			}
+			i += size
+		}
+	}
+}

@@ -18,6 +18,10 @@ func unescapeBoth(t testing.TB, lit string) (appended, bounded string, ok bool) 
 		return "", "", false
 	}
 	end, _, err := jsontext.ScanString(b, 0)
+	merged, mergedEnd, mergedErr := jsontext.AppendStringContent([]byte("pre"), b, 0)
+	if (err != nil) != (mergedErr != nil) || (err == nil && mergedEnd != end) {
+		t.Fatalf("%q: ScanString = %d, %v; AppendStringContent = %d, %v", lit, end, err, mergedEnd, mergedErr)
+	}
 	if err != nil || end != len(b) {
 		return "", "", false
 	}
@@ -27,7 +31,11 @@ func unescapeBoth(t testing.TB, lit string) (appended, bounded string, ok bool) 
 	if !fit {
 		t.Fatalf("Unescape(%q) did not fit in %d bytes", raw, len(dst))
 	}
-	return string(jsontext.AppendUnescaped(nil, raw)), string(dst[:n]), true
+	appendedRaw := string(jsontext.AppendUnescaped(nil, raw))
+	if string(merged) != "pre"+appendedRaw {
+		t.Fatalf("%q: AppendStringContent %q, AppendUnescaped %q", lit, merged, appendedRaw)
+	}
+	return appendedRaw, string(dst[:n]), true
 }
 
 func TestUnescapeMatchesEncodingJSON(t *testing.T) {

@@ -119,8 +119,8 @@ func Run(ctx context.Context, o Options) error {
 	defer stopProcessor()
 
 	mux := http.NewServeMux()
-	mux.Handle("POST "+WebhookPath, apigw.HTTPHandler(ingest.Handle, icfg.MaxBody))
-	mux.Handle(WebhookPath, apigw.HTTPHandler(ingest.Handle, icfg.MaxBody)) // other methods: the handler answers 405
+	mux.Handle("POST "+WebhookPath, apigw.HTTPHandler(ingest, icfg.MaxBody))
+	mux.Handle(WebhookPath, apigw.HTTPHandler(ingest, icfg.MaxBody)) // other methods: the handler answers 405
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
