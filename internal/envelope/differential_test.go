@@ -80,7 +80,22 @@ func referenceParse(body []byte) (envelope.Envelope, bool) {
 	if env.Livemode, ok = live.(bool); !ok {
 		return env, false
 	}
+	// data.object as the processor read it before Parse returned it.
+	var data struct {
+		Data struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(body, &data) // a type error still decodes the rest
+	if len(data.Data.Object) > 0 && string(data.Data.Object) != "null" {
+		env.Object = data.Data.Object
+	}
 	return env, true
+}
+
+func sameEnvelope(a, b envelope.Envelope) bool {
+	return a.ID == b.ID && a.Type == b.Type && a.Created == b.Created && a.Livemode == b.Livemode &&
+		bytes.Equal(a.Object, b.Object) && (a.Object == nil) == (b.Object == nil)
 }
 
 func refString(raw json.RawMessage) (string, bool) {
@@ -122,7 +137,7 @@ func TestReferenceParseAgreesOnSamples(t *testing.T) {
 	for _, body := range differentialSeeds(t) {
 		got, gotErr := envelope.Parse(body)
 		want, ok := referenceParse(body)
-		if (gotErr == nil) != ok || ok && got != want {
+		if (gotErr == nil) != ok || ok && !sameEnvelope(got, want) {
 			t.Errorf("body %q: Parse = %+v, %v; reference = %+v, %t", body, got, gotErr, want, ok)
 		}
 	}
@@ -198,7 +213,7 @@ func FuzzParseMatchesEncodingJSON(f *testing.F) {
 		if (err == nil) != ok {
 			t.Fatalf("Parse error = %v, reference accepts = %t", err, ok)
 		}
-		if ok && got != want {
+		if ok && !sameEnvelope(got, want) {
 			t.Fatalf("Parse = %+v, reference = %+v", got, want)
 		}
 	})

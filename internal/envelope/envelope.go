@@ -8,6 +8,7 @@
 package envelope
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -32,6 +33,13 @@ type Envelope struct {
 	Type     string
 	Created  int64 // Unix seconds
 	Livemode bool
+
+	// Object is the raw JSON of data.object, a slice of the parsed body
+	// (nil when the body has no data object with a non-null object
+	// member), so the processor decodes the payload without scanning the
+	// body again. As with encoding/json, the keys data and object are
+	// matched case-insensitively and the last of a repeated one wins.
+	Object []byte
 }
 
 // The routing fields, as bits of a seen-set.
@@ -83,10 +91,12 @@ func parse(body []byte) (Envelope, error) {
 			if i >= len(body) || body[i] != '"' {
 				return env, invalid("expected a string key", i)
 			}
-			end, esc, err := jsontext.ScanString(body, i)
+			keyStart := i
+			keyEnd, esc, err := jsontext.ScanString(body, i)
 			if err != nil {
 				return env, err
 			}
+			end := keyEnd
 			f := routingField(body[i+1:end-1], esc)
 			i = jsontext.SkipSpace(body, end)
 			if i >= len(body) || body[i] != ':' {
@@ -107,7 +117,11 @@ func parse(body []byte) (Envelope, error) {
 			case fieldLivemode:
 				env.Livemode, i, err = boolField(body, i, "livemode")
 			default:
-				i, err = jsontext.SkipValue(body, i, 1)
+				if isKey(body[keyStart+1:keyEnd-1], esc, "data") {
+					i, err = dataField(body, i, &env.Object)
+				} else {
+					i, err = jsontext.SkipValue(body, i, 1)
+				}
 			}
 			if err != nil {
 				return env, err
@@ -176,6 +190,67 @@ func routingField(raw []byte, esc bool) int {
 		return fieldLivemode
 	}
 	return 0
+}
+
+// isKey reports whether the validated, still escaped key content raw is
+// name, matched case-insensitively as encoding/json matches struct fields.
+func isKey(raw []byte, esc bool, name string) bool {
+	var kb [8]byte
+	if esc {
+		n, ok := jsontext.Unescape(kb[:], raw)
+		if !ok {
+			return false // longer than any name asked for
+		}
+		raw = kb[:n]
+	}
+	return bytes.EqualFold(raw, []byte(name))
+}
+
+// dataField reads the value of a top-level data member at b[i], setting
+// *object to the raw data.object when data is an object that has one
+// (null clears it), and returns the offset after the value.
+func dataField(b []byte, i int, object *[]byte) (int, error) {
+	if i >= len(b) || b[i] != '{' {
+		return jsontext.SkipValue(b, i, 1)
+	}
+	i = jsontext.SkipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, invalid("expected a string key", i)
+		}
+		end, esc, err := jsontext.ScanString(b, i)
+		if err != nil {
+			return i, err
+		}
+		isObject := isKey(b[i+1:end-1], esc, "object")
+		i = jsontext.SkipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return i, invalid("expected a colon", i)
+		}
+		i = jsontext.SkipSpace(b, i+1)
+		start := i
+		if i, err = jsontext.SkipValue(b, i, 2); err != nil {
+			return i, err
+		}
+		if isObject {
+			*object = b[start:i:i]
+			if string(*object) == "null" {
+				*object = nil
+			}
+		}
+		i = jsontext.SkipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = jsontext.SkipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return i + 1, nil
+		}
+		return i, invalid("expected a comma or a closing brace", i)
+	}
 }
 
 // stringField reads the string value at b[i] unescaped into dst, which

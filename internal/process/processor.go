@@ -340,17 +340,9 @@ func parseMessage(msg eventrecord.Message) (Event, error) {
 		return ev, Permanentf("%w: message attributes name event %s (%s), the body %s (%s)",
 			ErrInvalidPayload, ev.ID, ev.Type, env.ID, env.Type)
 	}
-	var data struct {
-		Data struct {
-			Object json.RawMessage `json:"object"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(msg.Body, &data); err != nil {
-		return ev, Permanentf("%w: %v", ErrInvalidPayload, err)
-	}
-	if len(data.Data.Object) == 0 || string(data.Data.Object) == "null" {
+	if env.Object == nil {
 		return ev, Permanentf("%w: no data.object", ErrInvalidPayload)
 	}
-	ev.Object = data.Data.Object
+	ev.Object = env.Object
 	return ev, nil
 }
