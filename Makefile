@@ -111,7 +111,7 @@ invoke: rie deps ## Run a bootstrap under aws-lambda-rie: make invoke FUNCTION=i
 
 BENCH_COUNT ?= 6
 
-.PHONY: bench-peers coldstart load
+.PHONY: bench-peers coldstart sizes load
 
 bench-peers: ## Signature verification vs raw HMAC, stripe-go and Standard Webhooks (2 KB, 64 KB): medians and ratios
 	@mkdir -p build
@@ -120,6 +120,9 @@ bench-peers: ## Signature verification vs raw HMAC, stripe-go and Standard Webho
 
 coldstart: deps ## Ingest cold start under aws-lambda-rie (RUNS=20, DELAY=50ms) and bootstrap sizes
 	scripts/coldstart.sh
+
+sizes: ## Stripped bootstrap sizes of both functions, arm64 and amd64
+	cd bench && $(GO) run ./cmd/coldstart -sizes
 
 load: deps ## Local throughput at concurrency 1, 8, 32 vs moto_server alone (LEVELS, DURATION, MAX)
 	scripts/load.sh

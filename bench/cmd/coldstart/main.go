@@ -54,7 +54,20 @@ func main() {
 	runs := flag.Int("runs", 20, "cold starts per scenario")
 	delay := flag.Duration("delay", 50*time.Millisecond, "delay added to each Secrets Manager call in the delayed scenario")
 	memory := flag.Int("memory", 128, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE (the template's ingest MemorySize)")
+	sizesOnly := flag.Bool("sizes", false, "print the bootstrap sizes only")
 	flag.Parse()
+	if *sizesOnly {
+		tmp, err := os.MkdirTemp("", "coldstart-")
+		if err == nil {
+			err = printSizes(context.Background(), *root, tmp)
+			os.RemoveAll(tmp)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "coldstart:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *runs < 1 || *runs > 200 {
 		fmt.Fprintln(os.Stderr, "coldstart: -runs must be 1..200")
 		os.Exit(2)
@@ -325,29 +338,32 @@ func startDelayProxy(target string, delay time.Duration) (*delayProxy, error) {
 	return p, nil
 }
 
-// printSizes builds the Lambda bootstrap as the Makefile's build does
+// printSizes builds both Lambda bootstraps as the Makefile's build does
 // (stripped, -tags lambda.norpc, -trimpath) for arm64 and amd64 and prints
-// the binary and zip sizes.
+// the binary and zip sizes, in bytes, MiB and MB: a "10 MB" limit reads
+// differently in each.
 func printSizes(ctx context.Context, root, tmp string) error {
-	fmt.Println("ingest bootstrap sizes (go build -tags lambda.norpc -trimpath -ldflags='-s -w', CGO_ENABLED=0)")
-	fmt.Printf("%-14s %14s %12s %14s\n", "GOARCH", "binary bytes", "MiB", "zip (deflate)")
-	for _, arch := range []string{"arm64", "amd64"} {
-		out := filepath.Join(tmp, arch, "bootstrap")
-		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/ingest")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %w\n%s", arch, err, b)
+	fmt.Println("bootstrap sizes (go build -tags lambda.norpc -trimpath -ldflags='-s -w', CGO_ENABLED=0)")
+	fmt.Printf("%-10s %-14s %14s %12s %10s %14s\n", "function", "GOARCH", "binary bytes", "MiB", "MB", "zip (deflate)")
+	for _, fn := range []string{"ingest", "processor"} {
+		for _, arch := range []string{"arm64", "amd64"} {
+			out := filepath.Join(tmp, fn+"-"+arch, "bootstrap")
+			cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("build %s %s: %w\n%s", fn, arch, err, b)
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			z, err := zipSize(out)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%-10s %-14s %14d %8.2f MiB %7.2f MB %10.2f MiB\n", fn, "linux/"+arch, fi.Size(), mib(fi.Size()), float64(fi.Size())/1e6, mib(z))
 		}
-		fi, err := os.Stat(out)
-		if err != nil {
-			return err
-		}
-		z, err := zipSize(out)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-14s %14d %8.2f MiB %10.2f MiB\n", "linux/"+arch, fi.Size(), mib(fi.Size()), mib(z))
 	}
 	return nil
 }
