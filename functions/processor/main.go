@@ -30,5 +30,6 @@ func main() {
 		log.Error("load AWS configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(processorapp.New(cfg, awsCfg, log, os.Stdout).Handle)
+	// A lambda.Handler: it reads the invocation bytes itself.
+	lambda.Start(processorapp.New(cfg, awsCfg, log, os.Stdout))
 }

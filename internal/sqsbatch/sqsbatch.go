@@ -1,7 +1,9 @@
 // Package sqsbatch adapts the processor to Lambda's SQS event source
 // mapping with ReportBatchItemFailures: it turns an events.SQSEvent into
 // queue messages, processes them, and answers an events.SQSEventResponse
-// that names exactly the records to deliver again.
+// that names exactly the records to deliver again. The Lambda runtime
+// calls Invoke, which reads the invocation bytes itself (DecodeBatch) and
+// writes the response by hand; Handle is the same on decoded events.
 //
 // The handler's error is always nil: one record's failure never makes the
 // whole batch retry, and every record's outcome is in the response.
@@ -64,33 +66,57 @@ func New(proc Processor, log *slog.Logger) *Handler {
 // Handle processes one batch and reports the records to retry as batch item
 // failures, by message id. The error is always nil.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	msgs := make([]eventrecord.Message, len(ev.Records))
-	for i, r := range ev.Records {
-		msgs[i] = Message(r)
+	failed := h.process(ctx, FromEvent(ev))
+	resp := events.SQSEventResponse{BatchItemFailures: make([]events.SQSBatchItemFailure, len(failed))}
+	for i, id := range failed {
+		resp.BatchItemFailures[i].ItemIdentifier = id
+	}
+	return resp, nil
+}
+
+// process processes the records of one batch, counts and logs the
+// outcomes, and returns the message ids of the records to retry, in the
+// batch's order.
+func (h *Handler) process(ctx context.Context, recs []Record) []string {
+	msgs := make([]eventrecord.Message, len(recs))
+	for i := range recs {
+		msgs[i] = recs[i].Message
 	}
 	results := h.proc.ProcessBatch(ctx, msgs)
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	counts := map[process.Outcome]int{}
-	for i, r := range ev.Records {
+	failed := []string{}
+	var processed, duplicate, failedOutcome, retrying, inFlight int
+	for i, r := range recs {
 		// A result missing for a record cannot be told apart from a
 		// failure: retry it.
 		if i >= len(results) || results[i].Outcome.Retry() {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			failed = append(failed, r.MessageID)
 		}
-		if i < len(results) {
-			counts[results[i].Outcome]++
-			h.count(results[i])
+		if i >= len(results) {
+			continue
 		}
+		switch results[i].Outcome {
+		case process.OutcomeProcessed:
+			processed++
+		case process.OutcomeDuplicate:
+			duplicate++
+		case process.OutcomeFailed:
+			failedOutcome++
+		case process.OutcomeRetrying:
+			retrying++
+		case process.OutcomeInFlight:
+			inFlight++
+		}
+		h.count(results[i])
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "batch done",
-		slog.Int("records", len(ev.Records)),
-		slog.Int("retry", len(resp.BatchItemFailures)),
-		slog.Int(string(process.OutcomeProcessed), counts[process.OutcomeProcessed]),
-		slog.Int(string(process.OutcomeDuplicate), counts[process.OutcomeDuplicate]),
-		slog.Int(string(process.OutcomeFailed), counts[process.OutcomeFailed]),
-		slog.Int(string(process.OutcomeRetrying), counts[process.OutcomeRetrying]),
-		slog.Int(string(process.OutcomeInFlight), counts[process.OutcomeInFlight]))
-	return resp, nil
+		slog.Int("records", len(recs)),
+		slog.Int("retry", len(failed)),
+		slog.Int(string(process.OutcomeProcessed), processed),
+		slog.Int(string(process.OutcomeDuplicate), duplicate),
+		slog.Int(string(process.OutcomeFailed), failedOutcome),
+		slog.Int(string(process.OutcomeRetrying), retrying),
+		slog.Int(string(process.OutcomeInFlight), inFlight))
+	return failed
 }
 
 func (h *Handler) count(r process.Result) {
@@ -110,13 +136,15 @@ func (h *Handler) count(r process.Result) {
 // attributes. Missing or malformed attributes are left zero; the processor
 // then routes on the body.
 func Message(r events.SQSMessage) eventrecord.Message {
-	m := eventrecord.Message{
-		EventID: attr(r, eventrecord.AttrEventID),
-		Type:    attr(r, eventrecord.AttrType),
-		Body:    []byte(r.Body),
-		Replay:  attr(r, eventrecord.AttrReplay) == "true",
-	}
-	if ms, err := strconv.ParseInt(attr(r, eventrecord.AttrReceivedAt), 10, 64); err == nil && ms > 0 {
+	return message([]byte(r.Body), attr(r, eventrecord.AttrEventID), attr(r, eventrecord.AttrType),
+		attr(r, eventrecord.AttrReceivedAt), attr(r, eventrecord.AttrReplay))
+}
+
+// message makes the queue message of a body and the string values of its
+// attributes ("" for a missing one).
+func message(body []byte, eventID, typ, receivedAt, replay string) eventrecord.Message {
+	m := eventrecord.Message{EventID: eventID, Type: typ, Body: body, Replay: replay == "true"}
+	if ms, err := strconv.ParseInt(receivedAt, 10, 64); err == nil && ms > 0 {
 		m.ReceivedAt = time.UnixMilli(ms).UTC()
 	}
 	return m
