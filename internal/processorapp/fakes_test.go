@@ -1,0 +1,266 @@
+package processorapp_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/altafinex-webhooks/receiver/internal/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/processorapp"
+)
+
+var (
+	_ process.Events     = (*memEvents)(nil)
+	_ handlers.Orders    = (*memOrders)(nil)
+	_ handlers.Mailer    = (*memMailer)(nil)
+	_ handlers.Publisher = (*memPublisher)(nil)
+)
+
+// memEvents is a zero-latency in-memory events table with the claim and
+// finish rules of ddbevents.Table: a claim succeeds on a missing, RECEIVED
+// or RETRYING record, or a PROCESSING one whose lease ended, and counts the
+// attempt; a finish must hold the claim's token.
+type memEvents struct {
+	mu       sync.Mutex
+	recs     map[string]eventrecord.Record
+	claims   int
+	finishes []eventrecord.Record
+}
+
+// Claim claims rec.EventID under rec.Token, creating the record when
+// missing, or returns *eventrecord.ConflictError.
+func (m *memEvents) Claim(_ context.Context, rec eventrecord.Record, now time.Time) (eventrecord.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.claims++
+	old, ok := m.recs[rec.EventID]
+	switch {
+	case !ok || old.Expired(now):
+		old = rec
+		old.Attempts, old.Steps = 0, nil
+	case old.Status == eventrecord.Received, old.Status == eventrecord.Retrying:
+	case old.Status == eventrecord.Processing && !old.LeaseLive(now):
+	default:
+		return eventrecord.Record{}, &eventrecord.ConflictError{Existing: old}
+	}
+	old.Status = eventrecord.Processing
+	old.Token, old.LeaseUntil, old.ExpiresAt = rec.Token, rec.LeaseUntil, rec.ExpiresAt
+	old.UpdatedAt = time.UnixMilli(now.UnixMilli()).UTC()
+	old.Attempts++
+	m.recs[rec.EventID] = old
+	return old, nil
+}
+
+// Finish writes the final status of the attempt held under rec.Token.
+func (m *memEvents) Finish(_ context.Context, rec eventrecord.Record, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch rec.Status {
+	case eventrecord.Processed, eventrecord.Retrying, eventrecord.Failed:
+	default:
+		return fmt.Errorf("finish event %s: status %q is not PROCESSED, RETRYING or FAILED", rec.EventID, rec.Status)
+	}
+	old, ok := m.recs[rec.EventID]
+	if !ok || old.Token != rec.Token {
+		return &eventrecord.ConflictError{Existing: old}
+	}
+	rec.LeaseUntil = time.Time{}
+	rec.UpdatedAt = time.UnixMilli(now.UnixMilli()).UTC()
+	m.recs[rec.EventID] = rec
+	m.finishes = append(m.finishes, rec)
+	return nil
+}
+
+// memOrders is a zero-latency in-memory orders table with the rules of
+// ddborders.Store: the fact is validated, merged with package orders' pure
+// rules, and stored (times at millisecond precision) only when it changed
+// the order.
+type memOrders struct {
+	mu      sync.Mutex
+	orders  map[string]orders.Order
+	applies int
+}
+
+func msTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
+}
+
+// ApplyPayment applies p to order orderID.
+func (m *memOrders) ApplyPayment(_ context.Context, orderID string, p orders.Payment, now time.Time) (orders.Order, bool, error) {
+	if err := p.Validate(); err != nil {
+		return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	p.EventCreated = msTime(p.EventCreated)
+	return m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool, error) {
+		if err := o.CheckPayment(p); err != nil {
+			return o, false, err
+		}
+		n, changed := o.ApplyPayment(p)
+		return n, changed, nil
+	})
+}
+
+// ApplyRefund applies r to order orderID.
+func (m *memOrders) ApplyRefund(_ context.Context, orderID string, r orders.Refund, now time.Time) (orders.Order, bool, error) {
+	if err := r.Validate(); err != nil {
+		return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	r.EventCreated = msTime(r.EventCreated)
+	return m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool, error) {
+		if err := o.CheckRefund(r); err != nil {
+			return o, false, err
+		}
+		n, changed := o.ApplyRefund(r)
+		return n, changed, nil
+	})
+}
+
+func (m *memOrders) apply(orderID string, now time.Time, rule func(orders.Order) (orders.Order, bool, error)) (orders.Order, bool, error) {
+	if strings.TrimSpace(orderID) == "" {
+		return orders.Order{}, false, fmt.Errorf("no order id: %w", orders.ErrInvalid)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.applies++
+	old, exists := m.orders[orderID]
+	if !exists {
+		old = orders.Order{ID: orderID}
+	}
+	n, changed, err := rule(old)
+	if err != nil {
+		return old, false, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	if !changed {
+		return old, false, nil
+	}
+	n.ID, n.UpdatedAt = orderID, now
+	if !exists {
+		n.CreatedAt = now
+	}
+	m.orders[orderID] = n
+	return n, true, nil
+}
+
+// Get returns order orderID, or ddborders.ErrNotFound.
+func (m *memOrders) Get(_ context.Context, orderID string) (orders.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[orderID]
+	if !ok {
+		return orders.Order{}, fmt.Errorf("order %s: %w", orderID, ddborders.ErrNotFound)
+	}
+	return o, nil
+}
+
+// memMailer keeps the emails sent.
+type memMailer struct {
+	mu   sync.Mutex
+	sent []handlers.Email
+}
+
+// Send keeps e.
+func (m *memMailer) Send(_ context.Context, e handlers.Email) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, e)
+	return nil
+}
+
+// memPublisher keeps the domain events published.
+type memPublisher struct {
+	mu        sync.Mutex
+	published []handlers.DomainEvent
+}
+
+// Publish keeps e.
+func (m *memPublisher) Publish(_ context.Context, e handlers.DomainEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.published = append(m.published, e)
+	return nil
+}
+
+// fakes are the processor's four dependencies, in memory.
+type fakes struct {
+	events    *memEvents
+	orders    *memOrders
+	mailer    *memMailer
+	publisher *memPublisher
+}
+
+func newFakes() *fakes {
+	return &fakes{
+		events:    &memEvents{recs: map[string]eventrecord.Record{}},
+		orders:    &memOrders{orders: map[string]orders.Order{}},
+		mailer:    &memMailer{},
+		publisher: &memPublisher{},
+	}
+}
+
+// options put the fakes in place of what processorapp.New builds: each
+// wrapper drops the production dependency it is handed.
+func (f *fakes) options() []processorapp.Option {
+	return []processorapp.Option{
+		processorapp.WithEventsWrapper(func(process.Events) process.Events { return f.events }),
+		processorapp.WithOrdersWrapper(func(handlers.Orders) handlers.Orders { return f.orders }),
+		processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return f.mailer }),
+		processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return f.publisher }),
+	}
+}
+
+// tally counts what the fakes saw.
+type tally struct {
+	claims, processed, orderUpdates, emails, domainEvents int
+}
+
+// tally returns what the fakes saw since the last reset.
+func (f *fakes) tally() tally {
+	f.events.mu.Lock()
+	t := tally{claims: f.events.claims}
+	for _, r := range f.events.finishes {
+		if r.Status == eventrecord.Processed {
+			t.processed++
+		}
+	}
+	f.events.mu.Unlock()
+	f.orders.mu.Lock()
+	t.orderUpdates = f.orders.applies
+	f.orders.mu.Unlock()
+	f.mailer.mu.Lock()
+	t.emails = len(f.mailer.sent)
+	f.mailer.mu.Unlock()
+	f.publisher.mu.Lock()
+	t.domainEvents = len(f.publisher.published)
+	f.publisher.mu.Unlock()
+	return t
+}
+
+// reset empties the fakes, keeping their storage, so that the same events
+// are processed for the first time again; it returns what they saw.
+func (f *fakes) reset() tally {
+	t := f.tally()
+	f.events.mu.Lock()
+	clear(f.events.recs)
+	f.events.claims, f.events.finishes = 0, f.events.finishes[:0]
+	f.events.mu.Unlock()
+	f.orders.mu.Lock()
+	clear(f.orders.orders)
+	f.orders.applies = 0
+	f.orders.mu.Unlock()
+	f.mailer.mu.Lock()
+	f.mailer.sent = f.mailer.sent[:0]
+	f.mailer.mu.Unlock()
+	f.publisher.mu.Lock()
+	f.publisher.published = f.publisher.published[:0]
+	f.publisher.mu.Unlock()
+	return t
+}
