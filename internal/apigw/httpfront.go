@@ -1,11 +1,9 @@
 package apigw
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -14,13 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-// Invoker is a Lambda handler over the raw invocation bytes, as the Lambda
-// runtime calls it (lambda.Handler); *Handler is one.
-type Invoker interface {
-	Invoke(ctx context.Context, payload []byte) ([]byte, error)
-}
+	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
+)
 
 // HTTPHandler serves a Lambda handler over plain HTTP, converting each
 // request into the payload-2.0 event API Gateway would send, as JSON bytes,
@@ -28,21 +22,14 @@ type Invoker interface {
 // decoding included. It reads at most maxBody+1 bytes of a body; larger
 // bodies reach the handler truncated one byte past the limit, and it
 // answers 413 as it would in AWS.
-func HTTPHandler(fn Invoker, maxBody int) http.Handler {
+func HTTPHandler(fn lambdajson.Handler, maxBody int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
 		if err != nil {
 			http.Error(w, `{"error":"bad_request"}`, http.StatusBadRequest)
 			return
 		}
-		var resp events.APIGatewayV2HTTPResponse
-		payload, err := json.Marshal(FromHTTP(r, body))
-		if err == nil {
-			var out []byte
-			if out, err = fn.Invoke(r.Context(), payload); err == nil {
-				err = json.Unmarshal(out, &resp)
-			}
-		}
+		resp, err := lambdajson.Call[events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse](r.Context(), fn, FromHTTP(r, body))
 		if err != nil {
 			// What API Gateway does when the function fails.
 			w.Header().Set("Content-Type", "application/json")

@@ -34,6 +34,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process"
@@ -205,7 +206,10 @@ func newRig(t *testing.T, ctx context.Context, s settings) *rig {
 	if err != nil {
 		t.Fatalf("ingestapp.New: %v", err)
 	}
-	r.ingest = ih.Handle
+	// Both functions run through their bytes entry points, as on Lambda.
+	r.ingest = func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return lambdajson.Call[events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse](ctx, ih, ev)
+	}
 
 	pcfg, err := processorconfig.Load(getenv)
 	if err != nil {
@@ -288,7 +292,7 @@ func (r *rig) runPollers(t *testing.T, ctx context.Context) (stop func()) {
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		ctx, cancel := context.WithTimeout(ctx, lambdaTimeout)
 		defer cancel()
-		return r.processor.Handle(ctx, ev)
+		return lambdajson.Call[events.SQSEvent, events.SQSEventResponse](ctx, r.processor, ev)
 	}
 	var wg sync.WaitGroup
 	for range pollers {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
 	"github.com/altafinex-webhooks/receiver/internal/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
@@ -36,7 +37,8 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 	h := processorapp.New(cfg, st.AWS, log, io.Discard)
 	orders := ddborders.New(ddb, st.OrdersTable)
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		resp, err := h.Handle(ctx, ev)
+		// Through the bytes entry point, as Lambda calls it.
+		resp, err := lambdajson.Call[events.SQSEvent, events.SQSEventResponse](ctx, h, ev)
 		logOrders(ctx, log, orders, ev)
 		return resp, err
 	}
