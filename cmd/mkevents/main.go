@@ -132,6 +132,13 @@ func runWrite(args []string, stdout io.Writer) error {
 	if err := write(stdout, filepath.Join(*dir, "ingest-bad-signature.json"), ev); err != nil {
 		return err
 	}
+	ev, err = invoketest.FunctionURLEvent(body, signature.Sign([]byte(*secret), now, body), now)
+	if err != nil {
+		return err
+	}
+	if err := write(stdout, filepath.Join(*dir, "ingest-function-url.json"), ev); err != nil {
+		return err
+	}
 	var env envelopeFields
 	if err := json.Unmarshal(body, &env); err != nil {
 		return fmt.Errorf("payment.succeeded payload: %w", err)

@@ -108,6 +108,28 @@ func HTTPEvent(body []byte, signature string, t time.Time) ([]byte, error) {
 	return encode(ev)
 }
 
+// FunctionURLEvent is HTTPEvent as a Lambda function URL delivers it
+// (template.yaml's FunctionUrl=Enabled): the same payload format 2.0 with
+// the values a URL gives: "$default" as route key and stage, "anonymous"
+// as account (AuthType NONE), the URL's host.
+func FunctionURLEvent(body []byte, signature string, t time.Time) ([]byte, error) {
+	b, err := HTTPEvent(body, signature, t)
+	if err != nil {
+		return nil, err
+	}
+	var ev httpEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, err
+	}
+	const urlID = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"
+	domain := urlID + ".lambda-url." + Region + ".on.aws"
+	ev.RouteKey, ev.RequestContext.RouteKey, ev.RequestContext.Stage = "$default", "$default", "$default"
+	ev.RequestContext.AccountID = "anonymous"
+	ev.RequestContext.APIID, ev.RequestContext.DomainPrefix, ev.RequestContext.DomainName = urlID, urlID, domain
+	ev.Headers["host"] = domain
+	return encode(ev)
+}
+
 // The Lambda SQS event, field order as Lambda sends it.
 type sqsEvent struct {
 	Records []sqsRecord `json:"Records"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,6 +208,31 @@ func TestIngestUnderRIE(t *testing.T) {
 			t.Errorf("event_id attribute = %q", got)
 		}
 	})
+}
+
+// The built ingest bootstrap accepts a delivery through a function URL
+// (FunctionUrl=Enabled), whose event differs from the HTTP API's only in
+// fields the receiver does not read.
+func TestIngestUnderRIEViaFunctionURL(t *testing.T) {
+	emu, env := startFunction(t, "ingest", "IngestFunction")
+	client := sqs.NewFromConfig(motoserver.TestConfig(t))
+	body := payload(t, "payment.failed")
+	at := time.Now()
+	ev, err := invoketest.FunctionURLEvent(body, signature.Sign([]byte(invoketest.LocalSecret), at, body), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(ev, []byte(`"accountId": "anonymous"`)) || !bytes.Contains(ev, []byte(".lambda-url.")) {
+		t.Fatalf("not a function URL event:\n%s", ev)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	invoke(t, emu, ev, &resp)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"accepted"`) {
+		t.Fatalf("answer %d %s, want 200 accepted", resp.StatusCode, resp.Body)
+	}
+	if got := queueDepth(t, client, env["QUEUE_URL"]); got != 1 {
+		t.Errorf("%d messages on the queue, want 1", got)
+	}
 }
 
 // The built processor bootstrap, run by the emulator with an SQS event
