@@ -87,61 +87,28 @@ const (
 	inHeaders
 )
 
-// object walks the object at b[i] and reads each member as its kind says,
-// returning the offset after the object; JSON null stands for no object. A
-// key that needs unescaping is refused (no API Gateway key does); keys are
-// matched with bytes.EqualFold, as encoding/json matches them to fields.
+// object reads the members of the object at b[i] as its kind says and
+// returns the offset after it; JSON null stands for no object. A key that
+// needs unescaping is refused (no API Gateway key does); keys are matched
+// with bytes.EqualFold, as encoding/json matches them to fields.
 func (d *invocationDecoder) object(b []byte, i, depth int, kind objectKind) (int, error) {
 	if jsontext.HasLiteral(b, i, "null") && kind != inEvent {
 		return i + 4, nil
 	}
-	if i >= len(b) || b[i] != '{' {
-		return i, ErrUnsupported
-	}
-	i = jsontext.SkipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
+	return jsontext.Members(b, i, func(key []byte, esc bool, i int) (int, error) {
+		switch {
+		case esc:
 			return i, ErrUnsupported
-		}
-		end, esc, err := jsontext.ScanString(b, i)
-		if err != nil || esc {
-			return i, ErrUnsupported
-		}
-		key := b[i+1 : end-1]
-		i = jsontext.SkipSpace(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return i, ErrUnsupported
-		}
-		i = jsontext.SkipSpace(b, i+1)
-		switch kind {
-		case inEvent:
-			i, err = d.eventMember(b, key, i, depth)
-		case inRequestContext:
-			i, err = d.requestContextMember(b, key, i, depth)
-		case inHTTP:
-			i, err = d.httpMember(b, key, i, depth)
+		case kind == inEvent:
+			return d.eventMember(b, key, i, depth)
+		case kind == inRequestContext:
+			return d.requestContextMember(b, key, i, depth)
+		case kind == inHTTP:
+			return d.httpMember(b, key, i, depth)
 		default:
-			i, err = d.header(b, key, i)
+			return d.header(b, key, i)
 		}
-		if err != nil {
-			return i, err
-		}
-		i = jsontext.SkipSpace(b, i)
-		if i >= len(b) {
-			return i, ErrUnsupported
-		}
-		switch b[i] {
-		case ',':
-			i = jsontext.SkipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return i, ErrUnsupported
-		}
-	}
+	})
 }
 
 func (d *invocationDecoder) eventMember(b, key []byte, i, depth int) (int, error) {

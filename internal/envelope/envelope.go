@@ -62,10 +62,10 @@ const (
 // ErrInvalid and come with the zero Envelope.
 func Parse(body []byte) (Envelope, error) {
 	env, err := parse(body)
-	if se := (*jsontext.SyntaxError)(nil); errors.As(err, &se) {
-		err = fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
 	if err != nil {
+		if se := (*jsontext.SyntaxError)(nil); errors.As(err, &se) {
+			err = fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 		return Envelope{}, err
 	}
 	return env, nil
@@ -83,60 +83,32 @@ func parse(body []byte) (Envelope, error) {
 	if i >= len(body) || body[i] != '{' {
 		return env, invalid("body is not a JSON object", i)
 	}
-	i = jsontext.SkipSpace(body, i+1)
-	if i < len(body) && body[i] == '}' {
-		i++
-	} else {
-		for {
-			if i >= len(body) || body[i] != '"' {
-				return env, invalid("expected a string key", i)
-			}
-			keyStart := i
-			keyEnd, esc, err := jsontext.ScanString(body, i)
-			if err != nil {
-				return env, err
-			}
-			end := keyEnd
-			f := routingField(body[i+1:end-1], esc)
-			i = jsontext.SkipSpace(body, end)
-			if i >= len(body) || body[i] != ':' {
-				return env, invalid("expected a colon", i)
-			}
-			i = jsontext.SkipSpace(body, i+1)
-			if f != 0 && seen&f != 0 {
-				return env, fmt.Errorf("%w: duplicate key %q", ErrInvalid, fieldName(f))
-			}
-			seen |= f
-			switch f {
-			case fieldID:
-				idLen, i, err = stringField(body, i, buf[:maxFieldLen], "id")
-			case fieldType:
-				typeLen, i, err = stringField(body, i, buf[maxFieldLen:], "type")
-			case fieldCreated:
-				env.Created, i, err = createdField(body, i)
-			case fieldLivemode:
-				env.Livemode, i, err = boolField(body, i, "livemode")
-			default:
-				if isKey(body[keyStart+1:keyEnd-1], esc, "data") {
-					i, err = dataField(body, i, &env.Object)
-				} else {
-					i, err = jsontext.SkipValue(body, i, 1)
-				}
-			}
-			if err != nil {
-				return env, err
-			}
-			i = jsontext.SkipSpace(body, i)
-			if i < len(body) && body[i] == ',' {
-				i = jsontext.SkipSpace(body, i+1)
-				continue
-			}
-			if i < len(body) && body[i] == '}' {
-				i++
-				break
-			}
-			return env, invalid("expected a comma or a closing brace", i)
+	i, err := jsontext.Members(body, i, func(key []byte, esc bool, i int) (int, error) {
+		f := routingField(key, esc)
+		if f != 0 && seen&f != 0 {
+			return i, fmt.Errorf("%w: duplicate key %q", ErrInvalid, fieldName(f))
 		}
+		seen |= f
+		var err error
+		switch f {
+		case fieldID:
+			idLen, i, err = stringField(body, i, buf[:maxFieldLen], "id")
+		case fieldType:
+			typeLen, i, err = stringField(body, i, buf[maxFieldLen:], "type")
+		case fieldCreated:
+			env.Created, i, err = createdField(body, i)
+		case fieldLivemode:
+			env.Livemode, i, err = boolField(body, i, "livemode")
+		case 0:
+			if isKey(key, esc, "data") {
+				return dataField(body, i, &env.Object)
+			}
+			return jsontext.SkipValue(body, i, 1)
+		}
+		return i, err
+	})
+	if err != nil {
+		return env, err
 	}
 	if i = jsontext.SkipSpace(body, i); i != len(body) {
 		return env, invalid("data after the JSON object", i)
@@ -213,44 +185,16 @@ func dataField(b []byte, i int, object *[]byte) (int, error) {
 	if i >= len(b) || b[i] != '{' {
 		return jsontext.SkipValue(b, i, 1)
 	}
-	i = jsontext.SkipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, invalid("expected a string key", i)
-		}
-		end, esc, err := jsontext.ScanString(b, i)
-		if err != nil {
-			return i, err
-		}
-		isObject := isKey(b[i+1:end-1], esc, "object")
-		i = jsontext.SkipSpace(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return i, invalid("expected a colon", i)
-		}
-		i = jsontext.SkipSpace(b, i+1)
-		start := i
-		if i, err = jsontext.SkipValue(b, i, 2); err != nil {
-			return i, err
-		}
-		if isObject {
-			*object = b[start:i:i]
+	return jsontext.Members(b, i, func(key []byte, esc bool, i int) (int, error) {
+		end, err := jsontext.SkipValue(b, i, 2)
+		if err == nil && isKey(key, esc, "object") {
+			*object = b[i:end:end]
 			if string(*object) == "null" {
 				*object = nil
 			}
 		}
-		i = jsontext.SkipSpace(b, i)
-		if i < len(b) && b[i] == ',' {
-			i = jsontext.SkipSpace(b, i+1)
-			continue
-		}
-		if i < len(b) && b[i] == '}' {
-			return i + 1, nil
-		}
-		return i, invalid("expected a comma or a closing brace", i)
-	}
+		return end, err
+	})
 }
 
 // stringField reads the string value at b[i] unescaped into dst, which

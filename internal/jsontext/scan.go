@@ -397,3 +397,47 @@ func AppendStringContent(dst, b []byte, i int) ([]byte, int, error) {
 		}
 	}
 }
+
+// Members walks the object opening at b[i]: for each member it calls
+// member with the key's still escaped content, whether it holds escapes,
+// and the offset of the value, and member returns the offset after the
+// value. Members returns the offset after the object, or the first error,
+// member's or a *SyntaxError.
+func Members(b []byte, i int, member func(key []byte, esc bool, i int) (int, error)) (int, error) {
+	if i >= len(b) || b[i] != '{' {
+		return i, invalid("expected an object", i)
+	}
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, invalid("expected a string key", i)
+		}
+		end, esc, err := ScanString(b, i)
+		if err != nil {
+			return i, err
+		}
+		key := b[i+1 : end-1]
+		i = SkipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return i, invalid("expected a colon", i)
+		}
+		if i, err = member(key, esc, SkipSpace(b, i+1)); err != nil {
+			return i, err
+		}
+		i = SkipSpace(b, i)
+		if i >= len(b) {
+			return i, invalid("unexpected end of input", i)
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return i, invalid("expected a comma or a closing brace", i)
+		}
+	}
+}

@@ -117,3 +117,57 @@ func FuzzUnescape(f *testing.F) {
 		}
 	})
 }
+
+func TestMembers(t *testing.T) {
+	type kv struct {
+		key   string
+		esc   bool
+		value string
+	}
+	tests := []struct {
+		in   string
+		want []kv
+		ok   bool
+	}{
+		{`{}`, nil, true},
+		{` { "a" : 1 , "b\u0063":[true, {"x":null}] ,"":"s" } `[1:], []kv{{"a", false, "1"}, {`b\u0063`, true, `[true, {"x":null}]`}, {"", false, `"s"`}}, true},
+		{`[]`, nil, false},
+		{`{"a" 1}`, nil, false},
+		{`{"a":1,}`, []kv{{"a", false, "1"}}, false},
+		{`{"a":1 "b":2}`, []kv{{"a", false, "1"}}, false},
+		{`{"a":1`, []kv{{"a", false, "1"}}, false},
+		{`{a:1}`, nil, false},
+		{`{"a":}`, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			b := []byte(tc.in)
+			var got []kv
+			end, err := jsontext.Members(b, 0, func(key []byte, esc bool, i int) (int, error) {
+				end, err := jsontext.SkipValue(b, i, 1)
+				if err == nil {
+					got = append(got, kv{string(key), esc, string(b[i:end])})
+				}
+				return end, err
+			})
+			if (err == nil) != tc.ok {
+				t.Fatalf("Members = %d, %v; want ok %t", end, err, tc.ok)
+			}
+			if tc.ok && jsontext.SkipSpace(b, end) != len(b) {
+				t.Errorf("Members ended at %d of %d", end, len(b))
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("members %+v, want %+v", got, tc.want)
+			}
+			for k := range got {
+				if got[k] != tc.want[k] {
+					t.Errorf("member %d = %+v, want %+v", k, got[k], tc.want[k])
+				}
+			}
+		})
+	}
+	stop := errors.New("stop")
+	if _, err := jsontext.Members([]byte(`{"a":1}`), 0, func([]byte, bool, int) (int, error) { return 0, stop }); !errors.Is(err, stop) {
+		t.Errorf("member's error: %v", err)
+	}
+}

@@ -122,42 +122,12 @@ const (
 // must need no unescaping) and the offset of its value, and returns the
 // offset after the object.
 func members(b []byte, i int, member func(key []byte, i int) (int, error)) (int, error) {
-	if i >= len(b) || b[i] != '{' {
-		return i, ErrUnsupported
-	}
-	i = jsontext.SkipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
+	return jsontext.Members(b, i, func(key []byte, esc bool, i int) (int, error) {
+		if esc {
 			return i, ErrUnsupported
 		}
-		end, esc, err := jsontext.ScanString(b, i)
-		if err != nil || esc {
-			return i, ErrUnsupported
-		}
-		key := b[i+1 : end-1]
-		i = jsontext.SkipSpace(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return i, ErrUnsupported
-		}
-		if i, err = member(key, jsontext.SkipSpace(b, i+1)); err != nil {
-			return i, err
-		}
-		i = jsontext.SkipSpace(b, i)
-		if i >= len(b) {
-			return i, ErrUnsupported
-		}
-		switch b[i] {
-		case ',':
-			i = jsontext.SkipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return i, ErrUnsupported
-		}
-	}
+		return member(key, i)
+	})
 }
 
 // event reads the SQS event at b[i]: of its members, only Records.
