@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -234,6 +235,12 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			return nil, fmt.Errorf("apigw: decode the invocation as an API Gateway event: %w", err)
 		}
 		inv = FromEvent(ev)
+		// API Gateway never sends such an event: say so, once per request,
+		// in case its format has changed.
+		if h.Log != nil {
+			h.Log.LogAttrs(ctx, slog.LevelWarn, "invocation outside the fast decoder, decoded with encoding/json",
+				slog.String("request_id", inv.RequestID))
+		}
 	}
 	status, body := h.serve(ctx, inv)
 	return AppendResponse(make([]byte, 0, 160), status, body), nil

@@ -216,10 +216,14 @@ func TestInvokeAnswersAsHandle(t *testing.T) {
 // is still served, and only a payload that is no event at all fails.
 func TestInvokeFallsBackToEncodingJSON(t *testing.T) {
 	rec := &recorder{res: ingest.Result{Outcome: ingest.Accepted, EventID: "evt_1"}}
-	h := &apigw.Handler{Receiver: rec}
+	var logs bytes.Buffer
+	h := &apigw.Handler{Receiver: rec, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	out, err := h.Invoke(context.Background(), []byte(`{"b\u006fdy":"{}","requestContext":{"http":{"method":"POST"}}}`))
 	if err != nil || !bytes.Contains(out, []byte(`"statusCode":200`)) || string(rec.got.Body) != "{}" || rec.got.Method != "POST" {
 		t.Fatalf("Invoke = %s, %v; the receiver saw %+v", out, err, rec.got)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"invocation outside the fast decoder`) {
+		t.Errorf("no warning of the fallback in the log:\n%s", logs.String())
 	}
 	if out, err := h.Invoke(context.Background(), []byte(`[1,2]`)); err == nil {
 		t.Fatalf("Invoke of a JSON array = %s, want an error", out)

@@ -351,7 +351,8 @@ func TestInvokeAnswersAsHandle(t *testing.T) {
 // is still served, and only a payload that is no SQS event fails.
 func TestInvokeFallsBackToEncodingJSON(t *testing.T) {
 	fp := &fakeProcessor{outcomes: map[string]process.Outcome{"e1": process.OutcomeRetrying}}
-	h := sqsbatch.New(fp, slog.New(slog.DiscardHandler))
+	var logs bytes.Buffer
+	h := sqsbatch.New(fp, slog.New(slog.NewJSONHandler(&logs, nil)))
 	payload := []byte(`{"Records":[{"messageId":"m1","b\u006fdy":"{}","messageAttributes":{"event\u005fid":{"stringValue":"x"},"event_id":{"stringValue":"e1"}}}]}`)
 	if _, err := sqsbatch.DecodeBatch(payload); !errors.Is(err, sqsbatch.ErrUnsupported) {
 		t.Fatalf("the case must need the fallback; DecodeBatch: %v", err)
@@ -362,6 +363,9 @@ func TestInvokeFallsBackToEncodingJSON(t *testing.T) {
 	}
 	if len(fp.got) != 1 || string(fp.got[0].Body) != "{}" || fp.got[0].EventID != "e1" {
 		t.Fatalf("the processor saw %+v", fp.got)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"invocation outside the fast decoder`) {
+		t.Errorf("no warning of the fallback in the log:\n%s", logs.String())
 	}
 	for _, bad := range []string{`[1,2]`, `{"Records":[{"messageId":1}]}`, `{"Records":`} {
 		if out, err := h.Invoke(context.Background(), []byte(bad)); err == nil {

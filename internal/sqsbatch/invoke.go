@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -25,6 +26,10 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			return nil, fmt.Errorf("sqsbatch: decode the invocation as an SQS event: %w", err)
 		}
 		recs = FromEvent(ev)
+		// Lambda never sends such an event: say so, in case its format
+		// has changed.
+		h.log.LogAttrs(ctx, slog.LevelWarn, "invocation outside the fast decoder, decoded with encoding/json",
+			slog.Int("records", len(recs)))
 	}
 	failed := h.process(ctx, recs)
 	return AppendResponse(make([]byte, 0, 32+64*len(failed)), failed), nil
