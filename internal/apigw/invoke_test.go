@@ -57,12 +57,19 @@ func sameInvocation(t testing.TB, payload []byte, got, want apigw.Invocation) {
 	}
 }
 
+// sampleInvocations are the events/ ingest events and aws-lambda-go's
+// payload-2.0 samples (every kind of authorizer, a function URL).
 func sampleInvocations(t testing.TB) map[string][]byte {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("..", "..", "events", "ingest-*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no sample invocations in events/: %v", err)
 	}
+	aws, err := filepath.Glob(filepath.Join("testdata", "aws-lambda-go", "*.json"))
+	if err != nil || len(aws) < 5 {
+		t.Fatalf("aws-lambda-go samples missing from testdata/aws-lambda-go: %v", err)
+	}
+	paths = append(paths, aws...)
 	out := map[string][]byte{}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -85,8 +92,11 @@ func TestDecodeInvocationSamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeInvocation: %v", err)
 			}
-			if got.Method != "POST" || got.Signature == "" || len(got.Body) == 0 || got.RequestID == "" {
+			if strings.HasPrefix(name, "ingest-") && (got.Method != "POST" || got.Signature == "" || len(got.Body) == 0 || got.RequestID == "") {
 				t.Fatalf("a sample without its fields: %+v", got)
+			}
+			if got.Method == "" || got.SourceIP == "" || got.RequestID == "" {
+				t.Fatalf("method, source IP or request id missing: %+v", got)
 			}
 			sameInvocation(t, payload, got, want)
 		})
