@@ -84,38 +84,26 @@ func (h *Handler) process(ctx context.Context, recs []Record) []string {
 	}
 	results := h.proc.ProcessBatch(ctx, msgs)
 	failed := []string{}
-	var processed, duplicate, failedOutcome, retrying, inFlight int
+	counts := map[process.Outcome]int{}
 	for i, r := range recs {
 		// A result missing for a record cannot be told apart from a
 		// failure: retry it.
 		if i >= len(results) || results[i].Outcome.Retry() {
 			failed = append(failed, r.MessageID)
 		}
-		if i >= len(results) {
-			continue
+		if i < len(results) {
+			counts[results[i].Outcome]++
+			h.count(results[i])
 		}
-		switch results[i].Outcome {
-		case process.OutcomeProcessed:
-			processed++
-		case process.OutcomeDuplicate:
-			duplicate++
-		case process.OutcomeFailed:
-			failedOutcome++
-		case process.OutcomeRetrying:
-			retrying++
-		case process.OutcomeInFlight:
-			inFlight++
-		}
-		h.count(results[i])
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "batch done",
 		slog.Int("records", len(recs)),
 		slog.Int("retry", len(failed)),
-		slog.Int(string(process.OutcomeProcessed), processed),
-		slog.Int(string(process.OutcomeDuplicate), duplicate),
-		slog.Int(string(process.OutcomeFailed), failedOutcome),
-		slog.Int(string(process.OutcomeRetrying), retrying),
-		slog.Int(string(process.OutcomeInFlight), inFlight))
+		slog.Int(string(process.OutcomeProcessed), counts[process.OutcomeProcessed]),
+		slog.Int(string(process.OutcomeDuplicate), counts[process.OutcomeDuplicate]),
+		slog.Int(string(process.OutcomeFailed), counts[process.OutcomeFailed]),
+		slog.Int(string(process.OutcomeRetrying), counts[process.OutcomeRetrying]),
+		slog.Int(string(process.OutcomeInFlight), counts[process.OutcomeInFlight]))
 	return failed
 }
 
