@@ -39,7 +39,7 @@ func (r *recorder) Receive(_ context.Context, req ingest.Request) ingest.Result 
 	return r.res
 }
 
-func TestToRequest(t *testing.T) {
+func TestInvocationRequest(t *testing.T) {
 	body := []byte("{\"id\":\"evt_1\"}\xff") // not UTF-8: API Gateway base64-encodes it
 	tests := []struct {
 		name    string
