@@ -25,7 +25,7 @@ func FuzzProcessBody(f *testing.F) {
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events := newFakeEvents()
-		p := newProcessor(events, &stepsHandler{names: []string{"order"}})
+		p := newProcessor(events, &stepsHandler{names: []string{"order"}}, fixedNow)
 		res := p.Process(context.Background(), eventrecord.Message{Body: body})
 		if res.Outcome != process.OutcomeProcessed && res.Outcome != process.OutcomeFailed {
 			t.Fatalf("outcome %s: %v", res.Outcome, res.Err)

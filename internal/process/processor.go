@@ -93,6 +93,10 @@ const (
 	DefaultLease          = 2 * time.Minute
 	DefaultTTL            = 30 * 24 * time.Hour
 	DefaultMaxConcurrency = 10
+	// DefaultFinishMargin is how much of the invocation's time a handler
+	// leaves for the outcome write: Lambda freezes the sandbox at the
+	// invocation's deadline, so that write must start well before it.
+	DefaultFinishMargin = 3 * time.Second
 	// finishTimeout bounds the final write when the invocation's context
 	// is already done, so that the outcome is still recorded.
 	finishTimeout = 10 * time.Second
@@ -110,6 +114,10 @@ type Processor struct {
 	// TTL sets the expiry of a record the claim creates or refreshes
 	// (DefaultTTL when zero).
 	TTL time.Duration
+	// FinishMargin is the time kept back from the invocation's deadline
+	// (the context's) for the outcome write (DefaultFinishMargin when
+	// zero).
+	FinishMargin time.Duration
 	// MaxConcurrency bounds the records of one batch processed at once
 	// (DefaultMaxConcurrency when zero).
 	MaxConcurrency int
@@ -245,19 +253,44 @@ func (p *Processor) process(ctx context.Context, msg eventrecord.Message, start 
 
 // dispatch runs the event's handler under a context that ends with the
 // lease, so that no effect starts after another delivery may have claimed
-// the event.
+// the event, and before the invocation's own deadline less FinishMargin,
+// so that the outcome write still runs.
 func (p *Processor) dispatch(ctx context.Context, claimed eventrecord.Record, ev Event, steps *Steps) error {
 	h, ok := p.Handlers[ev.Type]
 	if !ok {
 		return Permanent(fmt.Errorf("%w %q", ErrNoHandler, ev.Type))
 	}
 	hctx := ctx
-	if !claimed.LeaseUntil.IsZero() {
+	if end, ok := p.handlerDeadline(ctx, claimed); ok {
 		var cancel context.CancelFunc
-		hctx, cancel = context.WithDeadline(ctx, claimed.LeaseUntil)
+		hctx, cancel = context.WithDeadline(ctx, end)
 		defer cancel()
 	}
 	return h.Handle(hctx, ev, steps)
+}
+
+// handlerDeadline is when the handler must stop, on the wall clock (the one
+// Go measures context deadlines with): the end of the lease or the
+// invocation's deadline less FinishMargin, whichever comes first. The lease
+// end was computed from the processor's clock, which may be pinned or
+// skewed, so it becomes a duration on that clock (the lease's remaining
+// time) before it becomes a wall-clock time; the invocation's deadline is a
+// wall-clock time already (the Lambda runtime's). ok is false when neither
+// bounds the handler.
+func (p *Processor) handlerDeadline(ctx context.Context, claimed eventrecord.Record) (end time.Time, ok bool) {
+	if !claimed.LeaseUntil.IsZero() {
+		end, ok = time.Now().Add(claimed.LeaseUntil.Sub(p.now())), true
+	}
+	if inv, has := ctx.Deadline(); has {
+		margin := p.FinishMargin
+		if margin <= 0 {
+			margin = DefaultFinishMargin
+		}
+		if inv = inv.Add(-margin); !ok || inv.Before(end) {
+			end, ok = inv, true
+		}
+	}
+	return end, ok
 }
 
 func (p *Processor) claimRecord(ev Event, now time.Time) eventrecord.Record {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process"
 )
@@ -98,13 +99,16 @@ func sampleMessage(t *testing.T) eventrecord.Message {
 	}
 }
 
+// fixedNow is the processor's pinned clock. Tests that compare with it run
+// at this date and ten years either side (clocktest.Run), so nothing in the
+// processor may compare it with the wall clock.
 var fixedNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-func newProcessor(ev process.Events, h process.Handler) *process.Processor {
+func newProcessor(ev process.Events, h process.Handler, now time.Time) *process.Processor {
 	return &process.Processor{
 		Events:   ev,
 		Handlers: process.Registry{"payment.succeeded": h},
-		Now:      func() time.Time { return fixedNow },
+		Now:      func() time.Time { return now },
 		Logger:   slog.New(slog.DiscardHandler),
 	}
 }
@@ -137,6 +141,10 @@ func (h *stepsHandler) Handle(ctx context.Context, ev process.Event, steps *proc
 }
 
 func TestProcessOutcomes(t *testing.T) {
+	clocktest.Run(t, fixedNow, testProcessOutcomes)
+}
+
+func testProcessOutcomes(t *testing.T, now time.Time) {
 	errBoom := errors.New("boom: throttled")
 	errBad := errors.New("validation: bad")
 	tests := []struct {
@@ -174,10 +182,10 @@ func TestProcessOutcomes(t *testing.T) {
 			existing: &eventrecord.Record{Status: eventrecord.Failed},
 			want:     process.OutcomeDuplicate, wantStatus: eventrecord.Failed},
 		{name: "live lease elsewhere is in flight",
-			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: fixedNow.Add(time.Minute)},
+			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: now.Add(time.Minute)},
 			want:     process.OutcomeInFlight, wantErr: process.ErrInFlight, wantStatus: eventrecord.Processing},
 		{name: "expired lease elsewhere is taken over",
-			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: fixedNow.Add(-time.Second)},
+			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: now.Add(-time.Second)},
 			want:     process.OutcomeProcessed, wantStatus: eventrecord.Processed,
 			wantSteps: []string{"order", "email", "event"}, wantRan: []string{"order", "email", "event"}},
 		{name: "failed final write is retried",
@@ -195,7 +203,7 @@ func TestProcessOutcomes(t *testing.T) {
 			}
 			events.finishErr = tc.finishErr
 			h := &stepsHandler{names: []string{"order", "email", "event"}, fail: tc.fail}
-			p := newProcessor(events, h)
+			p := newProcessor(events, h, now)
 			p.IsPermanent = tc.isPermanent
 
 			res := p.Process(context.Background(), msg)
@@ -235,9 +243,13 @@ func TestProcessOutcomes(t *testing.T) {
 }
 
 func TestProcessEventFields(t *testing.T) {
+	clocktest.Run(t, fixedNow, testProcessEventFields)
+}
+
+func testProcessEventFields(t *testing.T, now time.Time) {
 	events := newFakeEvents()
 	h := &stepsHandler{}
-	p := newProcessor(events, h)
+	p := newProcessor(events, h, now)
 	p.Lease = 90 * time.Second
 	p.NewToken = func() string { return "tok-1" }
 	msg := sampleMessage(t)
@@ -260,12 +272,16 @@ func TestProcessEventFields(t *testing.T) {
 		t.Errorf("object %s", ev.Object)
 	}
 	rec := events.get(t, msg.EventID)
-	if rec.Token != "tok-1" || rec.PayloadHash == "" || !rec.ExpiresAt.After(fixedNow.Add(29*24*time.Hour)) {
+	if rec.Token != "tok-1" || rec.PayloadHash == "" || !rec.ExpiresAt.Equal(now.Add(process.DefaultTTL)) {
 		t.Errorf("claim record %+v", rec)
 	}
 }
 
 func TestProcessBadMessages(t *testing.T) {
+	clocktest.Run(t, fixedNow, testProcessBadMessages)
+}
+
+func testProcessBadMessages(t *testing.T, now time.Time) {
 	body := readSample(t, "payment.succeeded.json")
 	tests := []struct {
 		name    string
@@ -294,7 +310,7 @@ func TestProcessBadMessages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			events := newFakeEvents()
 			h := &stepsHandler{names: []string{"order"}}
-			p := newProcessor(events, h)
+			p := newProcessor(events, h, now)
 			res := p.Process(context.Background(), tc.msg)
 			if !strings.HasPrefix(res.EventID, tc.wantID) {
 				t.Fatalf("event id: want prefix %q, got %q", tc.wantID, res.EventID)
@@ -323,7 +339,7 @@ func TestProcessClaimError(t *testing.T) {
 	events := newFakeEvents()
 	events.claimErr = errors.New("throttled")
 	h := &stepsHandler{names: []string{"order"}}
-	res := newProcessor(events, h).Process(context.Background(), sampleMessage(t))
+	res := newProcessor(events, h, fixedNow).Process(context.Background(), sampleMessage(t))
 	if res.Outcome != process.OutcomeRetrying || !errors.Is(res.Err, events.claimErr) {
 		t.Fatalf("want retrying, got %s: %v", res.Outcome, res.Err)
 	}
@@ -359,7 +375,7 @@ func TestProcessBatchBoundAndOrder(t *testing.T) {
 		return nil
 	})
 	events := newFakeEvents()
-	p := newProcessor(events, h)
+	p := newProcessor(events, h, fixedNow)
 	p.MaxConcurrency = limit
 	msgs := make([]eventrecord.Message, n)
 	for i := range msgs {
@@ -390,19 +406,81 @@ func TestProcessBatchBoundAndOrder(t *testing.T) {
 	}
 }
 
-func TestHandlerContextEndsWithLease(t *testing.T) {
-	events := newFakeEvents()
-	var deadline time.Time
-	h := process.HandlerFunc(func(ctx context.Context, _ process.Event, _ *process.Steps) error {
-		deadline, _ = ctx.Deadline()
-		return nil
+// TestHandlerDeadlineIsTheLeaseLeft is the regression test of the clock
+// mix-up that failed main from 2026-11-28: the processor's clock was pinned
+// and the lease end computed from it became a context deadline, which Go
+// measures against the wall clock. The handler's context must carry the
+// lease's remaining time as a duration, whatever the processor's clock says.
+func TestHandlerDeadlineIsTheLeaseLeft(t *testing.T) {
+	const lease, spent = 2 * time.Minute, 30 * time.Second
+	clocktest.Run(t, fixedNow, func(t *testing.T, now time.Time) {
+		var (
+			deadline time.Time
+			hasDL    bool
+		)
+		h := process.HandlerFunc(func(ctx context.Context, _ process.Event, _ *process.Steps) error {
+			deadline, hasDL = ctx.Deadline()
+			return ctx.Err()
+		})
+		p := newProcessor(newFakeEvents(), h, now)
+		p.Lease = lease
+		// The processor's clock reads now at the claim and now+spent
+		// afterwards: the handler has the lease less what was spent.
+		reads := 0
+		p.Now = func() time.Time {
+			reads++
+			if reads == 1 {
+				return now
+			}
+			return now.Add(spent)
+		}
+		before := time.Now()
+		res := p.Process(context.Background(), sampleMessage(t))
+		after := time.Now()
+		if res.Outcome != process.OutcomeProcessed {
+			t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+		}
+		if !hasDL {
+			t.Fatal("the handler's context has no deadline")
+		}
+		left := lease - spent
+		if deadline.Before(before.Add(left)) || deadline.After(after.Add(left)) {
+			t.Errorf("handler deadline %v: want %v after the dispatch (between %v and %v)",
+				deadline, left, before.Add(left), after.Add(left))
+		}
 	})
-	p := newProcessor(events, h)
-	p.Lease = time.Hour // fixedNow is far from the real clock: the deadline is compared, not waited for
-	p.Now = time.Now
-	start := time.Now()
-	p.Process(context.Background(), sampleMessage(t))
-	if deadline.Before(start.Add(time.Hour)) || deadline.After(time.Now().Add(time.Hour)) {
-		t.Errorf("handler deadline %v is not the lease end", deadline)
-	}
+}
+
+// TestHandlerDeadlineLeavesTheFinishMargin: the invocation's deadline less
+// the margin bounds the handler when it comes before the lease's end, so
+// the outcome write still runs before Lambda freezes the sandbox.
+func TestHandlerDeadlineLeavesTheFinishMargin(t *testing.T) {
+	const invocation, margin = 20 * time.Second, 4 * time.Second
+	clocktest.Run(t, fixedNow, func(t *testing.T, now time.Time) {
+		var deadline time.Time
+		h := process.HandlerFunc(func(ctx context.Context, _ process.Event, _ *process.Steps) error {
+			deadline, _ = ctx.Deadline()
+			return nil
+		})
+		events := newFakeEvents()
+		p := newProcessor(events, h, now)
+		p.Lease = time.Hour
+		p.FinishMargin = margin
+		ctx, cancel := context.WithTimeout(context.Background(), invocation)
+		defer cancel()
+		end, _ := ctx.Deadline()
+		res := p.Process(ctx, sampleMessage(t))
+		if res.Outcome != process.OutcomeProcessed {
+			t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+		}
+		// The handler's deadline is computed as a duration from the wall
+		// clock, so it lands within a few milliseconds of end-margin, never
+		// after it.
+		if want := end.Add(-margin); deadline.After(want) || deadline.Before(want.Add(-time.Second)) {
+			t.Errorf("handler deadline %v: want the invocation's end less %v (%v)", deadline, margin, want)
+		}
+		if got := events.get(t, sampleMessage(t).EventID).Status; got != eventrecord.Processed {
+			t.Errorf("status %s", got)
+		}
+	})
 }
