@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 )
 
-func TestReset(t *testing.T) {
+func TestReset(t *testing.T) { clocktest.Run(t, baseT0, testReset) }
+
+func testReset(t *testing.T, t0 time.Time) {
 	const id = "evt_reset"
 	body := []byte("{\n  \"id\": \"evt_reset\"\n}\n")
 	now := t0.Add(time.Hour)
@@ -80,7 +83,9 @@ func TestReset(t *testing.T) {
 }
 
 // A second Reset of the same event is refused: the first one won.
-func TestResetTwice(t *testing.T) {
+func TestResetTwice(t *testing.T) { clocktest.Run(t, baseT0, testResetTwice) }
+
+func testResetTwice(t *testing.T, t0 time.Time) {
 	tbl, client := newTable(t)
 	rec := withStatus(received("evt_twice", "tok", t0), eventrecord.Failed, time.Time{}, t0.Add(ttl))
 	rec.Body = []byte(`{"id":"evt_twice"}`)

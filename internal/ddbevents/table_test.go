@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 )
@@ -21,7 +22,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
 
 // t0 is the tests' "now"; records are built relative to it.
-var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+var baseT0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 const (
 	lease = 30 * time.Second
@@ -102,7 +103,9 @@ func withStatus(rec eventrecord.Record, s eventrecord.Status, leaseUntil, expire
 	return rec
 }
 
-func TestReserve(t *testing.T) {
+func TestReserve(t *testing.T) { clocktest.Run(t, baseT0, testReserve) }
+
+func testReserve(t *testing.T, t0 time.Time) {
 	const id = "evt_reserve"
 	old := received(id, "old-token", t0)
 	tests := []struct {
@@ -152,7 +155,9 @@ func TestReserve(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-func TestReserveItemUnder1KB(t *testing.T) {
+func TestReserveItemUnder1KB(t *testing.T) { clocktest.Run(t, baseT0, testReserveItemUnder1KB) }
+
+func testReserveItemUnder1KB(t *testing.T, t0 time.Time) {
 	tbl, client := newTable(t)
 	rec := received("evt_"+strings.Repeat("x", 60), strings.Repeat("t", 36), t0)
 	rec.Type = "payment.partially_refunded.with_a_long_type_name"
@@ -203,7 +208,9 @@ func valueSize(v types.AttributeValue) int {
 	return 1024 // unknown types count as too big
 }
 
-func TestReserveConcurrent(t *testing.T) {
+func TestReserveConcurrent(t *testing.T) { clocktest.Run(t, baseT0, testReserveConcurrent) }
+
+func testReserveConcurrent(t *testing.T, t0 time.Time) {
 	tbl, _ := newTable(t)
 	const n = 20
 	var wg sync.WaitGroup
@@ -234,7 +241,9 @@ func TestReserveConcurrent(t *testing.T) {
 	}
 }
 
-func TestRelease(t *testing.T) {
+func TestRelease(t *testing.T) { clocktest.Run(t, baseT0, testRelease) }
+
+func testRelease(t *testing.T, t0 time.Time) {
 	const id = "evt_release"
 	tests := []struct {
 		name       string
@@ -275,7 +284,9 @@ func TestRelease(t *testing.T) {
 	})
 }
 
-func TestPutTerminal(t *testing.T) {
+func TestPutTerminal(t *testing.T) { clocktest.Run(t, baseT0, testPutTerminal) }
+
+func testPutTerminal(t *testing.T, t0 time.Time) {
 	body := []byte(`{"not":"an envelope"}`)
 	rejected := eventrecord.Record{
 		EventID: "sha256:" + hash, Status: eventrecord.Rejected, PayloadHash: hash,
@@ -328,7 +339,9 @@ func TestPutTerminal(t *testing.T) {
 	})
 }
 
-func TestClaim(t *testing.T) {
+func TestClaim(t *testing.T) { clocktest.Run(t, baseT0, testClaim) }
+
+func testClaim(t *testing.T, t0 time.Time) {
 	const id = "evt_claim"
 	base := received(id, "ingest-token", t0)
 	base.Type = "payment.failed" // the stored type wins over the claim's
@@ -383,7 +396,9 @@ func TestClaim(t *testing.T) {
 	}
 }
 
-func TestCheckpointThenReclaim(t *testing.T) {
+func TestCheckpointThenReclaim(t *testing.T) { clocktest.Run(t, baseT0, testCheckpointThenReclaim) }
+
+func testCheckpointThenReclaim(t *testing.T, t0 time.Time) {
 	ctx := context.Background()
 	tbl, _ := newTable(t)
 	const id = "evt_steps"
@@ -419,7 +434,9 @@ func TestCheckpointThenReclaim(t *testing.T) {
 	wantConflict(t, tbl.Checkpoint(ctx, "evt_none", "first", steps, later))
 }
 
-func TestFinish(t *testing.T) {
+func TestFinish(t *testing.T) { clocktest.Run(t, baseT0, testFinish) }
+
+func testFinish(t *testing.T, t0 time.Time) {
 	const id = "evt_finish"
 	now := t0.Add(2 * time.Second)
 	body := []byte(`{"id":"evt_finish","type":"payment.succeeded"}`)
@@ -503,7 +520,9 @@ func TestGetNotFound(t *testing.T) {
 	}
 }
 
-func TestList(t *testing.T) {
+func TestList(t *testing.T) { clocktest.Run(t, baseT0, testList) }
+
+func testList(t *testing.T, t0 time.Time) {
 	tbl, client := newTable(t)
 	at := func(id string, s eventrecord.Status, updated time.Time) eventrecord.Record {
 		r := received(id, "t", t0)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/secrets"
@@ -72,22 +73,26 @@ const (
 	body   = `{"id":"evt_1","object":"event","type":"payment.succeeded","created":1795795200,"livemode":false,"data":{"object":{}}}`
 )
 
-var now = time.Unix(1795795500, 0)
+// baseNow is ingest's pinned clock; the tests run at it and ten years
+// either side (clocktest.Run).
+var baseNow = time.Unix(1795795500, 0)
 
-func newService(st *fakeStore, q *fakeQueue) *ingest.Service {
+func newService(st *fakeStore, q *fakeQueue, now time.Time) *ingest.Service {
 	return &ingest.Service{
 		Store: st, Queue: q, Secrets: secrets.Static{[]byte(secret)},
 		Now: func() time.Time { return now }, NewToken: func() string { return "tok" },
 	}
 }
 
-func post(b string) ingest.Request {
+func post(now time.Time, b string) ingest.Request {
 	return ingest.Request{Method: "POST", Body: []byte(b), Signature: signature.Sign([]byte(secret), now, []byte(b)), SourceIP: "203.0.113.9"}
 }
 
 var errInjected = errors.New("injected")
 
-func TestReceiveOutcomes(t *testing.T) {
+func TestReceiveOutcomes(t *testing.T) { clocktest.Run(t, baseNow, testReceiveOutcomes) }
+
+func testReceiveOutcomes(t *testing.T, now time.Time) {
 	conflict := func(r eventrecord.Record) error { return &eventrecord.ConflictError{Existing: r} }
 	tests := []struct {
 		name        string
@@ -99,41 +104,41 @@ func TestReceiveOutcomes(t *testing.T) {
 		wantSent    int
 		wantRelease int
 	}{
-		{name: "accepted", req: post(body), want: ingest.Accepted, wantSent: 1},
+		{name: "accepted", req: post(now, body), want: ingest.Accepted, wantSent: 1},
 		{name: "GET", req: ingest.Request{Method: "GET"}, want: ingest.MethodNotAllowed},
-		{name: "source outside the allow-list", req: post(body), want: ingest.Forbidden,
+		{name: "source outside the allow-list", req: post(now, body), want: ingest.Forbidden,
 			setup: func(s *ingest.Service) { s.AllowedNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")} }},
-		{name: "source inside the allow-list", req: post(body), want: ingest.Accepted, wantSent: 1,
+		{name: "source inside the allow-list", req: post(now, body), want: ingest.Accepted, wantSent: 1,
 			setup: func(s *ingest.Service) { s.AllowedNets = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")} }},
-		{name: "body over the limit", req: post(body), want: ingest.PayloadTooLarge, setup: func(s *ingest.Service) { s.MaxBody = 10 }},
-		{name: "secrets unavailable", req: post(body), want: ingest.Unavailable, setup: func(s *ingest.Service) { s.Secrets = failingSecrets{} }},
+		{name: "body over the limit", req: post(now, body), want: ingest.PayloadTooLarge, setup: func(s *ingest.Service) { s.MaxBody = 10 }},
+		{name: "secrets unavailable", req: post(now, body), want: ingest.Unavailable, setup: func(s *ingest.Service) { s.Secrets = failingSecrets{} }},
 		{name: "bad signature", req: ingest.Request{Method: "POST", Body: []byte(body), Signature: "t=1,v1=00"}, want: ingest.InvalidSignature},
-		{name: "dedupe write fails", req: post(body), store: fakeStore{reserve: func(eventrecord.Record) error { return errInjected }}, want: ingest.Unavailable},
-		{name: "in flight", req: post(body), store: fakeStore{reserve: conflict}, want: ingest.InFlight},
-		{name: "processed", req: post(body), want: ingest.Duplicate, store: fakeStore{reserve: func(r eventrecord.Record) error {
+		{name: "dedupe write fails", req: post(now, body), store: fakeStore{reserve: func(eventrecord.Record) error { return errInjected }}, want: ingest.Unavailable},
+		{name: "in flight", req: post(now, body), store: fakeStore{reserve: conflict}, want: ingest.InFlight},
+		{name: "processed", req: post(now, body), want: ingest.Duplicate, store: fakeStore{reserve: func(r eventrecord.Record) error {
 			r.Status = eventrecord.Processed
 			return conflict(r)
 		}}},
-		{name: "other payload", req: post(body), want: ingest.PayloadMismatch, store: fakeStore{reserve: func(r eventrecord.Record) error {
+		{name: "other payload", req: post(now, body), want: ingest.PayloadMismatch, store: fakeStore{reserve: func(r eventrecord.Record) error {
 			r.Status, r.PayloadHash = eventrecord.Processed, "ffff"
 			return conflict(r)
 		}}},
-		{name: "send fails: released", req: post(body), queue: fakeQueue{send: func(eventrecord.Message) error { return errInjected }}, want: ingest.Unavailable, wantRelease: 1},
-		{name: "send and release fail", req: post(body), want: ingest.Unavailable, wantRelease: 1,
+		{name: "send fails: released", req: post(now, body), queue: fakeQueue{send: func(eventrecord.Message) error { return errInjected }}, want: ingest.Unavailable, wantRelease: 1},
+		{name: "send and release fail", req: post(now, body), want: ingest.Unavailable, wantRelease: 1,
 			queue: fakeQueue{send: func(eventrecord.Message) error { return errInjected }},
 			store: fakeStore{release: func(string, string) error { return errInjected }}},
-		{name: "not an envelope", req: post(`[1,2]`), want: ingest.Rejected},
-		{name: "not an envelope, store down", req: post(`[1,2]`), want: ingest.Unavailable,
+		{name: "not an envelope", req: post(now, `[1,2]`), want: ingest.Rejected},
+		{name: "not an envelope, store down", req: post(now, `[1,2]`), want: ingest.Unavailable,
 			store: fakeStore{terminal: func(eventrecord.Record) error { return errInjected }}},
-		{name: "not an envelope, already recorded", req: post(`[1,2]`), want: ingest.Rejected, store: fakeStore{terminal: conflict}},
-		{name: "unsubscribed", req: post(body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Types = []string{"refund.completed"} }},
-		{name: "livemode mismatch", req: post(body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Livemode = true }},
-		{name: "ignored, store down", req: post(body), want: ingest.Unavailable, setup: func(s *ingest.Service) { s.Livemode = true },
+		{name: "not an envelope, already recorded", req: post(now, `[1,2]`), want: ingest.Rejected, store: fakeStore{terminal: conflict}},
+		{name: "unsubscribed", req: post(now, body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Types = []string{"refund.completed"} }},
+		{name: "livemode mismatch", req: post(now, body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Livemode = true }},
+		{name: "ignored, store down", req: post(now, body), want: ingest.Unavailable, setup: func(s *ingest.Service) { s.Livemode = true },
 			store: fakeStore{terminal: func(eventrecord.Record) error { return errInjected }}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			svc := newService(&tc.store, &tc.queue)
+			svc := newService(&tc.store, &tc.queue, now)
 			if tc.setup != nil {
 				tc.setup(svc)
 			}
@@ -157,11 +162,13 @@ func TestReceiveOutcomes(t *testing.T) {
 	}
 }
 
-func TestReservedRecord(t *testing.T) {
+func TestReservedRecord(t *testing.T) { clocktest.Run(t, baseNow, testReservedRecord) }
+
+func testReservedRecord(t *testing.T, now time.Time) {
 	st, q := &fakeStore{}, &fakeQueue{}
-	svc := newService(st, q)
+	svc := newService(st, q, now)
 	svc.Lease, svc.TTL = 10*time.Second, 96*time.Hour
-	if res := svc.Receive(context.Background(), post(body)); res.Outcome != ingest.Accepted {
+	if res := svc.Receive(context.Background(), post(now, body)); res.Outcome != ingest.Accepted {
 		t.Fatalf("Outcome = %s", res.Outcome)
 	}
 	r := st.puts[0]
@@ -176,9 +183,10 @@ func TestReservedRecord(t *testing.T) {
 }
 
 func TestRejectedRecordKeepsTheBody(t *testing.T) {
+	now := baseNow
 	st := &fakeStore{}
-	svc := newService(st, &fakeQueue{})
-	res := svc.Receive(context.Background(), post(`{"id":""}`))
+	svc := newService(st, &fakeQueue{}, now)
+	res := svc.Receive(context.Background(), post(now, `{"id":""}`))
 	if res.Outcome != ingest.Rejected || len(st.puts) != 1 {
 		t.Fatalf("Outcome = %s, puts %d", res.Outcome, len(st.puts))
 	}

@@ -22,6 +22,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
@@ -72,7 +73,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
 	ctx := context.Background()
 	awsCfg := motoserver.TestConfig(t)
-	s := &stack{t: t, ddb: dynamodb.NewFromConfig(awsCfg), sqs: sqs.NewFromConfig(awsCfg), logs: &syncBuffer{}, now: time.Unix(1795795500, 0)}
+	s := &stack{t: t, ddb: dynamodb.NewFromConfig(awsCfg), sqs: sqs.NewFromConfig(awsCfg), logs: &syncBuffer{}, now: baseNow}
 	s.tableNm = motoserver.UniqueName(t, "events")
 	if err := ddbevents.CreateTable(ctx, s.ddb, s.tableNm); err != nil {
 		t.Fatalf("create table: %v", err)
@@ -242,10 +243,19 @@ func TestFreshEventIsQueuedWithRawBodyAndAttributes(t *testing.T) {
 	}
 }
 
+// baseNow is ingest's pinned clock; the dedupe tests run at it and ten
+// years either side (clocktest.Run).
+var baseNow = time.Unix(1795795500, 0)
+
 func TestDuplicateAfterProcessingStarted(t *testing.T) {
+	clocktest.Run(t, baseNow, testDuplicateAfterProcessingStarted)
+}
+
+func testDuplicateAfterProcessingStarted(t *testing.T, now time.Time) {
 	for _, status := range []eventrecord.Status{eventrecord.Processing, eventrecord.Processed, eventrecord.Failed, eventrecord.Retrying} {
 		t.Run(string(status), func(t *testing.T) {
 			s := newStack(t, nil)
+			s.now = now
 			body := sample(t, "payment.succeeded.json")
 			wantAnswer(t, s.send(body), 200, "status", "accepted")
 			s.messages()
@@ -269,7 +279,12 @@ func TestDuplicateAfterProcessingStarted(t *testing.T) {
 }
 
 func TestInFlightThenLeaseExpiry(t *testing.T) {
+	clocktest.Run(t, baseNow, testInFlightThenLeaseExpiry)
+}
+
+func testInFlightThenLeaseExpiry(t *testing.T, now time.Time) {
 	s := newStack(t, nil)
+	s.now = now
 	body := sample(t, "payment.succeeded.json")
 	// Another delivery has reserved the event and not yet sent it.
 	other := eventrecord.Record{EventID: "evt_3PqL8fA1x9Kd2mZ0", Status: eventrecord.Received, Token: "other", LeaseUntil: s.now.Add(30 * time.Second), ExpiresAt: s.now.Add(720 * time.Hour)}
@@ -292,7 +307,12 @@ func TestInFlightThenLeaseExpiry(t *testing.T) {
 }
 
 func TestExpiredRecordNotYetDeletedIsNew(t *testing.T) {
+	clocktest.Run(t, baseNow, testExpiredRecordNotYetDeletedIsNew)
+}
+
+func testExpiredRecordNotYetDeletedIsNew(t *testing.T, now time.Time) {
 	s := newStack(t, nil)
+	s.now = now
 	body := sample(t, "payment.succeeded.json")
 	old := eventrecord.Record{EventID: "evt_3PqL8fA1x9Kd2mZ0", Status: eventrecord.Ignored, PayloadHash: "0000", ExpiresAt: s.now.Add(-time.Hour)}
 	if err := s.table.PutTerminal(context.Background(), old, s.now.Add(-31*24*time.Hour)); err != nil {

@@ -26,7 +26,7 @@ func fillDLQ(t *testing.T, e env, n int) map[string]string {
 	for i := range n {
 		id := fmt.Sprintf("evt_dead%02d", i)
 		m := eventrecord.Message{
-			EventID: id, Type: "payment.failed", ReceivedAt: t0.Add(time.Duration(i) * time.Second),
+			EventID: id, Type: "payment.failed", ReceivedAt: baseT0.Add(time.Duration(i) * time.Second),
 			Body: fmt.Appendf(nil, "{\n  \"id\": %q, \"n\": %d }\r\n", id, i), Replay: i%2 == 1,
 		}
 		if err := dlq.Send(context.Background(), m); err != nil {

@@ -8,18 +8,19 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
 )
 
-var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+var baseT0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // failedBody has characters a re-encoding would change.
 var failedBody = []byte("{\n  \"id\": \"evt_failed\",\t\"type\": \"payment.succeeded\", \"note\": \"caf\u00e9 \\u00e9\"  }\r\n")
 
 // putRecord walks a record through the table's own methods to status s:
 // Reserve, then Claim and Finish for the processor's statuses.
-func putRecord(t *testing.T, e env, id string, s eventrecord.Status, body []byte) {
+func putRecord(t *testing.T, e env, t0 time.Time, id string, s eventrecord.Status, body []byte) {
 	t.Helper()
 	ctx := context.Background()
 	rec := eventrecord.Record{
@@ -46,7 +47,9 @@ func putRecord(t *testing.T, e env, id string, s eventrecord.Status, body []byte
 	}
 }
 
-func TestReplay(t *testing.T) {
+func TestReplay(t *testing.T) { clocktest.Run(t, baseT0, testReplay) }
+
+func testReplay(t *testing.T, t0 time.Time) {
 	tests := []struct {
 		name        string
 		status      eventrecord.Status // "" puts no record
@@ -67,7 +70,7 @@ func TestReplay(t *testing.T) {
 			e := newEnv(t)
 			const id = "evt_failed"
 			if tc.status != "" {
-				putRecord(t, e, id, tc.status, tc.body)
+				putRecord(t, e, t0, id, tc.status, tc.body)
 			}
 			now := t0.Add(time.Hour)
 			r := &ops.Replayer{Store: e.table, Queue: e.queue, Now: func() time.Time { return now }}
@@ -112,8 +115,12 @@ func TestReplay(t *testing.T) {
 // A replay whose send fails puts the record back to FAILED, body kept, so
 // that it can be replayed again.
 func TestReplaySendFailsRollsBack(t *testing.T) {
+	clocktest.Run(t, baseT0, testReplaySendFailsRollsBack)
+}
+
+func testReplaySendFailsRollsBack(t *testing.T, t0 time.Time) {
 	e := newEnv(t)
-	putRecord(t, e, "evt_failed", eventrecord.Failed, failedBody)
+	putRecord(t, e, t0, "evt_failed", eventrecord.Failed, failedBody)
 	sendErr := errors.New("queue down")
 	r := &ops.Replayer{Store: e.table, Queue: failingQueue{sendErr}, Now: func() time.Time { return t0.Add(time.Hour) }}
 	if _, err := r.Replay(context.Background(), "evt_failed"); !errors.Is(err, sendErr) {
@@ -136,12 +143,14 @@ type failingQueue struct{ err error }
 
 func (q failingQueue) Send(context.Context, eventrecord.Message) error { return q.err }
 
-func TestGetAndListEvents(t *testing.T) {
+func TestGetAndListEvents(t *testing.T) { clocktest.Run(t, baseT0, testGetAndListEvents) }
+
+func testGetAndListEvents(t *testing.T, t0 time.Time) {
 	e := newEnv(t)
 	ctx := context.Background()
-	putRecord(t, e, "evt_a", eventrecord.Failed, failedBody)
-	putRecord(t, e, "evt_b", eventrecord.Processed, nil)
-	putRecord(t, e, "evt_c", eventrecord.Failed, nil)
+	putRecord(t, e, t0, "evt_a", eventrecord.Failed, failedBody)
+	putRecord(t, e, t0, "evt_b", eventrecord.Processed, nil)
+	putRecord(t, e, t0, "evt_c", eventrecord.Failed, nil)
 	now := t0.Add(time.Hour)
 
 	v, err := ops.GetEvent(ctx, e.table, "evt_a", now)
