@@ -59,9 +59,12 @@ const (
 	visibility      = 2 * time.Second
 	maxReceiveCount = 5
 	processingLease = 5 * time.Second
-	lambdaTimeout   = 5 * time.Second
-	dedupeLease     = 3 * time.Second
-	pollers         = 2
+	// lambdaTimeout leaves the handler the whole lease and the outcome
+	// write the processor's finish margin after it, as the template does
+	// (a 30 s timeout, a 3 s margin).
+	lambdaTimeout = processingLease + process.DefaultFinishMargin
+	dedupeLease   = 3 * time.Second
+	pollers       = 2
 	// deliveryRate paces the first attempts (events a second), so that
 	// the processor keeps up and the queue stays short.
 	deliveryRate = 20
