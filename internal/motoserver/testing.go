@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // RunTests is a TestMain for packages whose tests need the emulator:
@@ -49,8 +50,9 @@ func setTestEnv(endpoint string) {
 	os.Setenv("AWS_REGION", Region)
 }
 
-// TestConfig returns an SDK configuration for the package's emulator. It
-// fails the test when RunTests did not set one up.
+// TestConfig returns an SDK configuration for the package's emulator, with
+// the keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. It fails the
+// test when RunTests did not set one up.
 func TestConfig(t testing.TB) aws.Config {
 	t.Helper()
 	ep := Endpoint()
@@ -60,6 +62,11 @@ func TestConfig(t testing.TB) aws.Config {
 	cfg, err := AWSConfig(context.Background(), ep)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The keys the package's TestMain set up: test/test here, an admin's
+	// under iamtest.RunTests (moto_server enforcing IAM).
+	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, "")
 	}
 	return cfg
 }
