@@ -25,6 +25,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
@@ -33,7 +34,9 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
-func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+// The ingest function runs under its own policy from template.yaml; this
+// package's tests must use every action of it.
+func TestMain(m *testing.M) { os.Exit(iamtest.RunTests(m, iamtest.CheckExercised("IngestFunction"))) }
 
 const secret = "whsec_5f0d2c8e9b7a4e1f8c3d6a2b9e0f7c1d"
 
@@ -50,6 +53,7 @@ type stack struct {
 	logs     *syncBuffer
 	env      map[string]string
 	now      time.Time
+	keys     iamtest.Keys // the function's: its policy in template.yaml
 }
 
 type syncBuffer struct {
@@ -89,7 +93,8 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	for k, v := range env {
 		s.env[k] = v
 	}
-	s.build(awsCfg)
+	s.keys = iamtest.Function(t, "IngestFunction", func(k string) string { return s.env[k] })
+	s.build(s.keys.Config(t))
 	return s
 }
 
@@ -348,7 +353,7 @@ func TestQueueFailureReleasesTheRecord(t *testing.T) {
 	// Point SQS alone at a closed port; DynamoDB stays on the emulator.
 	t.Setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:"+itoa(port))
 	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	s.build(motoserver.TestConfig(t))
+	s.build(s.keys.Config(t))
 	body := sample(t, "payment.succeeded.json")
 	wantAnswer(t, s.send(body), 503, "error", "unavailable")
 	if _, err := s.table.Get(context.Background(), "evt_3PqL8fA1x9Kd2mZ0"); !errors.Is(err, ddbevents.ErrNotFound) {
@@ -356,7 +361,7 @@ func TestQueueFailureReleasesTheRecord(t *testing.T) {
 	}
 
 	os.Unsetenv("AWS_ENDPOINT_URL_SQS")
-	s.build(motoserver.TestConfig(t))
+	s.build(s.keys.Config(t))
 	wantAnswer(t, s.send(body), 200, "status", "accepted")
 	if n := len(s.messages()); n != 1 {
 		t.Fatalf("retry enqueued %d messages, want 1", n)
