@@ -35,6 +35,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ebpublish"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process"
@@ -42,7 +43,11 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 )
 
-func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+// The processor runs under its own policy from template.yaml; this
+// package's tests must use every action of it.
+func TestMain(m *testing.M) {
+	os.Exit(iamtest.RunTests(m, iamtest.CheckExercised("ProcessorFunction")))
+}
 
 const senderDomain = "shop.example.com"
 
@@ -164,18 +169,25 @@ func newStack(t *testing.T) *stack {
 		_, _ = eb.DeleteEventBus(context.Background(), &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
 	})
 
+	// The processor's clients carry its policy from template.yaml, for
+	// the environment the template would give it; the test's own reads
+	// (s.events, s.orders) use the set-up's keys.
+	sender := "orders@" + senderDomain
+	env := map[string]string{"EVENTS_TABLE": eventsTable, "ORDERS_TABLE": ordersTable, "SENDER_EMAIL": sender, "EVENT_BUS_NAME": bus}
+	fnCfg := iamtest.Function(t, "ProcessorFunction", func(k string) string { return env[k] }).Config(t)
+	fnDDB := dynamodb.NewFromConfig(fnCfg)
 	s := &stack{
 		events: ddbevents.New(ddb, eventsTable),
 		orders: ddborders.New(ddb, ordersTable),
-		mailer: &recordingMailer{next: sesmail.New(ses, "orders@"+senderDomain), sent: map[string]int{}},
-		pub:    &recordingPublisher{next: ebpublish.New(eb, bus), published: map[string]int{}},
+		mailer: &recordingMailer{next: sesmail.New(sesv2.NewFromConfig(fnCfg), sender), sent: map[string]int{}},
+		pub:    &recordingPublisher{next: ebpublish.New(eventbridge.NewFromConfig(fnCfg), bus), published: map[string]int{}},
 		prefix: strings.ToLower(strings.TrimPrefix(motoserver.UniqueName(t, "x"), "x-")),
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	proc := &process.Processor{
-		Events: s.events,
+		Events: ddbevents.New(fnDDB, eventsTable),
 		Handlers: handlers.Default(handlers.Deps{
-			Orders: s.orders, Mailer: s.mailer, Publisher: s.pub, Logger: quiet,
+			Orders: ddborders.New(fnDDB, ordersTable), Mailer: s.mailer, Publisher: s.pub, Logger: quiet,
 		}),
 		IsPermanent: awserr.IsPermanent,
 		Logger:      quiet,
