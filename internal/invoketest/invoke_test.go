@@ -20,13 +20,15 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/invoketest"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 )
 
-func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+// The built bootstraps run under their own policies from template.yaml.
+func TestMain(m *testing.M) { os.Exit(iamtest.RunTests(m)) }
 
 // lockedBuffer collects the emulator's output, written from the process's
 // copying goroutine.
@@ -95,6 +97,8 @@ func startFunction(t *testing.T, function, logicalID string) (*invoketest.Emulat
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The function signs with the keys of its own policy in template.yaml.
+	env = iamtest.Function(t, logicalID, func(k string) string { return env[k] }).Env(env)
 
 	out := &lockedBuffer{}
 	emu, err := invoketest.Start(ctx, invoketest.Function{
