@@ -63,6 +63,34 @@ type Options struct {
 	Ready func(Stack)
 	// NoProcessor leaves the queue alone: only the ingest path runs.
 	NoProcessor bool
+	// AWS is the SDK configuration of the set-up (tables, queues) and of
+	// Stack.AWS; nil: motoserver.AWSConfig for the endpoint.
+	AWS *aws.Config
+	// FunctionAWS, when set, returns the SDK configuration a function runs
+	// with: function is its logical id in template.yaml (IngestFunction,
+	// ProcessorFunction; the processor's poller, standing for the event
+	// source mapping, polls with the processor's, as the mapping polls
+	// with the function's role), env its environment. Nil: both use the
+	// set-up's. Tests give each function the keys of its template policy.
+	FunctionAWS func(function string, env func(string) string) (aws.Config, error)
+}
+
+// The functions' logical ids in template.yaml, as FunctionAWS names them.
+const (
+	IngestFunction    = "IngestFunction"
+	ProcessorFunction = "ProcessorFunction"
+)
+
+// functionAWS returns the configuration function runs with.
+func (o *Options) functionAWS(function string, env func(string) string, setup aws.Config) (aws.Config, error) {
+	if o.FunctionAWS == nil {
+		return setup, nil
+	}
+	cfg, err := o.FunctionAWS(function, env)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration of %s: %w", function, err)
+	}
+	return cfg, nil
 }
 
 // Stack describes the running local stack.
@@ -85,8 +113,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer stopEmulator()
-	awsCfg, err := motoserver.AWSConfig(ctx, endpoint)
-	if err != nil {
+	var awsCfg aws.Config
+	if o.AWS != nil {
+		awsCfg = *o.AWS
+	} else if awsCfg, err = motoserver.AWSConfig(ctx, endpoint); err != nil {
 		return err
 	}
 	st := Stack{Endpoint: endpoint, AWS: awsCfg, EventsTable: o.EventsTable, OrdersTable: o.OrdersTable, Secrets: o.Secrets}
@@ -108,7 +138,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	ingest, err := ingestapp.New(ctx, icfg, awsCfg, o.Log.With("function", "ingest"), io.Discard)
+	ingestAWS, err := o.functionAWS(IngestFunction, env, awsCfg)
+	if err != nil {
+		return err
+	}
+	ingest, err := ingestapp.New(ctx, icfg, ingestAWS, o.Log.With("function", "ingest"), io.Discard)
 	if err != nil {
 		return err
 	}

@@ -22,13 +22,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 )
 
-func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+// Both functions run under their own policies from template.yaml.
+func TestMain(m *testing.M) { os.Exit(iamtest.RunTests(m)) }
 
 const secret = "whsec_0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
@@ -82,6 +84,17 @@ func startLocalWith(t *testing.T, edit func(*local.Options)) (local.Stack, *sync
 		Ready:       func(st local.Stack) { ready <- st },
 	}
 	edit(&opts)
+	// The set-up and the tests' checks use the admin's keys; each function
+	// those of its policy in template.yaml.
+	setup := motoserver.TestConfig(t)
+	opts.AWS = &setup
+	opts.FunctionAWS = func(function string, env func(string) string) (aws.Config, error) {
+		keys, err := iamtest.FunctionKeys(t, function, env)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		return keys.AWSConfig()
+	}
 	go func() {
 		defer close(done)
 		runErr = local.Run(ctx, opts)

@@ -33,8 +33,12 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 	if err != nil {
 		return nil, err
 	}
+	fnAWS, err := o.functionAWS(ProcessorFunction, env, st.AWS)
+	if err != nil {
+		return nil, err
+	}
 	log := o.Log.With("function", "processor")
-	h := processorapp.New(cfg, st.AWS, log, io.Discard)
+	h := processorapp.New(cfg, fnAWS, log, io.Discard)
 	orders := ddborders.New(ddb, st.OrdersTable)
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		// Through the bytes entry point, as Lambda calls it.
@@ -42,7 +46,7 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 		logOrders(ctx, log, orders, ev)
 		return resp, err
 	}
-	p, err := sqspoller.New(ctx, sqs.NewFromConfig(st.AWS), st.QueueURL, handle)
+	p, err := sqspoller.New(ctx, sqs.NewFromConfig(fnAWS), st.QueueURL, handle)
 	if err != nil {
 		return nil, err
 	}
