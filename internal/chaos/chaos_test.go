@@ -32,6 +32,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
@@ -46,7 +47,8 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
-func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
+// Both functions run under their own policies from template.yaml.
+func TestMain(m *testing.M) { os.Exit(iamtest.RunTests(m)) }
 
 const secret = "whsec_chaos_5f0d2c8e9b7a4e1f8c3d6a2b9e0f7c1d"
 
@@ -178,10 +180,17 @@ func newRig(t *testing.T, ctx context.Context, s settings) *rig {
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddbURL)
 	t.Setenv("AWS_ENDPOINT_URL_SQS", sqsURL)
 	t.Setenv("AWS_MAX_ATTEMPTS", "2")
-	fnCfg, err := motoserver.AWSConfig(ctx, r.ep)
-	if err != nil {
-		t.Fatal(err)
+	env := map[string]string{
+		"EVENTS_TABLE": r.eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRETS": secret,
+		"DEDUPE_LEASE": dedupeLease.String(),
+		"ORDERS_TABLE": r.ordersTable, "SENDER_EMAIL": r.sender, "EVENT_BUS_NAME": bus,
+		"PROCESSING_LEASE": processingLease.String(), "MAX_CONCURRENCY": "10",
 	}
+	getenv := func(k string) string { return env[k] }
+	// Each function signs with the keys of its policy in template.yaml;
+	// the configurations load after the endpoint variables above.
+	ingestCfg := iamtest.Function(t, "IngestFunction", getenv).Config(t)
+	processorCfg := iamtest.Function(t, "ProcessorFunction", getenv).Config(t)
 
 	logw := io.Discard
 	if s.logTo != "" {
@@ -194,18 +203,11 @@ func newRig(t *testing.T, ctx context.Context, s settings) *rig {
 	}
 	r.logger = slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	env := map[string]string{
-		"EVENTS_TABLE": r.eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRETS": secret,
-		"DEDUPE_LEASE": dedupeLease.String(),
-		"ORDERS_TABLE": r.ordersTable, "SENDER_EMAIL": r.sender, "EVENT_BUS_NAME": bus,
-		"PROCESSING_LEASE": processingLease.String(), "MAX_CONCURRENCY": "10",
-	}
-	getenv := func(k string) string { return env[k] }
 	icfg, err := ingestconfig.Load(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ih, err := ingestapp.New(ctx, icfg, fnCfg, r.logger, io.Discard)
+	ih, err := ingestapp.New(ctx, icfg, ingestCfg, r.logger, io.Discard)
 	if err != nil {
 		t.Fatalf("ingestapp.New: %v", err)
 	}
@@ -219,10 +221,12 @@ func newRig(t *testing.T, ctx context.Context, s settings) *rig {
 		t.Fatal(err)
 	}
 	r.rec = chaos.NewRecorder(s.seed, failBefore, crashAfter)
-	r.processor = newProcessor(pcfg, fnCfg, r.rec, r.logger)
-	r.fnSQS = sqs.NewFromConfig(fnCfg)
+	r.processor = newProcessor(pcfg, processorCfg, r.rec, r.logger)
+	r.fnSQS = sqs.NewFromConfig(processorCfg)
 
-	checkWiring(t, ctx, r, fnCfg)
+	// The DynamoDB probe (DescribeTable) is in neither function's policy:
+	// it signs with the set-up's keys, from the same environment.
+	checkWiring(t, ctx, r, motoserver.TestConfig(t))
 	r.network.ResetCounts()
 	return r
 }
