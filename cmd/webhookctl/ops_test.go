@@ -49,10 +49,14 @@ func putRecord(t *testing.T, e awsEnv, id string, s eventrecord.Status, body str
 
 func TestOperatorCommands(t *testing.T) {
 	ep := emulator(t)
-	t.Run("events", func(t *testing.T) { testEvents(t, newAWSEnv(t, ep)) })
-	t.Run("replay by id", func(t *testing.T) { testReplayIDs(t, newAWSEnv(t, ep)) })
-	t.Run("replay all failed", func(t *testing.T) { testReplayBulk(t, newAWSEnv(t, ep)) })
-	t.Run("dlq", func(t *testing.T) { testDLQ(t, newAWSEnv(t, ep)) })
+	// The commands run under the template's OperatorPolicy. The stack
+	// case keeps the set-up's keys: it makes its stack inside the test and
+	// asks for a stack the policy does not name (TestOperatorPolicyFindsTheStack
+	// runs --stack under the policy).
+	t.Run("events", func(t *testing.T) { testEvents(t, asOperator(t, newAWSEnv(t, ep))) })
+	t.Run("replay by id", func(t *testing.T) { testReplayIDs(t, asOperator(t, newAWSEnv(t, ep))) })
+	t.Run("replay all failed", func(t *testing.T) { testReplayBulk(t, asOperator(t, newAWSEnv(t, ep))) })
+	t.Run("dlq", func(t *testing.T) { testDLQ(t, asOperator(t, newAWSEnv(t, ep))) })
 	t.Run("stack", func(t *testing.T) { testStack(t, newAWSEnv(t, ep)) })
 }
 

@@ -16,31 +16,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
-// emulator returns the endpoint of a moto_server for the test: the one
-// named by AWS_ENDPOINT_URL when it answers, else one started for this test
-// (this package's TestMain builds the binary and starts none). It sets the
-// emulator's test credentials in the environment.
+// emulator returns the endpoint of the package's moto_server (IAM enforced,
+// started by TestMain with iamtest.RunTests, which put the set-up's keys
+// in the environment).
 func emulator(t *testing.T) string {
 	t.Helper()
 	ep := motoserver.Endpoint()
-	if ep == "" || motoserver.Ping(context.Background(), ep) != nil {
-		srv, err := motoserver.Start(context.Background(), nil)
-		if err != nil {
-			t.Fatalf("these tests need moto_server: %v", err)
-		}
-		t.Cleanup(srv.Stop)
-		ep = srv.URL
+	if err := motoserver.Ping(context.Background(), ep); ep == "" || err != nil {
+		t.Fatalf("no emulator at AWS_ENDPOINT_URL=%q (%v): TestMain starts one", ep, err)
 	}
-	t.Setenv(motoserver.EndpointEnv, ep)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", motoserver.Region)
 	return ep
+}
+
+// asOperator makes the webhookctl commands of the test run with the keys
+// of the template's OperatorPolicy for e's table and queues (they read
+// their credentials from the environment); the test's own clients keep the
+// set-up's keys.
+func asOperator(t *testing.T, e awsEnv) awsEnv {
+	t.Helper()
+	keys := iamtest.ManagedPolicy(t, "OperatorPolicy", map[string]string{
+		"EventsTable": e.table.Name(), "EventsQueue": e.url, "EventsDLQ": e.dlqURL,
+	})
+	t.Setenv("AWS_ACCESS_KEY_ID", keys.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", keys.SecretAccessKey)
+	return e
 }
 
 // awsEnv is one test's events table and queues in the emulator.
@@ -136,13 +141,23 @@ func startLocal(t *testing.T, endpoint, secret string) local.Stack {
 	ready := make(chan local.Stack, 1)
 	done := make(chan error, 1)
 	name := motoserver.UniqueName(t, "local")
+	// The set-up uses the package's keys, the ingest function its own.
+	setup := motoserver.TestConfig(t)
 	go func() {
 		done <- local.Run(ctx, local.Options{
 			Addr: "127.0.0.1:0", Endpoint: endpoint, Secrets: [][]byte{[]byte(secret)},
 			EventsTable: name, Queue: name + "-q", DLQ: name + "-dlq", OrdersTable: name + "-orders",
 			NoProcessor: true, // records stay RECEIVED, messages stay queued
 			Getenv:      func(string) string { return "" },
-			Log:         slog.New(slog.NewJSONHandler(io.Discard, nil)), Out: io.Discard,
+			AWS:         &setup,
+			FunctionAWS: func(function string, env func(string) string) (aws.Config, error) {
+				keys, err := iamtest.FunctionKeys(t, function, env)
+				if err != nil {
+					return aws.Config{}, err
+				}
+				return keys.AWSConfig()
+			},
+			Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Out: io.Discard,
 			Ready: func(st local.Stack) { ready <- st },
 		})
 	}()
