@@ -38,18 +38,27 @@ build: ## Build both bootstraps (linux/arm64, as on Lambda) into build/<function
 		$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o build/$$f/bootstrap ./functions/$$f; \
 	done
 
-deps: ## Install what tests and local runs need: moto_server (only if missing)
+# The tests run the functions under template.yaml's IAM policies, which they
+# translate with the SAM translator (aws-sam-translator, brought by cfn-lint),
+# imported by python3: the interpreter $(PIP) installs into.
+deps: ## Install what tests and local runs need: moto_server and the SAM translator (only if missing)
 	@if command -v moto_server >/dev/null 2>&1; then \
 		echo "moto_server: $$(command -v moto_server)"; \
 	else \
 		echo "moto_server not found: installing moto[server]"; \
 		$(PIP) install "moto[server]"; \
 	fi
+	@if python3 -c 'import cfnlint.decode, samtranslator' >/dev/null 2>&1; then \
+		echo "SAM translator: $$(python3 -c 'import samtranslator; print(samtranslator.__file__)')"; \
+	else \
+		echo "SAM translator not found: installing cfn-lint"; \
+		$(PIP) install cfn-lint; \
+	fi
 
 lint-deps: ## Install cfn-lint (only if missing)
 	@command -v cfn-lint >/dev/null 2>&1 || $(PIP) install cfn-lint
 
-test: ## Run every test with the race detector (tests start moto_server themselves)
+test: deps ## Run every test with the race detector (tests start moto_server themselves)
 	$(GO) test -race -count=1 ./...
 
 # Tools: staticcheck is a tool dependency in go.mod (`go get -tool

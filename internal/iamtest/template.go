@@ -22,7 +22,7 @@ var translateScript []byte
 
 // ErrNoTranslator is returned by Translate when python3 or the SAM
 // translator is missing.
-var ErrNoTranslator = errors.New("the SAM translator is needed: install cfn-lint, which brings aws-sam-translator (make lint-deps)")
+var ErrNoTranslator = errors.New("the SAM translator is needed: install cfn-lint, which brings aws-sam-translator (make deps or make lint-deps)")
 
 // Template is a SAM template translated into plain CloudFormation: what
 // `sam deploy` would create, roles and their policies included.

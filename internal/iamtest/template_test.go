@@ -2,6 +2,7 @@ package iamtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -301,5 +302,15 @@ func TestUnevaluableStatementsFail(t *testing.T) {
 				t.Errorf("parseStatement: %v, want an error naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// Without python3 (or the SAM translator) the harness fails with what to
+// install, instead of running the tests without the policies.
+func TestTranslateWithoutPython(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Translate(context.Background(), "template.yaml")
+	if !errors.Is(err, ErrNoTranslator) || !strings.Contains(err.Error(), "make lint-deps") {
+		t.Fatalf("Translate without python3: %v, want ErrNoTranslator naming make lint-deps", err)
 	}
 }
