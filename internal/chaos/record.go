@@ -121,6 +121,10 @@ type Recorder struct {
 	emails, published      []Sent
 	injected               map[string]int
 	claims                 map[string]int
+	// unsure counts, by kind, sends that returned an error other than an
+	// injected one: the request may have reached the service (a timeout
+	// after SES stored the mail), so the service may hold one more.
+	unsure map[string]int
 }
 
 // NewRecorder returns a Recorder that injects faults with the given
@@ -133,6 +137,7 @@ func NewRecorder(seed uint64, failBefore, crashAfter float64) *Recorder {
 		attempts: map[string][]*Attempt{},
 		injected: map[string]int{},
 		claims:   map[string]int{},
+		unsure:   map[string]int{},
 	}
 }
 
@@ -334,6 +339,9 @@ func (r *Recorder) send(ctx context.Context, kind, before, after string, log *[]
 		return fmt.Errorf("%s: %w", before, ErrInjected)
 	}
 	if err := do(ctx); err != nil {
+		r.mu.Lock()
+		r.unsure[before]++
+		r.mu.Unlock()
 		return err
 	}
 	s := Sent{Kind: kind, At: time.Now()}
@@ -363,6 +371,14 @@ func (r *Recorder) Injected() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return cloneCounts(r.injected)
+}
+
+// UnsureEmails returns how many email sends failed with an error that was
+// not injected: each may have reached SES all the same.
+func (r *Recorder) UnsureEmails() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unsure[InjectEmailBefore]
 }
 
 // Claims returns the outcomes of the processor's claims, counted.
