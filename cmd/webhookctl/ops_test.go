@@ -135,7 +135,7 @@ func testReplayIDs(t *testing.T, e awsEnv) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages queued, want 1", len(msgs))
 	}
-	if got := aws.ToString(msgs[0].Body); got != storedBody {
+	if got := rawBody(t, msgs[0]); got != storedBody {
 		t.Errorf("queued body %q, want the stored one %q", got, storedBody)
 	}
 	if attr(msgs[0], eventrecord.AttrReplay) != "true" || attr(msgs[0], eventrecord.AttrEventID) != "evt_f1" {
@@ -234,8 +234,8 @@ func testDLQ(t *testing.T, e awsEnv) {
 	}
 	for _, m := range moved {
 		id := attr(m, eventrecord.AttrEventID)
-		if aws.ToString(m.Body) != bodies[id] || attr(m, eventrecord.AttrType) != "refund.completed" {
-			t.Errorf("moved %s: body %q type %q", id, aws.ToString(m.Body), attr(m, eventrecord.AttrType))
+		if rawBody(t, m) != bodies[id] || attr(m, eventrecord.AttrType) != "refund.completed" {
+			t.Errorf("moved %s: body %q type %q", id, rawBody(t, m), attr(m, eventrecord.AttrType))
 		}
 		delete(bodies, id)
 	}

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/altafinex-webhooks/receiver/internal/envelope"
@@ -140,7 +139,7 @@ func TestSendToLocalStack(t *testing.T) {
 			}
 			var bodies []string
 			for _, m := range msgs {
-				bodies = append(bodies, aws.ToString(m.Body))
+				bodies = append(bodies, rawBody(t, m))
 				if attr(m, eventrecord.AttrReplay) != "" {
 					t.Errorf("a delivery is marked as a replay")
 				}

@@ -8,9 +8,29 @@
 package eventrecord
 
 import (
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 )
+
+// MaxBodyBytes is the largest body the receiver accepts (the highest
+// MAX_BODY_BYTES the configuration allows): 393,216 bytes (384 KiB), the
+// largest that every path can carry and store.
+//
+//   - A record that keeps its body (REJECTED, IGNORED, FAILED, a payload
+//     mismatch) is one DynamoDB item. ddbevents keeps every item under
+//     400,000 bytes (DynamoDB documents 400 KB; AWS accepts 409,600 and
+//     moto_server 405,000) and bounds everything but the body to 6,784
+//     bytes (ddbevents.MetadataBytes): 400,000 − 6,784 = 393,216.
+//   - On the queue, the DLQ and a replay the body travels base64-encoded
+//     (EncodeBody): 4 × 393,216 / 3 = 524,288 bytes (512 KiB), plus at most
+//     about 700 bytes of message attributes, under SQS's 1,048,576
+//     (MaximumMessageSize of both queues).
+//   - A processor batch of 10 such messages is about 5.3 MB of invocation
+//     JSON, under Lambda's 6 MB (the event source mapping also caps a
+//     batch's payload at 6 MB).
+const MaxBodyBytes = 384 << 10
 
 // Status is where an event is in its life.
 type Status string
@@ -89,6 +109,8 @@ func (e *ConflictError) Error() string {
 
 // Message is what ingest puts on the events queue: the raw body, exactly as
 // signed, plus the metadata the processor routes on as message attributes.
+// On the queue the body travels base64-encoded (EncodeBody), so that SQS
+// carries any bytes the signature covers; Body here is always the raw body.
 type Message struct {
 	EventID    string
 	Type       string
@@ -105,4 +127,40 @@ const (
 	AttrType       = "event_type"  // String
 	AttrReceivedAt = "received_at" // Number: Unix milliseconds
 	AttrReplay     = "replay"      // String "true", only on replays
+	// AttrBodyEncoding says how the SQS message body holds the raw body:
+	// BodyBase64 on every message this version sends; absent on messages
+	// of earlier versions, whose body is the raw body itself.
+	AttrBodyEncoding = "body_encoding" // String
 )
+
+// BodyBase64 is the AttrBodyEncoding of a message body that is the raw body
+// in standard base64 with padding (RFC 4648, section 4).
+const BodyBase64 = "base64"
+
+// ErrBodyEncoding is returned by DecodeBody for an encoding it does not
+// know or a body that does not decode.
+var ErrBodyEncoding = errors.New("message body encoding")
+
+// EncodeBody returns the SQS message body that carries raw: its base64,
+// made only of characters SQS accepts, whatever raw holds. It grows the
+// body by 4/3 (a 384 KiB body becomes a 512 KiB message body).
+func EncodeBody(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
+
+// DecodeBody returns the raw body an SQS message body carries, given the
+// message's AttrBodyEncoding value: BodyBase64 decodes into a new slice, ""
+// (a message of an earlier version) returns body itself. Anything else, or base64 that
+// does not decode, is an error wrapping ErrBodyEncoding.
+func DecodeBody(body []byte, encoding string) ([]byte, error) {
+	switch encoding {
+	case "":
+		return body, nil
+	case BodyBase64:
+		raw := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+		n, err := base64.StdEncoding.Decode(raw, body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s body does not decode: %w", ErrBodyEncoding, encoding, err)
+		}
+		return raw[:n], nil
+	}
+	return nil, fmt.Errorf("%w: unknown encoding %q", ErrBodyEncoding, encoding)
+}

@@ -155,13 +155,15 @@ type sqsAttribute struct {
 }
 
 // SQSEvent returns the Lambda SQS event that hands the processor one
-// message as ingest queues it: the raw body, and the event id, type and
-// received time (Unix milliseconds, a Number) as message attributes, on its
-// receiveCount-th delivery. Same arguments, same bytes.
+// message as ingest queues it: the body base64-encoded, and the event id,
+// type, received time (Unix milliseconds, a Number) and body encoding as
+// message attributes, on its receiveCount-th delivery. Same arguments, same
+// bytes.
 func SQSEvent(body []byte, eventID, eventType string, receivedAt time.Time, receiveCount int) ([]byte, error) {
 	sum := sha256.Sum256(body)
 	id := hex.EncodeToString(sum[:16])
-	md5sum := md5.Sum(body)
+	msgBody := eventrecord.EncodeBody(body)
+	md5sum := md5.Sum([]byte(msgBody))
 	sent := strconv.FormatInt(receivedAt.UnixMilli(), 10)
 	first := strconv.FormatInt(receivedAt.Add(time.Second).UnixMilli(), 10)
 	str := func(v string) sqsAttribute {
@@ -172,7 +174,7 @@ func SQSEvent(body []byte, eventID, eventType string, receivedAt time.Time, rece
 	ev := sqsEvent{Records: []sqsRecord{{
 		MessageID:     id[0:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:32],
 		ReceiptHandle: "AQEB" + base64.StdEncoding.EncodeToString(sum[:]),
-		Body:          string(body),
+		Body:          msgBody,
 		Attributes: map[string]string{
 			"ApproximateReceiveCount":          strconv.Itoa(receiveCount),
 			"ApproximateFirstReceiveTimestamp": first,
@@ -180,9 +182,10 @@ func SQSEvent(body []byte, eventID, eventType string, receivedAt time.Time, rece
 			"SentTimestamp":                    sent,
 		},
 		MessageAttributes: map[string]sqsAttribute{
-			eventrecord.AttrEventID:    str(eventID),
-			eventrecord.AttrType:       str(eventType),
-			eventrecord.AttrReceivedAt: received,
+			eventrecord.AttrEventID:      str(eventID),
+			eventrecord.AttrType:         str(eventType),
+			eventrecord.AttrReceivedAt:   received,
+			eventrecord.AttrBodyEncoding: str(eventrecord.BodyBase64),
 		},
 		MD5OfBody:      hex.EncodeToString(md5sum[:]),
 		EventSource:    "aws:sqs",

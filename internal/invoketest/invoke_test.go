@@ -25,6 +25,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 // The built bootstraps run under their own policies from template.yaml.
@@ -205,8 +206,8 @@ func TestIngestUnderRIE(t *testing.T) {
 			t.Fatalf("%d messages, want 1", len(out.Messages))
 		}
 		m := out.Messages[0]
-		if aws.ToString(m.Body) != string(body) {
-			t.Errorf("body is not the signed bytes:\n%s", aws.ToString(m.Body))
+		if msg, err := sqsqueue.FromSDK(m); err != nil || !bytes.Equal(msg.Body, body) {
+			t.Errorf("body is not the signed bytes (%v):\n%s", err, aws.ToString(m.Body))
 		}
 		if got := aws.ToString(m.MessageAttributes[eventrecord.AttrEventID].StringValue); got != "evt_3PqL8fA1x9Kd2mZ0" {
 			t.Errorf("event_id attribute = %q", got)

@@ -17,6 +17,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 // sendSigned posts body to the local front with a fresh signature.
@@ -89,14 +90,18 @@ func TestFailingMessageLandsInDLQ(t *testing.T) {
 	var dlq []string
 	eventually(t, 60*time.Second, "the message did not reach the DLQ", func() bool {
 		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(st.DLQURL), MaxNumberOfMessages: 10,
+			QueueUrl: aws.String(st.DLQURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range out.Messages {
-			dlq = append(dlq, aws.ToString(m.Body))
+			msg, err := sqsqueue.FromSDK(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dlq = append(dlq, string(msg.Body))
 		}
 		return len(dlq) > 0
 	})

@@ -27,6 +27,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 // Both functions run under their own policies from template.yaml.
@@ -162,6 +163,7 @@ func messages(t *testing.T, st local.Stack) []string {
 	for range 20 {
 		r, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(st.QueueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 600,
+			MessageAttributeNames: []string{"All"},
 		})
 		if err != nil {
 			t.Fatalf("ReceiveMessage: %v", err)
@@ -170,7 +172,11 @@ func messages(t *testing.T, st local.Stack) []string {
 			return out
 		}
 		for _, m := range r.Messages {
-			out = append(out, aws.ToString(m.Body))
+			msg, err := sqsqueue.FromSDK(m)
+			if err != nil {
+				t.Fatalf("message %s: %v", aws.ToString(m.MessageId), err)
+			}
+			out = append(out, string(msg.Body))
 		}
 	}
 	t.Fatal("queue did not drain in 20 receives")

@@ -15,6 +15,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
 	"github.com/altafinex-webhooks/receiver/internal/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
+	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 )
 
@@ -77,7 +78,7 @@ func logOrders(ctx context.Context, log *slog.Logger, orders *ddborders.Store, e
 				} `json:"object"`
 			} `json:"data"`
 		}
-		if json.Unmarshal([]byte(r.Body), &env) != nil {
+		if json.Unmarshal(sqsbatch.Message(r).Body, &env) != nil {
 			continue
 		}
 		id := env.Data.Object.Metadata.OrderID

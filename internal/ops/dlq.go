@@ -74,7 +74,7 @@ type DLQMessage struct {
 	SentAt       time.Time `json:"sent_at"`
 	ReceivedAt   time.Time `json:"received_at"` // when ingest received the event
 	Replay       bool      `json:"replay"`
-	BodyBytes    int       `json:"body_bytes"`
+	BodyBytes    int       `json:"body_bytes"`        // the event's raw body, decoded from the message
 	Problem      string    `json:"problem,omitempty"` // attributes that do not decode
 }
 
@@ -132,11 +132,12 @@ func (d *DLQ) Peek(ctx context.Context, max int) ([]DLQMessage, error) {
 }
 
 func describe(m types.Message) DLQMessage {
-	dm := DLQMessage{MessageID: aws.ToString(m.MessageId), BodyBytes: len(aws.ToString(m.Body))}
+	dm := DLQMessage{MessageID: aws.ToString(m.MessageId)}
 	em, err := sqsqueue.FromSDK(m)
 	if err != nil {
 		dm.Problem = err.Error()
 	}
+	dm.BodyBytes = len(em.Body) // the raw body's size, decoded
 	dm.EventID, dm.Type, dm.Replay, dm.ReceivedAt = em.EventID, em.Type, em.Replay, em.ReceivedAt
 	attrs := m.Attributes
 	if n, err := strconv.Atoi(attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {

@@ -120,8 +120,8 @@ func TestRedriveByHand(t *testing.T) {
 					t.Errorf("attributes changed:\n got %v\nwant %v", got, wantAttrs)
 				}
 				id := attrs(m)[eventrecord.AttrEventID][len("String:"):]
-				if bodies[id] != body {
-					t.Errorf("%s: body %q, want %q", id, body, bodies[id])
+				if got := rawBody(t, m); bodies[id] != got {
+					t.Errorf("%s: body %q, want %q", id, got, bodies[id])
 				}
 			}
 			if left := drain(t, e.sqs, e.dlqURL); len(left) != tc.n-tc.want {

@@ -81,3 +81,14 @@ func attrs(m types.Message) map[string]string {
 	}
 	return out
 }
+
+// rawBody is the event body a queue message carries, decoded as the
+// processor decodes it.
+func rawBody(t *testing.T, m types.Message) string {
+	t.Helper()
+	msg, err := sqsqueue.FromSDK(m)
+	if err != nil {
+		t.Fatalf("message %s: %v", aws.ToString(m.MessageId), err)
+	}
+	return string(msg.Body)
+}

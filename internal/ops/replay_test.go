@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
@@ -90,7 +88,7 @@ func testReplay(t *testing.T, t0 time.Time) {
 				if len(msgs) != 1 {
 					t.Fatalf("%d messages sent, want 1", len(msgs))
 				}
-				if got := aws.ToString(msgs[0].Body); got != string(tc.body) {
+				if got := rawBody(t, msgs[0]); got != string(tc.body) {
 					t.Errorf("body:\n got %q\nwant %q", got, tc.body)
 				}
 				a := attrs(msgs[0])

@@ -61,7 +61,7 @@ func DecodeBatch(payload []byte) ([]Record, error) {
 		recs[k] = Record{
 			MessageID: r.messageID.of(strs),
 			Message: message(body, r.attrs[attrEventID].of(strs), r.attrs[attrType].of(strs),
-				r.attrs[attrReceivedAt].of(strs), r.attrs[attrReplay].of(strs)),
+				r.attrs[attrReceivedAt].of(strs), r.attrs[attrReplay].of(strs), r.attrs[attrBodyEncoding].of(strs)),
 		}
 	}
 	return recs, nil
@@ -78,14 +78,16 @@ const (
 	attrType
 	attrReceivedAt
 	attrReplay
+	attrBodyEncoding
 	numAttrs
 )
 
 var attrNames = [numAttrs]string{
-	attrEventID:    eventrecord.AttrEventID,
-	attrType:       eventrecord.AttrType,
-	attrReceivedAt: eventrecord.AttrReceivedAt,
-	attrReplay:     eventrecord.AttrReplay,
+	attrEventID:      eventrecord.AttrEventID,
+	attrType:         eventrecord.AttrType,
+	attrReceivedAt:   eventrecord.AttrReceivedAt,
+	attrReplay:       eventrecord.AttrReplay,
+	attrBodyEncoding: eventrecord.AttrBodyEncoding,
 }
 
 // rawRecord is one record as decoded so far. An attribute that is missing,

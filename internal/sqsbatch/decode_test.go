@@ -60,8 +60,8 @@ func sameMessage(g, w eventrecord.Message) bool {
 }
 
 // sampleBatches returns the sample SQS events: events/processor-sqs.json,
-// testdata/sqs-event.json, and a batch of each other testdata envelope as
-// ingest enqueues it.
+// testdata/sqs-event.json (the raw bodies earlier versions queued), and a
+// batch of each other testdata envelope as ingest enqueues it (base64).
 func sampleBatches(t testing.TB) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
@@ -92,11 +92,12 @@ func sampleBatches(t testing.TB) map[string][]byte {
 			return events.SQSMessageAttribute{StringValue: &s, DataType: "String", StringListValues: []string{}, BinaryListValues: [][]byte{}}
 		}
 		ev := events.SQSEvent{Records: []events.SQSMessage{{
-			MessageId: "msg-" + env.ID, ReceiptHandle: "rh", Body: string(body),
+			MessageId: "msg-" + env.ID, ReceiptHandle: "rh", Body: eventrecord.EncodeBody(body),
 			Attributes: map[string]string{"ApproximateReceiveCount": "1"},
 			MessageAttributes: map[string]events.SQSMessageAttribute{
 				eventrecord.AttrEventID: str(env.ID), eventrecord.AttrType: str(env.Type),
 				eventrecord.AttrReceivedAt: str("1795795201000"), eventrecord.AttrReplay: str("true"),
+				eventrecord.AttrBodyEncoding: str(eventrecord.BodyBase64),
 			},
 			EventSource: "aws:sqs", AWSRegion: "us-east-1",
 		}}}

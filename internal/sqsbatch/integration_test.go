@@ -225,8 +225,8 @@ func (s *stack) payment(t *testing.T, n int, edit func(obj map[string]any)) (eve
 
 func (s *stack) address(n int) string { return fmt.Sprintf("buyer-%s-%d@example.org", s.prefix, n) }
 
-// record is an SQS record as Lambda delivers it, with the attributes ingest
-// sets.
+// record is an SQS record as Lambda delivers it, with the body and the
+// attributes as ingest sends them (the body base64-encoded).
 func record(msgID, eventID, eventType string, body []byte) events.SQSMessage {
 	str := func(v string) events.SQSMessageAttribute {
 		return events.SQSMessageAttribute{StringValue: &v, DataType: "String", StringListValues: []string{}, BinaryListValues: [][]byte{}}
@@ -236,12 +236,13 @@ func record(msgID, eventID, eventType string, body []byte) events.SQSMessage {
 	return events.SQSMessage{
 		MessageId:     msgID,
 		ReceiptHandle: "rh-" + msgID,
-		Body:          string(body),
+		Body:          eventrecord.EncodeBody(body),
 		Attributes:    map[string]string{"ApproximateReceiveCount": "1"},
 		MessageAttributes: map[string]events.SQSMessageAttribute{
-			eventrecord.AttrEventID:    str(eventID),
-			eventrecord.AttrType:       str(eventType),
-			eventrecord.AttrReceivedAt: received,
+			eventrecord.AttrEventID:      str(eventID),
+			eventrecord.AttrType:         str(eventType),
+			eventrecord.AttrReceivedAt:   received,
+			eventrecord.AttrBodyEncoding: str(eventrecord.BodyBase64),
 		},
 		EventSource:    "aws:sqs",
 		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:events",

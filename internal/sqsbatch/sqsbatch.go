@@ -119,19 +119,25 @@ func (h *Handler) count(r process.Result) {
 	}
 }
 
-// Message reads the queue message out of an SQS record: the body, and the
-// event id, type, received time and replay flag from the message
-// attributes. Missing or malformed attributes are left zero; the processor
-// then routes on the body.
+// Message reads the queue message out of an SQS record: the body, decoded
+// as its body_encoding attribute says (base64 from this version, the raw
+// body from earlier ones), and the event id, type, received time and replay
+// flag from the message attributes. Missing or malformed attributes are
+// left zero; the processor then routes on the body. A body that does not
+// decode is kept as it came: the processor records it FAILED, body kept.
 func Message(r events.SQSMessage) eventrecord.Message {
 	return message([]byte(r.Body), attr(r, eventrecord.AttrEventID), attr(r, eventrecord.AttrType),
-		attr(r, eventrecord.AttrReceivedAt), attr(r, eventrecord.AttrReplay))
+		attr(r, eventrecord.AttrReceivedAt), attr(r, eventrecord.AttrReplay), attr(r, eventrecord.AttrBodyEncoding))
 }
 
-// message makes the queue message of a body and the string values of its
-// attributes ("" for a missing one).
-func message(body []byte, eventID, typ, receivedAt, replay string) eventrecord.Message {
-	m := eventrecord.Message{EventID: eventID, Type: typ, Body: body, Replay: replay == "true"}
+// message makes the queue message of a message body and the string values
+// of its attributes ("" for a missing one).
+func message(body []byte, eventID, typ, receivedAt, replay, encoding string) eventrecord.Message {
+	raw, err := eventrecord.DecodeBody(body, encoding)
+	if err != nil {
+		raw = body
+	}
+	m := eventrecord.Message{EventID: eventID, Type: typ, Body: raw, Replay: replay == "true"}
 	if ms, err := strconv.ParseInt(receivedAt, 10, 64); err == nil && ms > 0 {
 		m.ReceivedAt = time.UnixMilli(ms).UTC()
 	}

@@ -3,6 +3,7 @@ package sqsbatch_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -93,25 +94,38 @@ func TestHandleFixture(t *testing.T) {
 }
 
 func TestMessageFromRecord(t *testing.T) {
-	ev := loadEvent(t, "sqs-event.json")
+	ev := loadEvent(t, "sqs-event.json") // messages as earlier versions queued them: the raw body
+	// A body SQS refuses raw, as this version queues it: base64.
+	odd := "{\"id\":\"evt_odd\",\"note\":\"\uffff\x00\xe9\"}"
+	encoded := events.SQSMessage{Body: base64.StdEncoding.EncodeToString([]byte(odd)), MessageAttributes: map[string]events.SQSMessageAttribute{
+		"event_id":      {StringValue: ptr("evt_odd"), DataType: "String"},
+		"body_encoding": {StringValue: ptr("base64"), DataType: "String"},
+	}}
+	badBase64 := events.SQSMessage{Body: "{not base64}", MessageAttributes: map[string]events.SQSMessageAttribute{
+		"event_id":      {StringValue: ptr("evt_bad"), DataType: "String"},
+		"body_encoding": {StringValue: ptr("base64"), DataType: "String"},
+	}}
 	tests := []struct {
-		name string
-		rec  events.SQSMessage
-		want eventrecord.Message
+		name     string
+		rec      events.SQSMessage
+		want     eventrecord.Message
+		wantBody string
 	}{
 		{"all attributes", ev.Records[0], eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded",
-			ReceivedAt: time.UnixMilli(1795795201000).UTC()}},
+			ReceivedAt: time.UnixMilli(1795795201000).UTC()}, ev.Records[0].Body},
 		{"replay", ev.Records[1], eventrecord.Message{EventID: "evt_3PqL8gB7w2Rn5yX4", Type: "payment.failed",
-			ReceivedAt: time.UnixMilli(1795795201000).UTC(), Replay: true}},
-		{"no attributes", ev.Records[2], eventrecord.Message{}},
+			ReceivedAt: time.UnixMilli(1795795201000).UTC(), Replay: true}, ev.Records[1].Body},
+		{"no attributes", ev.Records[2], eventrecord.Message{}, ev.Records[2].Body},
 		{"malformed received_at", events.SQSMessage{MessageAttributes: map[string]events.SQSMessageAttribute{
-			"received_at": {StringValue: ptr("yesterday"), DataType: "Number"}}}, eventrecord.Message{}},
+			"received_at": {StringValue: ptr("yesterday"), DataType: "Number"}}}, eventrecord.Message{}, ""},
+		{"base64 body", encoded, eventrecord.Message{EventID: "evt_odd"}, odd},
+		{"base64 that does not decode: kept as it came", badBase64, eventrecord.Message{EventID: "evt_bad"}, "{not base64}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := sqsbatch.Message(tc.rec)
-			if string(got.Body) != tc.rec.Body {
-				t.Errorf("body not kept byte for byte")
+			if string(got.Body) != tc.wantBody {
+				t.Errorf("body %q, want %q byte for byte", got.Body, tc.wantBody)
 			}
 			got.Body = nil
 			if got.EventID != tc.want.EventID || got.Type != tc.want.Type || !got.ReceivedAt.Equal(tc.want.ReceivedAt) || got.Replay != tc.want.Replay {

@@ -20,7 +20,8 @@ const dlqRetention = 14 * 24 * time.Hour
 // queue called dlqName, for local runs and tests: a message received
 // maxReceiveCount times without being deleted moves to the dead-letter queue;
 // visibility is the main queue's visibility timeout (whole seconds). The
-// dead-letter queue keeps messages 14 days.
+// dead-letter queue keeps messages 14 days; both take messages up to
+// MaxMessageBytes, as template.yaml's queues do.
 //
 // It is idempotent: queues that already exist are brought to these
 // attributes. It returns both queue URLs; QueueARN gives a queue's ARN.
@@ -31,8 +32,10 @@ func CreateQueues(ctx context.Context, client *sqs.Client, name, dlqName string,
 	if visibility < 0 || visibility > 12*time.Hour {
 		return "", "", fmt.Errorf("create queues %s: visibility timeout %s outside 0..12h", name, visibility)
 	}
+	maxSize := strconv.Itoa(MaxMessageBytes)
 	dlqURL, err = ensureQueue(ctx, client, dlqName, map[string]string{
 		string(types.QueueAttributeNameMessageRetentionPeriod): seconds(dlqRetention),
+		string(types.QueueAttributeNameMaximumMessageSize):     maxSize,
 	})
 	if err != nil {
 		return "", "", err
@@ -49,8 +52,9 @@ func CreateQueues(ctx context.Context, client *sqs.Client, name, dlqName string,
 		return "", "", fmt.Errorf("create queue %s: %w", name, err)
 	}
 	queueURL, err = ensureQueue(ctx, client, name, map[string]string{
-		string(types.QueueAttributeNameRedrivePolicy):     string(redrive),
-		string(types.QueueAttributeNameVisibilityTimeout): seconds(visibility),
+		string(types.QueueAttributeNameRedrivePolicy):      string(redrive),
+		string(types.QueueAttributeNameVisibilityTimeout):  seconds(visibility),
+		string(types.QueueAttributeNameMaximumMessageSize): maxSize,
 	})
 	if err != nil {
 		return "", "", err

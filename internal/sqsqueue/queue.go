@@ -1,7 +1,8 @@
 // Package sqsqueue puts events on the SQS events queue and reads them back:
-// the raw body as the message body, exactly as signed, and the metadata the
-// processor routes on (event id, type, received time, replay mark) as
-// message attributes.
+// the raw body, base64-encoded so that SQS carries any bytes the signature
+// covers, as the message body, and the metadata the processor routes on
+// (event id, type, received time, replay mark, body encoding) as message
+// attributes.
 package sqsqueue
 
 import (
@@ -10,26 +11,33 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/sqschars"
 )
 
-// ErrInvalidBody is returned by Send for a body SQS cannot carry unchanged:
-// empty, not valid UTF-8, or holding characters outside the set SQS allows
-// (control characters other than tab, line feed and carriage return, and
-// U+FFFE, U+FFFF).
-var ErrInvalidBody = errors.New("message body cannot be sent to SQS unchanged")
+// MaxMessageBytes is the largest SQS message (body plus attribute names,
+// types and values) since August 2025, and the MaximumMessageSize of the
+// queues of template.yaml and CreateQueues.
+const MaxMessageBytes = 1 << 20
+
+// ErrInvalidBody is returned by Send for an empty body (SQS refuses an
+// empty message).
+var ErrInvalidBody = errors.New("message body cannot be sent to SQS")
+
+// ErrTooLarge is returned by Send for a message over MaxMessageBytes.
+var ErrTooLarge = errors.New("message over the SQS size limit")
 
 // ErrMissingAttribute is returned by FromSQS when a message lacks the event
 // id attribute.
 var ErrMissingAttribute = errors.New("message attribute missing")
 
-// ErrBadAttribute is returned by FromSQS when an attribute does not parse.
+// ErrBadAttribute is returned by FromSQS when an attribute does not parse,
+// and by Send for an attribute value SQS would refuse (sqschars).
 var ErrBadAttribute = errors.New("message attribute malformed")
 
 // Queue is the events queue.
@@ -46,21 +54,33 @@ func New(client *sqs.Client, url string) *Queue {
 // URL returns the queue's URL.
 func (q *Queue) URL() string { return q.url }
 
-// Send puts m on the queue with one SendMessage: the body exactly as given,
-// and the event id, type, received time (Unix ms) and replay mark as message
-// attributes. A body SQS would not carry unchanged is refused with
-// ErrInvalidBody, and a message without an event id is refused too.
+// Send puts m on the queue with one SendMessage: the body base64-encoded
+// (eventrecord.EncodeBody), and the event id, type, received time (Unix
+// ms), replay mark and body encoding as message attributes. It refuses,
+// without calling SQS, a message without an event id or body, one with an
+// attribute value SQS would refuse (ErrBadAttribute), and one over
+// MaxMessageBytes (ErrTooLarge).
 func (q *Queue) Send(ctx context.Context, m eventrecord.Message) error {
 	if m.EventID == "" {
 		return fmt.Errorf("send event: %w: %s", ErrMissingAttribute, eventrecord.AttrEventID)
 	}
-	if err := checkBody(m.Body); err != nil {
-		return fmt.Errorf("send event %s: %w", m.EventID, err)
+	if len(m.Body) == 0 {
+		return fmt.Errorf("send event %s: %w: empty", m.EventID, ErrInvalidBody)
+	}
+	attrs := attributes(m)
+	for name, a := range attrs {
+		if err := sqschars.Check(aws.ToString(a.StringValue)); err != nil {
+			return fmt.Errorf("send event %q: %w: %s: %w", m.EventID, ErrBadAttribute, name, err)
+		}
+	}
+	body := eventrecord.EncodeBody(m.Body)
+	if n := MessageSize(body, attrs); n > MaxMessageBytes {
+		return fmt.Errorf("send event %s: %w: %d bytes, the limit is %d", m.EventID, ErrTooLarge, n, MaxMessageBytes)
 	}
 	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:          aws.String(q.url),
-		MessageBody:       aws.String(string(m.Body)),
-		MessageAttributes: attributes(m),
+		MessageBody:       aws.String(body),
+		MessageAttributes: attrs,
 	})
 	if err != nil {
 		return fmt.Errorf("send event %s to the queue: %w", m.EventID, err)
@@ -68,14 +88,28 @@ func (q *Queue) Send(ctx context.Context, m eventrecord.Message) error {
 	return nil
 }
 
+// MessageSize is the size SQS counts for a message: the body's bytes plus,
+// for each message attribute, its name, data type and value.
+func MessageSize(body string, attrs map[string]types.MessageAttributeValue) int {
+	n := len(body)
+	for name, a := range attrs {
+		n += len(name) + len(aws.ToString(a.DataType)) + len(aws.ToString(a.StringValue)) + len(a.BinaryValue)
+	}
+	return n
+}
+
 // attributes builds m's message attributes, leaving out empty ones (SQS
 // refuses empty attribute values).
 func attributes(m eventrecord.Message) map[string]types.MessageAttributeValue {
+	str := func(v string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
 	attrs := map[string]types.MessageAttributeValue{
-		eventrecord.AttrEventID: {DataType: aws.String("String"), StringValue: aws.String(m.EventID)},
+		eventrecord.AttrEventID:      str(m.EventID),
+		eventrecord.AttrBodyEncoding: str(eventrecord.BodyBase64),
 	}
 	if m.Type != "" {
-		attrs[eventrecord.AttrType] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(m.Type)}
+		attrs[eventrecord.AttrType] = str(m.Type)
 	}
 	if !m.ReceivedAt.IsZero() {
 		attrs[eventrecord.AttrReceivedAt] = types.MessageAttributeValue{
@@ -84,53 +118,36 @@ func attributes(m eventrecord.Message) map[string]types.MessageAttributeValue {
 		}
 	}
 	if m.Replay {
-		attrs[eventrecord.AttrReplay] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String("true")}
+		attrs[eventrecord.AttrReplay] = str("true")
 	}
 	return attrs
 }
 
-// checkBody reports whether SQS can carry b unchanged: non-empty, valid
-// UTF-8, and only the characters SQS allows (#x9, #xA, #xD, #x20–#xD7FF,
-// #xE000–#xFFFD, #x10000–#x10FFFF).
-func checkBody(b []byte) error {
-	if len(b) == 0 {
-		return fmt.Errorf("%w: empty", ErrInvalidBody)
-	}
-	if !utf8.Valid(b) {
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidBody)
-	}
-	for i, r := range string(b) {
-		switch {
-		case r == 0x9 || r == 0xA || r == 0xD:
-		case r >= 0x20 && r <= 0xD7FF:
-		case r >= 0xE000 && r <= 0xFFFD:
-		case r >= 0x10000 && r <= 0x10FFFF:
-		default:
-			return fmt.Errorf("%w: character %U at byte %d", ErrInvalidBody, r, i)
-		}
-	}
-	return nil
-}
-
-// FromSQS rebuilds a Message from a received SQS message: its body and its
-// message attributes as a map from attribute name to string value (the
+// FromSQS rebuilds a Message from a received SQS message: its body
+// (decoded as its body_encoding attribute says) and its message attributes as a map from attribute name to string value (the
 // StringValue of each attribute, Number attributes included). Callers
 // holding aws-lambda-go's events.SQSMessage or the SDK's types.Message copy
 // the string values into such a map (FromSDK does it for the latter), so this
 // package depends on neither event shape.
 //
 // The event id attribute is required (ErrMissingAttribute); a received time
-// that is not an integer gives ErrBadAttribute. On an error the Message
-// still carries the body and every attribute that decoded, so the caller may
-// fall back on the body.
+// that is not an integer gives ErrBadAttribute, a body that does not decode
+// eventrecord.ErrBodyEncoding. On an error the Message still carries every
+// attribute that decoded, and the message body as it came when it did not
+// decode, so the caller may fall back on it.
 func FromSQS(body string, attrs map[string]string) (eventrecord.Message, error) {
 	m := eventrecord.Message{
 		EventID: attrs[eventrecord.AttrEventID],
 		Type:    attrs[eventrecord.AttrType],
-		Body:    []byte(body),
 		Replay:  attrs[eventrecord.AttrReplay] == "true",
 	}
 	var errs []error
+	raw, err := eventrecord.DecodeBody([]byte(body), attrs[eventrecord.AttrBodyEncoding])
+	if err != nil {
+		raw = []byte(body)
+		errs = append(errs, err)
+	}
+	m.Body = raw
 	if m.EventID == "" {
 		errs = append(errs, fmt.Errorf("%w: %s", ErrMissingAttribute, eventrecord.AttrEventID))
 	}

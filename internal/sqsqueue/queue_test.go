@@ -1,7 +1,9 @@
 package sqsqueue_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/sqschars"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
@@ -68,32 +71,40 @@ func receive(t *testing.T, client *sqs.Client, url string) (types.Message, bool)
 }
 
 func TestSendReceive(t *testing.T) {
+	withAttrs := func(extra map[string]string) map[string]string {
+		m := map[string]string{
+			eventrecord.AttrEventID:      "String:evt_3PqL8fA1x9Kd2mZ0",
+			eventrecord.AttrType:         "String:payment.succeeded",
+			eventrecord.AttrReceivedAt:   fmt.Sprintf("Number:%d", t0.UnixMilli()),
+			eventrecord.AttrBodyEncoding: "String:base64",
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	event := func(body string) eventrecord.Message {
+		return eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded", ReceivedAt: t0, Body: []byte(body)}
+	}
 	tests := []struct {
 		name      string
 		msg       eventrecord.Message
 		wantAttrs map[string]string // name → DataType:value
 	}{
 		{
-			name: "event",
-			msg: eventrecord.Message{
-				EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded", ReceivedAt: t0,
-				Body: []byte("{\n  \"id\": \"evt_3PqL8fA1x9Kd2mZ0\",\t\"note\": \"caf\u00e9 \u2603 \U0001F600\"  }\r\n"),
-			},
-			wantAttrs: map[string]string{
-				eventrecord.AttrEventID:    "String:evt_3PqL8fA1x9Kd2mZ0",
-				eventrecord.AttrType:       "String:payment.succeeded",
-				eventrecord.AttrReceivedAt: fmt.Sprintf("Number:%d", t0.UnixMilli()),
-			},
+			name:      "event",
+			msg:       event("{\n  \"id\": \"evt_3PqL8fA1x9Kd2mZ0\",\t\"note\": \"caf\u00e9 \u2603 \U0001F600\"  }\r\n"),
+			wantAttrs: withAttrs(nil),
 		},
+		// Bodies SQS refuses as a raw message body: each reaches the
+		// queue and comes back byte for byte.
+		{name: "U+FFFF in a JSON string", msg: event("{\"note\":\"\uffff\"}"), wantAttrs: withAttrs(nil)},
+		{name: "NUL", msg: event("{\x00}"), wantAttrs: withAttrs(nil)},
+		{name: "not UTF-8", msg: event("{\"note\":\"Ren\xe9e\"}"), wantAttrs: withAttrs(nil)},
 		{
-			name: "replay",
-			msg:  eventrecord.Message{EventID: "evt_r", Type: "refund.completed", ReceivedAt: t0, Body: []byte(`{"id":"evt_r"}`), Replay: true},
-			wantAttrs: map[string]string{
-				eventrecord.AttrEventID:    "String:evt_r",
-				eventrecord.AttrType:       "String:refund.completed",
-				eventrecord.AttrReceivedAt: fmt.Sprintf("Number:%d", t0.UnixMilli()),
-				eventrecord.AttrReplay:     "String:true",
-			},
+			name:      "replay",
+			msg:       eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded", ReceivedAt: t0, Body: []byte(`{"id":"evt_r"}`), Replay: true},
+			wantAttrs: withAttrs(map[string]string{eventrecord.AttrReplay: "String:true"}),
 		},
 	}
 	for _, tc := range tests {
@@ -107,8 +118,13 @@ func TestSendReceive(t *testing.T) {
 			if !ok {
 				t.Fatal("no message received")
 			}
-			if aws.ToString(got.Body) != string(tc.msg.Body) {
-				t.Errorf("body:\n got %q\nwant %q", aws.ToString(got.Body), tc.msg.Body)
+			// The model: standard base64 of the raw body, which SQS's
+			// character rule accepts whatever the body holds.
+			if want := base64.StdEncoding.EncodeToString(tc.msg.Body); aws.ToString(got.Body) != want {
+				t.Errorf("message body:\n got %q\nwant %q", aws.ToString(got.Body), want)
+			}
+			if err := sqschars.Check(aws.ToString(got.Body)); err != nil {
+				t.Errorf("the message body breaks SQS's character rule: %v", err)
 			}
 			attrs := map[string]string{}
 			for k, v := range got.MessageAttributes {
@@ -122,14 +138,42 @@ func TestSendReceive(t *testing.T) {
 				t.Fatalf("FromSDK: %v", err)
 			}
 			if back.EventID != tc.msg.EventID || back.Type != tc.msg.Type || !back.ReceivedAt.Equal(tc.msg.ReceivedAt) ||
-				string(back.Body) != string(tc.msg.Body) || back.Replay != tc.msg.Replay {
+				!bytes.Equal(back.Body, tc.msg.Body) || back.Replay != tc.msg.Replay {
 				t.Errorf("FromSDK: got %+v, want %+v", back, tc.msg)
 			}
 		})
 	}
 }
 
-func TestSendRefusesBodies(t *testing.T) {
+// The largest body ingest accepts (eventrecord.MaxBodyBytes) goes through
+// SQS with room to spare; a body whose message would pass SQS's 1 MiB is
+// refused before SQS is called.
+func TestSendSizes(t *testing.T) {
+	client, url, _ := newQueues(t, 5, 30*time.Second)
+	q := sqsqueue.New(client, url)
+	id := strings.Repeat("e", 255)
+	typ := strings.Repeat("t", 255)
+	big := bytes.Repeat([]byte{0xff}, eventrecord.MaxBodyBytes)
+	if err := q.Send(context.Background(), eventrecord.Message{EventID: id, Type: typ, ReceivedAt: t0, Body: big, Replay: true}); err != nil {
+		t.Fatalf("Send of a %d-byte body: %v", len(big), err)
+	}
+	got, ok := receive(t, client, url)
+	if !ok {
+		t.Fatal("no message received")
+	}
+	back, err := sqsqueue.FromSDK(got)
+	if err != nil || !bytes.Equal(back.Body, big) {
+		t.Fatalf("FromSDK: %v; body of %d bytes, want the %d sent", err, len(back.Body), len(big))
+	}
+	// base64 of n bytes is 4*ceil(n/3) bytes.
+	over := make([]byte, (sqsqueue.MaxMessageBytes/4)*3+1)
+	err = q.Send(context.Background(), eventrecord.Message{EventID: "evt_over", Body: over})
+	if !errors.Is(err, sqsqueue.ErrTooLarge) {
+		t.Fatalf("Send of a %d-byte body: got %v, want ErrTooLarge", len(over), err)
+	}
+}
+
+func TestSendRefuses(t *testing.T) {
 	client, url, _ := newQueues(t, 5, 30*time.Second)
 	q := sqsqueue.New(client, url)
 	tests := []struct {
@@ -137,11 +181,13 @@ func TestSendRefusesBodies(t *testing.T) {
 		msg     eventrecord.Message
 		wantErr error
 	}{
-		{"not UTF-8", eventrecord.Message{EventID: "e", Body: []byte{'{', 0xff, '}'}}, sqsqueue.ErrInvalidBody},
-		{"NUL", eventrecord.Message{EventID: "e", Body: []byte("{\x00}")}, sqsqueue.ErrInvalidBody},
-		{"U+FFFF", eventrecord.Message{EventID: "e", Body: []byte("{\uffff}")}, sqsqueue.ErrInvalidBody},
 		{"empty", eventrecord.Message{EventID: "e"}, sqsqueue.ErrInvalidBody},
 		{"no event id", eventrecord.Message{Body: []byte("{}")}, sqsqueue.ErrMissingAttribute},
+		// SQS applies its character rule to String attribute values too;
+		// moto does not, so Send does.
+		{"control character in the event id", eventrecord.Message{EventID: "evt_\u0001", Body: []byte("{}")}, sqsqueue.ErrBadAttribute},
+		{"U+FFFF in the type", eventrecord.Message{EventID: "e", Type: "payment.\uffff", Body: []byte("{}")}, sqsqueue.ErrBadAttribute},
+		{"invalid UTF-8 in the event id", eventrecord.Message{EventID: "evt_\xff", Body: []byte("{}")}, sqsqueue.ErrBadAttribute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,36 +204,55 @@ func TestSendRefusesBodies(t *testing.T) {
 func TestFromSQS(t *testing.T) {
 	tests := []struct {
 		name    string
+		body    string
 		attrs   map[string]string
 		want    eventrecord.Message
 		wantErr error
 	}{
 		{
 			name:  "all attributes",
-			attrs: map[string]string{"event_id": "evt_1", "event_type": "payment.failed", "received_at": fmt.Sprint(t0.UnixMilli()), "replay": "true"},
+			body:  "e30=",
+			attrs: map[string]string{"event_id": "evt_1", "event_type": "payment.failed", "received_at": fmt.Sprint(t0.UnixMilli()), "replay": "true", "body_encoding": "base64"},
 			want:  eventrecord.Message{EventID: "evt_1", Type: "payment.failed", ReceivedAt: t0, Body: []byte("{}"), Replay: true},
 		},
 		{
-			name:  "only the id",
+			name:  "a message of an earlier version: the raw body, no encoding",
+			body:  "{}",
 			attrs: map[string]string{"event_id": "evt_1"},
 			want:  eventrecord.Message{EventID: "evt_1", Body: []byte("{}")},
 		},
 		{
 			name:    "no id",
+			body:    "{}",
 			attrs:   map[string]string{"event_type": "payment.failed"},
 			want:    eventrecord.Message{Type: "payment.failed", Body: []byte("{}")},
 			wantErr: sqsqueue.ErrMissingAttribute,
 		},
 		{
 			name:    "bad received time",
+			body:    "{}",
 			attrs:   map[string]string{"event_id": "evt_1", "received_at": "1.5e12"},
 			want:    eventrecord.Message{EventID: "evt_1", Body: []byte("{}")},
 			wantErr: sqsqueue.ErrBadAttribute,
 		},
+		{
+			name:    "base64 that does not decode: the body as it came",
+			body:    "{}",
+			attrs:   map[string]string{"event_id": "evt_1", "body_encoding": "base64"},
+			want:    eventrecord.Message{EventID: "evt_1", Body: []byte("{}")},
+			wantErr: eventrecord.ErrBodyEncoding,
+		},
+		{
+			name:    "unknown encoding",
+			body:    "e30=",
+			attrs:   map[string]string{"event_id": "evt_1", "body_encoding": "gzip"},
+			want:    eventrecord.Message{EventID: "evt_1", Body: []byte("e30=")},
+			wantErr: eventrecord.ErrBodyEncoding,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := sqsqueue.FromSQS("{}", tc.attrs)
+			got, err := sqsqueue.FromSQS(tc.body, tc.attrs)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("FromSQS error: got %v, want %v", err, tc.wantErr)
 			}
