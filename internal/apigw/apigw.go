@@ -89,6 +89,11 @@ func (h *Handler) serve(ctx context.Context, inv Invocation) (int, answerBody) {
 }
 
 func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Result, a answer, d time.Duration) {
+	level := a.level
+	if res.Outcome == ingest.Ignored && res.Reason == ingest.IgnoredLivemode {
+		// A deployment of the other mode may be discarding payments.
+		level = slog.LevelError
+	}
 	if h.Log != nil {
 		attrs := []slog.Attr{
 			slog.String("request_id", requestID),
@@ -104,9 +109,11 @@ func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Resu
 		if res.Err != nil {
 			attrs = append(attrs, slog.String("error", res.Err.Error()))
 		}
-		h.Log.LogAttrs(ctx, a.level, "webhook delivery", attrs...)
+		h.Log.LogAttrs(ctx, level, "webhook delivery", attrs...)
 	}
-	if res.Outcome == ingest.InvalidSignature {
+	switch res.Outcome {
+	case ingest.InvalidSignature, ingest.Ignored:
+		// Both reasons are a handful of fixed codes: a metric dimension.
 		h.Metrics.Count(a.metric, metrics.Dim{Name: "Reason", Value: res.Reason})
 		return
 	}

@@ -26,7 +26,7 @@ const (
 	attrAttempts     = "attempts"       // N
 	attrSteps        = "steps"          // L of S
 	attrError        = "error"          // S
-	attrBody         = "body"           // B, only FAILED and REJECTED
+	attrBody         = "body"           // B: FAILED, REJECTED, IGNORED; RETRYING while a replay is on its way
 	attrDurationMS   = "duration_ms"    // N
 )
 
@@ -49,12 +49,12 @@ func stringList(ss []string) types.AttributeValue {
 
 // keepsBody reports whether records in status s store the raw body.
 func keepsBody(s eventrecord.Status) bool {
-	return s == eventrecord.Failed || s == eventrecord.Rejected
+	return s == eventrecord.Failed || s == eventrecord.Rejected || s == eventrecord.Ignored
 }
 
 // encode turns r into an item, omitting empty and zero attributes. The body
-// is written only for FAILED and REJECTED records, which keeps every other
-// item under 1 KB.
+// is written only for FAILED, REJECTED and IGNORED records, which keeps
+// every other item under 1 KB; the error is clipped to MaxErrorBytes.
 func encode(r eventrecord.Record) item {
 	it := item{attrEventID: str(r.EventID)}
 	setS := func(name, v string) {
@@ -93,7 +93,7 @@ func encode(r eventrecord.Record) item {
 	if len(r.Steps) > 0 {
 		it[attrSteps] = stringList(r.Steps)
 	}
-	setS(attrError, r.Error)
+	setS(attrError, clipError(r.Error))
 	if len(r.Body) > 0 && keepsBody(r.Status) {
 		it[attrBody] = &types.AttributeValueMemberB{Value: r.Body}
 	}

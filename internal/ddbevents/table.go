@@ -135,10 +135,15 @@ func conflict(err error, eventID, what string) error {
 // Reserve is ingest's dedupe write: one conditional PutItem of rec (status
 // RECEIVED, with its token, lease, payload hash and TTL). It succeeds when no
 // record exists, when the existing one has expired at now, or when it is
-// still RECEIVED and its lease has ended. Otherwise it returns
-// *eventrecord.ConflictError with the existing record.
+// still RECEIVED, its lease has ended and its payload hash is rec's (an
+// earlier attempt died, or the processor has not reached it: queuing the
+// same body again is safe). A different body never replaces a stored one.
+// Otherwise it returns *eventrecord.ConflictError with the existing record.
 func (t *Table) Reserve(ctx context.Context, rec eventrecord.Record, now time.Time) error {
-	const cond = "attribute_not_exists(#id) OR #expires <= :now OR (#status = :received AND #lease <= :nowms)"
+	if rec.PayloadHash == "" {
+		return fmt.Errorf("reserve event %s: no payload hash", rec.EventID)
+	}
+	const cond = "attribute_not_exists(#id) OR #expires <= :now OR (#status = :received AND #lease <= :nowms AND #hash = :hash)"
 	_, err := t.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(t.name),
 		Item:                     encode(rec),
@@ -148,6 +153,7 @@ func (t *Table) Reserve(ctx context.Context, rec eventrecord.Record, now time.Ti
 			":now":      num(now.Unix()),
 			":nowms":    num(now.UnixMilli()),
 			":received": str(string(eventrecord.Received)),
+			":hash":     str(rec.PayloadHash),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -180,7 +186,7 @@ func (t *Table) Release(ctx context.Context, eventID, token string) error {
 	return nil
 }
 
-// PutTerminal records an event that is never queued (IGNORED, or REJECTED
+// PutTerminal records an event that is never queued (IGNORED or REJECTED,
 // with its body) with one PutItem, on condition that no live record exists.
 // Otherwise it returns *eventrecord.ConflictError with the existing record.
 func (t *Table) PutTerminal(ctx context.Context, rec eventrecord.Record, now time.Time) error {
@@ -348,7 +354,9 @@ func (t *Table) Checkpoint(ctx context.Context, eventID, token string, steps []s
 
 // Finish ends a processing attempt with one UpdateItem: rec.Status
 // (PROCESSED, RETRYING or FAILED), the update time, rec.Error (RETRYING and
-// FAILED; removed on PROCESSED), rec.Body (FAILED only), rec.DurationMS
+// FAILED, clipped to MaxErrorBytes; removed on PROCESSED), rec.Body (FAILED
+// only: a PROCESSED or RETRYING record keeps no body, whatever a replay
+// left there; a retry comes from the queue with its own), rec.DurationMS
 // (PROCESSED) and rec.Steps when not empty. The lease is removed, the token
 // kept. The condition is that the record is still held under rec.Token;
 // otherwise it returns *eventrecord.ConflictError.
@@ -362,17 +370,19 @@ func (t *Table) Finish(ctx context.Context, rec eventrecord.Record, now time.Tim
 	}
 	switch rec.Status {
 	case eventrecord.Processed:
-		remove = append(remove, "#error")
+		remove = append(remove, "#error", "#body")
 		set = append(set, "#duration = :duration")
 		vals[":duration"] = num(rec.DurationMS)
 	case eventrecord.Retrying, eventrecord.Failed:
 		if rec.Error != "" {
 			set = append(set, "#error = :error")
-			vals[":error"] = str(rec.Error)
+			vals[":error"] = str(clipError(rec.Error))
 		}
 		if rec.Status == eventrecord.Failed && len(rec.Body) > 0 {
 			set = append(set, "#body = :body")
 			vals[":body"] = &types.AttributeValueMemberB{Value: rec.Body}
+		} else {
+			remove = append(remove, "#body")
 		}
 	default:
 		return fmt.Errorf("finish event %s: status %q is not PROCESSED, RETRYING or FAILED", rec.EventID, rec.Status)

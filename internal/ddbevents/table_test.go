@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -108,19 +109,25 @@ func TestReserve(t *testing.T) { clocktest.Run(t, baseT0, testReserve) }
 func testReserve(t *testing.T, t0 time.Time) {
 	const id = "evt_reserve"
 	old := received(id, "old-token", t0)
+	other := strings.Repeat("0", 64) // another body's hash
 	tests := []struct {
 		name       string
 		existing   *eventrecord.Record
 		now        time.Time
+		hash       string             // of the new delivery's body
 		wantStatus eventrecord.Status // of the conflicting record; "" wants success
 	}{
-		{name: "fresh", now: t0},
-		{name: "received with a live lease", existing: &old, now: t0.Add(time.Second), wantStatus: eventrecord.Received},
-		{name: "received with an expired lease", existing: &old, now: t0.Add(lease + time.Second)},
-		{name: "received, lease ends exactly now", existing: &old, now: t0.Add(lease)},
-		{name: "processed, TTL passed", existing: ptr(withStatus(old, eventrecord.Processed, time.Time{}, t0.Add(-time.Second))), now: t0},
-		{name: "processed, TTL not passed", existing: ptr(withStatus(old, eventrecord.Processed, time.Time{}, t0.Add(ttl))), now: t0.Add(time.Hour), wantStatus: eventrecord.Processed},
-		{name: "processing with an expired lease", existing: ptr(withStatus(old, eventrecord.Processing, t0, t0.Add(ttl))), now: t0.Add(time.Hour), wantStatus: eventrecord.Processing},
+		{name: "fresh", now: t0, hash: other},
+		{name: "received with a live lease", existing: &old, now: t0.Add(time.Second), hash: hash, wantStatus: eventrecord.Received},
+		{name: "received with an expired lease: the same body takes over", existing: &old, now: t0.Add(lease + time.Second), hash: hash},
+		{name: "received, lease ends exactly now", existing: &old, now: t0.Add(lease), hash: hash},
+		// A different body never replaces a stored one, whatever its lease.
+		{name: "received with an expired lease, another body", existing: &old, now: t0.Add(lease + time.Second), hash: other, wantStatus: eventrecord.Received},
+		{name: "received with a live lease, another body", existing: &old, now: t0.Add(time.Second), hash: other, wantStatus: eventrecord.Received},
+		{name: "processed, TTL passed", existing: ptr(withStatus(old, eventrecord.Processed, time.Time{}, t0.Add(-time.Second))), now: t0, hash: other},
+		{name: "processed, TTL not passed", existing: ptr(withStatus(old, eventrecord.Processed, time.Time{}, t0.Add(ttl))), now: t0.Add(time.Hour), hash: hash, wantStatus: eventrecord.Processed},
+		{name: "processed, another body", existing: ptr(withStatus(old, eventrecord.Processed, time.Time{}, t0.Add(ttl))), now: t0.Add(time.Hour), hash: other, wantStatus: eventrecord.Processed},
+		{name: "processing with an expired lease", existing: ptr(withStatus(old, eventrecord.Processing, t0, t0.Add(ttl))), now: t0.Add(time.Hour), hash: hash, wantStatus: eventrecord.Processing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,7 +136,7 @@ func testReserve(t *testing.T, t0 time.Time) {
 				seed(t, client, tbl, *tc.existing)
 			}
 			rec := received(id, "new-token", tc.now)
-			rec.PayloadHash = strings.Repeat("0", 64)
+			rec.PayloadHash = tc.hash
 			err := tbl.Reserve(context.Background(), rec, tc.now)
 			if tc.wantStatus == "" {
 				if err != nil {
@@ -294,7 +301,7 @@ func testPutTerminal(t *testing.T, t0 time.Time) {
 	}
 	ignored := eventrecord.Record{
 		EventID: "evt_ignored", Status: eventrecord.Ignored, Type: "customer.created", PayloadHash: hash,
-		Error: "type not subscribed", ExpiresAt: t0.Add(ttl), ReceivedAt: t0, UpdatedAt: t0,
+		Error: "type not subscribed", Body: body, ExpiresAt: t0.Add(ttl), ReceivedAt: t0, UpdatedAt: t0,
 	}
 	tests := []struct {
 		name         string
@@ -304,7 +311,7 @@ func testPutTerminal(t *testing.T, t0 time.Time) {
 		wantConflict bool
 	}{
 		{name: "rejected with body", rec: rejected, now: t0},
-		{name: "ignored", rec: ignored, now: t0},
+		{name: "ignored with body", rec: ignored, now: t0},
 		{name: "ignored again", existing: &ignored, rec: ignored, now: t0.Add(time.Hour), wantConflict: true},
 		{name: "over an expired record", existing: ptr(withStatus(ignored, eventrecord.Processed, time.Time{}, t0)), rec: ignored, now: t0.Add(time.Second)},
 	}
@@ -450,9 +457,9 @@ func testFinish(t *testing.T, t0 time.Time) {
 			name: "processed",
 			rec:  eventrecord.Record{EventID: id, Token: "proc", Status: eventrecord.Processed, DurationMS: 17},
 			want: func(r eventrecord.Record) string {
-				if r.Status != eventrecord.Processed || r.DurationMS != 17 || r.Error != "" || !r.LeaseUntil.IsZero() ||
+				if r.Status != eventrecord.Processed || r.DurationMS != 17 || r.Error != "" || !r.LeaseUntil.IsZero() || len(r.Body) != 0 ||
 					r.Token != "proc" || !r.UpdatedAt.Equal(now) || len(r.Steps) != 1 {
-					return "want PROCESSED, 17 ms, no error, no lease, token kept, updated now, earlier step kept"
+					return "want PROCESSED, 17 ms, no error, no lease, no body, token kept, updated now, earlier step kept"
 				}
 				return ""
 			},
@@ -462,7 +469,17 @@ func testFinish(t *testing.T, t0 time.Time) {
 			rec:  eventrecord.Record{EventID: id, Token: "proc", Status: eventrecord.Retrying, Error: "throttled", Steps: []string{"a", "b"}},
 			want: func(r eventrecord.Record) string {
 				if r.Status != eventrecord.Retrying || r.Error != "throttled" || len(r.Body) != 0 || strings.Join(r.Steps, ",") != "a,b" {
-					return "want RETRYING, the error, no body, steps a,b"
+					return "want RETRYING, the error, no body (a replay's is dropped: the retry comes from the queue), steps a,b"
+				}
+				return ""
+			},
+		},
+		{
+			name: "failed clips a long error",
+			rec:  eventrecord.Record{EventID: id, Token: "proc", Status: eventrecord.Failed, Error: strings.Repeat("é", MaxErrorBytes), Body: body},
+			want: func(r eventrecord.Record) string {
+				if len(r.Error) > MaxErrorBytes || !strings.HasSuffix(r.Error, "…") || !strings.HasPrefix(r.Error, "éé") || !utf8.ValidString(r.Error) {
+					return "want the error clipped to MaxErrorBytes at a character, ending in …"
 				}
 				return ""
 			},
@@ -486,6 +503,15 @@ func testFinish(t *testing.T, t0 time.Time) {
 			ex := withStatus(received(id, "proc", t0), eventrecord.Processing, t0.Add(lease), t0.Add(ttl))
 			ex.Error, ex.Steps = "earlier failure", []string{"order_updated"}
 			seed(t, client, tbl, ex)
+			// A replayed event's record holds the stored body until the
+			// attempt ends (Reset keeps it): put one there.
+			if _, err := client.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+				TableName: aws.String(tbl.name), Key: key(id), UpdateExpression: aws.String("SET #b = :b"),
+				ExpressionAttributeNames:  map[string]string{"#b": attrBody},
+				ExpressionAttributeValues: item{":b": &types.AttributeValueMemberB{Value: []byte("stored body")}},
+			}); err != nil {
+				t.Fatal(err)
+			}
 			err := tbl.Finish(context.Background(), tc.rec, now)
 			if tc.wantConflict {
 				wantConflict(t, err)

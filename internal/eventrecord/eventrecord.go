@@ -11,7 +11,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+
+	"github.com/altafinex-webhooks/receiver/internal/sqschars"
 )
 
 // MaxBodyBytes is the largest body the receiver accepts (the highest
@@ -50,12 +54,75 @@ const (
 	// Failed: a permanent error; the body is kept for a replay.
 	Failed Status = "FAILED"
 	// Ignored: an event type the deployment does not subscribe to, or a
-	// livemode mismatch. Never queued.
+	// livemode mismatch. Not queued by ingest; the body is kept, so that an
+	// operator can replay it (webhookctl replay --ignored).
 	Ignored Status = "IGNORED"
-	// Rejected: validly signed, but not a valid envelope. Keyed by the
-	// body's SHA-256, body kept.
+	// Rejected: validly signed, but refused: not a valid envelope (keyed
+	// RejectedKey), or a body that differs from the stored one under the
+	// same event id (a payload mismatch, keyed MismatchKey). Body kept.
 	Rejected Status = "REJECTED"
 )
+
+// BodyKeyPrefix starts the key of every record that is kept for a body
+// rather than for an event (RejectedKey, MismatchKey). No event id starts
+// with it (CheckEventID), so the two never meet.
+const BodyKeyPrefix = "sha256:"
+
+// RejectedKey is the key of the REJECTED record of a body that is not an
+// envelope: "sha256:" and the body's hex SHA-256.
+func RejectedKey(hash string) string { return BodyKeyPrefix + hash }
+
+// MismatchKey is the key of the record that keeps a body refused because
+// another one is stored under its event id: "sha256:<hex of this
+// body>#<event id>".
+func MismatchKey(hash, eventID string) string { return BodyKeyPrefix + hash + "#" + eventID }
+
+// IsBodyKey reports whether key names a record kept for a body (REJECTED,
+// or a payload mismatch), not an event: such a record is never replayed.
+func IsBodyKey(key string) bool { return strings.HasPrefix(key, BodyKeyPrefix) }
+
+// MaxIDBytes is the longest event id or type, in bytes (the envelope's own
+// limit).
+const MaxIDBytes = 255
+
+// ErrBadRoutingField is the cause of CheckEventID's and CheckType's
+// refusals.
+var ErrBadRoutingField = errors.New("event id or type unusable")
+
+// CheckEventID says whether id can be an event's id here: 1 to 255 bytes
+// of valid UTF-8, no control character (Unicode Cc: U+0000–U+001F,
+// U+007F–U+009F), only characters SQS carries in a message attribute
+// (sqschars), and not starting with BodyKeyPrefix. Ingest records any
+// other id REJECTED: the id travels as an SQS attribute and keys the
+// events table.
+func CheckEventID(id string) error {
+	if err := checkRouting("id", id); err != nil {
+		return err
+	}
+	if strings.HasPrefix(id, BodyKeyPrefix) {
+		return fmt.Errorf("%w: id starts with %q, which names records kept for a body", ErrBadRoutingField, BodyKeyPrefix)
+	}
+	return nil
+}
+
+// CheckType is CheckEventID's rule for an event type, without the prefix
+// rule.
+func CheckType(typ string) error { return checkRouting("type", typ) }
+
+func checkRouting(name, v string) error {
+	if v == "" || len(v) > MaxIDBytes {
+		return fmt.Errorf("%w: %s must be 1 to %d bytes, is %d", ErrBadRoutingField, name, MaxIDBytes, len(v))
+	}
+	if err := sqschars.Check(v); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadRoutingField, name, err)
+	}
+	for i, r := range v {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: %s holds the control character %U at byte %d", ErrBadRoutingField, name, r, i)
+		}
+	}
+	return nil
+}
 
 // Terminal reports whether no further processing happens for s.
 func (s Status) Terminal() bool {
@@ -81,8 +148,8 @@ type Record struct {
 	UpdatedAt   time.Time //
 	Attempts    int       // processing attempts (claims)
 	Steps       []string  // completed processing steps (checkpoints), in order
-	Error       string    // last error, for RETRYING and FAILED; for IGNORED the reason
-	Body        []byte    // raw body: only for FAILED and REJECTED
+	Error       string    // last error, for RETRYING and FAILED; for IGNORED and REJECTED the reason
+	Body        []byte    // raw body: only for FAILED, REJECTED, IGNORED, and RETRYING while a replay is on its way
 	DurationMS  int64     // processing time of the successful attempt
 }
 

@@ -30,7 +30,9 @@ type Store interface {
 	Reserve(ctx context.Context, rec eventrecord.Record, now time.Time) error
 	// Release deletes the record written by this attempt (token).
 	Release(ctx context.Context, eventID, token string) error
-	// PutTerminal records an IGNORED or REJECTED event.
+	// PutTerminal records an IGNORED or REJECTED event, or a body refused
+	// as a payload mismatch, with its body, unless a record with that key
+	// exists: then it returns *eventrecord.ConflictError with it.
 	PutTerminal(ctx context.Context, rec eventrecord.Record, now time.Time) error
 }
 
@@ -51,9 +53,9 @@ type Outcome string
 const (
 	Accepted         Outcome = "accepted"          // stored and queued
 	Duplicate        Outcome = "duplicate"         // already being processed or done
-	Ignored          Outcome = "ignored"           // unsubscribed type or livemode mismatch, recorded
-	Rejected         Outcome = "rejected"          // signed but not an envelope, recorded with its body
-	PayloadMismatch  Outcome = "payload_mismatch"  // same id as a stored event, other body
+	Ignored          Outcome = "ignored"           // unsubscribed type or livemode mismatch, recorded with its body
+	Rejected         Outcome = "rejected"          // signed but not a usable envelope, recorded with its body
+	PayloadMismatch  Outcome = "payload_mismatch"  // same id as a stored event, other body: recorded apart with its body
 	InFlight         Outcome = "in_flight"         // another delivery of this event holds the lease
 	InvalidSignature Outcome = "invalid_signature" // any signature failure
 	PayloadTooLarge  Outcome = "payload_too_large" // over the body limit, not stored
@@ -61,6 +63,14 @@ const (
 	Forbidden        Outcome = "forbidden" // source address not in the allow-list
 	BadRequest       Outcome = "bad_request"
 	Unavailable      Outcome = "unavailable" // DynamoDB or SQS failed; nothing blocks a retry
+)
+
+// The Reason of an Ignored result: why the event was not queued. The
+// values are few and fixed, so they serve as a metric dimension.
+const (
+	IgnoredType     = "unsubscribed_type" // an event type the deployment does not subscribe to
+	IgnoredLivemode = "livemode_mismatch" // a live event on a test deployment, or the reverse
+	IgnoredBefore   = "ignored_before"    // this event is recorded IGNORED already
 )
 
 // Request is one delivery as the HTTP front hands it over.
@@ -77,7 +87,7 @@ type Result struct {
 	Outcome   Outcome
 	EventID   string
 	EventType string
-	Reason    string // which check failed, e.g. a signature outcome
+	Reason    string // which check failed: a signature outcome, an Ignored reason, a description
 	Err       error  // the underlying error, when there is one
 }
 
@@ -111,8 +121,9 @@ var DefaultTypes = []string{"payment.succeeded", "payment.failed", "refund.compl
 
 // Receive runs one delivery through the ingest steps of the design: size,
 // signature, envelope, subscription, dedupe, enqueue. It never answers
-// Accepted, Duplicate, Ignored or Rejected unless the event is on the queue
-// or recorded.
+// Accepted, Duplicate, Ignored, Rejected or PayloadMismatch unless the event
+// is on the queue or recorded (its body kept, for the last three), and it
+// answers Unavailable only for faults a retry can fix.
 func (s *Service) Receive(ctx context.Context, req Request) Result {
 	if req.Method != "POST" {
 		return Result{Outcome: MethodNotAllowed, Reason: "method " + req.Method}
@@ -136,6 +147,11 @@ func (s *Service) Receive(ctx context.Context, req Request) Result {
 	sum := sha256.Sum256(req.Body)
 	hash := hex.EncodeToString(sum[:])
 	env, err := envelope.Parse(req.Body)
+	if err == nil {
+		// The id and type travel as SQS message attributes and the id keys
+		// the events table: refuse what either cannot carry.
+		err = errors.Join(eventrecord.CheckEventID(env.ID), eventrecord.CheckType(env.Type))
+	}
 	if err != nil {
 		return s.reject(ctx, req.Body, hash, now, err)
 	}
@@ -150,15 +166,20 @@ func (s *Service) Receive(ctx context.Context, req Request) Result {
 		ReceivedAt:  now,
 		UpdatedAt:   now,
 	}
-	if reason := s.ignoreReason(env); reason != "" {
-		return s.ignore(ctx, rec, reason, now, res)
+	if reason, detail := s.ignoreReason(env); reason != "" {
+		return s.ignore(ctx, rec, req.Body, reason, detail, now, res)
 	}
 
 	rec.Status = eventrecord.Received
 	rec.Token = s.token()
 	rec.LeaseUntil = now.Add(s.lease())
 	if err := s.Store.Reserve(ctx, rec, now); err != nil {
-		return conflictResult(res, hash, err)
+		var conflict *eventrecord.ConflictError
+		if !errors.As(err, &conflict) {
+			res.Outcome, res.Reason, res.Err = Unavailable, "dedupe write failed", err
+			return res
+		}
+		return s.conflictResult(ctx, res, rec, req.Body, conflict.Existing, now)
 	}
 	msg := eventrecord.Message{EventID: env.ID, Type: env.Type, ReceivedAt: now, Body: req.Body}
 	if err := s.Queue.Send(ctx, msg); err != nil {
@@ -174,33 +195,87 @@ func (s *Service) Receive(ctx context.Context, req Request) Result {
 	return res
 }
 
-// conflictResult maps a failed reservation to an outcome.
-func conflictResult(res Result, hash string, err error) Result {
-	var conflict *eventrecord.ConflictError
-	if !errors.As(err, &conflict) {
-		res.Outcome, res.Reason, res.Err = Unavailable, "dedupe write failed", err
-		return res
-	}
-	old := conflict.Existing
+// conflictResult maps the record that refused rec's write (a reservation,
+// or an IGNORED record) to an outcome. Only the statuses the design names
+// answer 2xx; a conflict without the existing record, or with a status this
+// code does not know, is Unavailable: fail closed, so that a future status
+// or another store never turns an in-flight 409 into a 200.
+func (s *Service) conflictResult(ctx context.Context, res Result, rec eventrecord.Record, body []byte, old eventrecord.Record, now time.Time) Result {
 	switch {
-	case old.PayloadHash != "" && old.PayloadHash != hash:
-		res.Outcome = PayloadMismatch
-		res.Reason = fmt.Sprintf("event id already stored with payload sha256 %.12s…, this delivery has %.12s…", old.PayloadHash, hash)
+	case old.Status == "":
+		res.Outcome, res.Reason = Unavailable, "write refused, and the store returned no existing record"
+		res.Err = fmt.Errorf("event %q: conditional write refused without the existing record", rec.EventID)
+	case !slices.Contains(knownStatuses, old.Status):
+		res.Outcome, res.Reason = Unavailable, "existing record in an unknown status"
+		res.Err = fmt.Errorf("event %q: existing record in status %q, which this code does not know", rec.EventID, old.Status)
+	case old.PayloadHash != "" && old.PayloadHash != rec.PayloadHash:
+		return s.mismatch(ctx, res, rec, body, old, now)
 	case old.Status == eventrecord.Received:
 		// The put's condition lets an expired lease be taken over, so a
 		// RECEIVED record that blocked it is live: another delivery of this
 		// event is between its put and its send. Never 200 here: if that
 		// attempt fails, this answer would have lost the event.
 		res.Outcome, res.Reason = InFlight, "another delivery holds the lease"
-	default:
+	case old.Status == eventrecord.Ignored:
+		res.Outcome, res.Reason = Ignored, IgnoredBefore
+	case old.Status == eventrecord.Rejected:
+		// Event ids never start with eventrecord.BodyKeyPrefix, so an event
+		// cannot meet a REJECTED record: fail closed if it does.
+		res.Outcome, res.Reason = Unavailable, "existing record is a REJECTED body"
+		res.Err = fmt.Errorf("event %q: meets a REJECTED record", rec.EventID)
+	default: // PROCESSING or later
 		res.Outcome, res.Reason = Duplicate, "record is "+string(old.Status)
 	}
 	return res
 }
 
+// knownStatuses are the statuses conflictResult maps to an answer.
+var knownStatuses = []eventrecord.Status{
+	eventrecord.Received, eventrecord.Processing, eventrecord.Retrying, eventrecord.Processed,
+	eventrecord.Failed, eventrecord.Ignored, eventrecord.Rejected,
+}
+
+// mismatch keeps a body that differs from the one stored under its event id
+// (a provider bug, or someone signing with a leaked secret) for
+// investigation: a REJECTED record of its own, keyed
+// eventrecord.MismatchKey, with the body. Nothing is queued. The answer is
+// PayloadMismatch once the body is stored (now, or by an earlier delivery
+// of the same body), Unavailable when it could not be.
+func (s *Service) mismatch(ctx context.Context, res Result, rec eventrecord.Record, body []byte, old eventrecord.Record, now time.Time) Result {
+	kept := eventrecord.Record{
+		EventID:     eventrecord.MismatchKey(rec.PayloadHash, rec.EventID),
+		Status:      eventrecord.Rejected,
+		Type:        rec.Type,
+		Created:     rec.Created,
+		Livemode:    rec.Livemode,
+		PayloadHash: rec.PayloadHash,
+		ExpiresAt:   rec.ExpiresAt,
+		ReceivedAt:  now,
+		UpdatedAt:   now,
+		Error: fmt.Sprintf("payload mismatch: event %s is stored (%s) with payload sha256 %s; this body's is %s",
+			rec.EventID, old.Status, old.PayloadHash, rec.PayloadHash),
+		Body: body,
+	}
+	res.Reason = fmt.Sprintf("event id already stored (%s) with payload sha256 %.12s…, this delivery has %.12s…; body kept as %s",
+		old.Status, old.PayloadHash, rec.PayloadHash, kept.EventID)
+	if err := s.Store.PutTerminal(ctx, kept, now); err != nil && !sameBodyKept(err, kept) {
+		res.Outcome, res.Err = Unavailable, fmt.Errorf("keep mismatching body: %w", err)
+		return res
+	}
+	res.Outcome = PayloadMismatch
+	return res
+}
+
+// sameBodyKept reports whether err is a conflict with a record that keeps
+// the same body as rec already (an earlier delivery of it).
+func sameBodyKept(err error, rec eventrecord.Record) bool {
+	var c *eventrecord.ConflictError
+	return errors.As(err, &c) && c.Existing.Status == rec.Status && c.Existing.PayloadHash == rec.PayloadHash
+}
+
 func (s *Service) reject(ctx context.Context, body []byte, hash string, now time.Time, cause error) Result {
 	rec := eventrecord.Record{
-		EventID:     "sha256:" + hash,
+		EventID:     eventrecord.RejectedKey(hash),
 		Status:      eventrecord.Rejected,
 		PayloadHash: hash,
 		ExpiresAt:   now.Add(s.ttl()),
@@ -210,34 +285,46 @@ func (s *Service) reject(ctx context.Context, body []byte, hash string, now time
 		Body:        body,
 	}
 	res := Result{Outcome: Rejected, EventID: rec.EventID, Reason: cause.Error()}
-	if err := s.Store.PutTerminal(ctx, rec, now); err != nil && !isConflict(err) {
+	if err := s.Store.PutTerminal(ctx, rec, now); err != nil && !sameBodyKept(err, rec) {
 		res.Outcome, res.Err = Unavailable, err
 	}
 	return res
 }
 
-func (s *Service) ignore(ctx context.Context, rec eventrecord.Record, reason string, now time.Time, res Result) Result {
+// ignore records the event IGNORED with its body (so that an operator can
+// replay it), unless its id is stored already: then the stored record
+// decides, as for a reservation.
+func (s *Service) ignore(ctx context.Context, rec eventrecord.Record, body []byte, reason, detail string, now time.Time, res Result) Result {
 	rec.Status = eventrecord.Ignored
-	rec.Error = reason
-	res.Outcome, res.Reason = Ignored, reason
-	if err := s.Store.PutTerminal(ctx, rec, now); err != nil && !isConflict(err) {
-		res.Outcome, res.Err = Unavailable, err
+	rec.Error = detail
+	rec.Body = body
+	err := s.Store.PutTerminal(ctx, rec, now)
+	var conflict *eventrecord.ConflictError
+	switch {
+	case err == nil:
+		res.Outcome, res.Reason = Ignored, reason
+		return res
+	case errors.As(err, &conflict):
+		return s.conflictResult(ctx, res, rec, body, conflict.Existing, now)
 	}
+	res.Outcome, res.Reason, res.Err = Unavailable, "ignored record write failed", err
 	return res
 }
 
-func (s *Service) ignoreReason(env envelope.Envelope) string {
+// ignoreReason says why env is not queued (an Ignored reason and the
+// words for the record), or "" when it is.
+func (s *Service) ignoreReason(env envelope.Envelope) (reason, detail string) {
 	types := s.Types
 	if types == nil {
 		types = DefaultTypes
 	}
 	if !slices.Contains(types, env.Type) {
-		return "event type " + env.Type + " not subscribed"
+		return IgnoredType, "event type " + env.Type + " not subscribed"
 	}
 	if env.Livemode != s.Livemode {
-		return fmt.Sprintf("livemode %t does not match the deployment", env.Livemode)
+		return IgnoredLivemode, fmt.Sprintf("livemode %t does not match the deployment's (%t): replay it once the mode is right", env.Livemode, s.Livemode)
 	}
-	return ""
+	return "", ""
 }
 
 func (s *Service) sourceAllowed(ip string) bool {
@@ -255,11 +342,6 @@ func (s *Service) sourceAllowed(ip string) bool {
 		}
 	}
 	return false
-}
-
-func isConflict(err error) bool {
-	var c *eventrecord.ConflictError
-	return errors.As(err, &c)
 }
 
 func (s *Service) now() time.Time {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +124,34 @@ func testReceiveOutcomes(t *testing.T, now time.Time) {
 			r.Status, r.PayloadHash = eventrecord.Processed, "ffff"
 			return conflict(r)
 		}}},
+		{name: "other payload, received", req: post(now, body), want: ingest.PayloadMismatch, store: fakeStore{reserve: func(r eventrecord.Record) error {
+			r.PayloadHash = "ffff"
+			return conflict(r)
+		}}},
+		{name: "other payload, kept before", req: post(now, body), want: ingest.PayloadMismatch, store: fakeStore{
+			reserve:  func(r eventrecord.Record) error { r.PayloadHash = "ffff"; return conflict(r) },
+			terminal: conflict,
+		}},
+		{name: "other payload, store down", req: post(now, body), want: ingest.Unavailable, store: fakeStore{
+			reserve:  func(r eventrecord.Record) error { r.PayloadHash = "ffff"; return conflict(r) },
+			terminal: func(eventrecord.Record) error { return errInjected },
+		}},
+		// Fail closed: only the statuses the design names answer 2xx.
+		{name: "conflict without the existing record", req: post(now, body), want: ingest.Unavailable, store: fakeStore{reserve: func(r eventrecord.Record) error {
+			return conflict(eventrecord.Record{EventID: r.EventID})
+		}}},
+		{name: "conflict with an unknown status", req: post(now, body), want: ingest.Unavailable, store: fakeStore{reserve: func(r eventrecord.Record) error {
+			r.Status = "ARCHIVED"
+			return conflict(r)
+		}}},
+		{name: "recorded IGNORED before", req: post(now, body), want: ingest.Ignored, store: fakeStore{reserve: func(r eventrecord.Record) error {
+			r.Status = eventrecord.Ignored
+			return conflict(r)
+		}}},
+		{name: "retrying", req: post(now, body), want: ingest.Duplicate, store: fakeStore{reserve: func(r eventrecord.Record) error {
+			r.Status = eventrecord.Retrying
+			return conflict(r)
+		}}},
 		{name: "send fails: released", req: post(now, body), queue: fakeQueue{send: func(eventrecord.Message) error { return errInjected }}, want: ingest.Unavailable, wantRelease: 1},
 		{name: "send and release fail", req: post(now, body), want: ingest.Unavailable, wantRelease: 1,
 			queue: fakeQueue{send: func(eventrecord.Message) error { return errInjected }},
@@ -131,10 +160,28 @@ func testReceiveOutcomes(t *testing.T, now time.Time) {
 		{name: "not an envelope, store down", req: post(now, `[1,2]`), want: ingest.Unavailable,
 			store: fakeStore{terminal: func(eventrecord.Record) error { return errInjected }}},
 		{name: "not an envelope, already recorded", req: post(now, `[1,2]`), want: ingest.Rejected, store: fakeStore{terminal: conflict}},
+		{name: "not an envelope, conflict without the record", req: post(now, `[1,2]`), want: ingest.Unavailable,
+			store: fakeStore{terminal: func(r eventrecord.Record) error { return conflict(eventrecord.Record{EventID: r.EventID}) }}},
+		{name: "event id with a control character", req: post(now, strings.Replace(body, `"evt_1"`, `"evt_\u0001"`, 1)), want: ingest.Rejected},
+		{name: "event id SQS refuses", req: post(now, strings.Replace(body, `"evt_1"`, `"evt_\uffff"`, 1)), want: ingest.Rejected},
+		{name: "event id in the body keys' space", req: post(now, strings.Replace(body, `"evt_1"`, `"sha256:abc"`, 1)), want: ingest.Rejected},
+		{name: "type with a line feed", req: post(now, strings.Replace(body, `"payment.succeeded"`, `"payment.succeeded\n"`, 1)), want: ingest.Rejected},
 		{name: "unsubscribed", req: post(now, body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Types = []string{"refund.completed"} }},
 		{name: "livemode mismatch", req: post(now, body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Livemode = true }},
 		{name: "ignored, store down", req: post(now, body), want: ingest.Unavailable, setup: func(s *ingest.Service) { s.Livemode = true },
 			store: fakeStore{terminal: func(eventrecord.Record) error { return errInjected }}},
+		{name: "ignored again", req: post(now, body), want: ingest.Ignored, setup: func(s *ingest.Service) { s.Livemode = true },
+			store: fakeStore{terminal: func(r eventrecord.Record) error { return conflict(r) }}},
+		{name: "ignored, other payload stored", req: post(now, body), want: ingest.PayloadMismatch, setup: func(s *ingest.Service) { s.Livemode = true },
+			store: fakeStore{terminal: func(r eventrecord.Record) error {
+				if r.Status == eventrecord.Ignored {
+					r.PayloadHash = "ffff"
+					return conflict(r)
+				}
+				return nil
+			}}},
+		{name: "ignored, conflict without the record", req: post(now, body), want: ingest.Unavailable, setup: func(s *ingest.Service) { s.Livemode = true },
+			store: fakeStore{terminal: func(r eventrecord.Record) error { return conflict(eventrecord.Record{EventID: r.EventID}) }}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,5 +240,56 @@ func TestRejectedRecordKeepsTheBody(t *testing.T) {
 	r := st.puts[0]
 	if r.Status != eventrecord.Rejected || string(r.Body) != `{"id":""}` || r.EventID != "sha256:"+r.PayloadHash {
 		t.Errorf("rejected record %+v", r)
+	}
+}
+
+// A body refused as a payload mismatch is kept in a record of its own,
+// keyed by its hash and the event id, with the reason; the stored event is
+// not touched and nothing is queued.
+func TestPayloadMismatchKeepsTheBody(t *testing.T) {
+	now := baseNow
+	st, q := &fakeStore{reserve: func(r eventrecord.Record) error {
+		r.Status, r.PayloadHash = eventrecord.Processed, strings.Repeat("f", 64)
+		return &eventrecord.ConflictError{Existing: r}
+	}}, &fakeQueue{}
+	res := newService(st, q, now).Receive(context.Background(), post(now, body))
+	if res.Outcome != ingest.PayloadMismatch || res.EventID != "evt_1" || len(q.sent) != 0 {
+		t.Fatalf("Outcome %s, id %q, %d sent: want payload_mismatch for evt_1, nothing sent", res.Outcome, res.EventID, len(q.sent))
+	}
+	if len(st.puts) != 2 {
+		t.Fatalf("%d writes, want the reservation and the kept body", len(st.puts))
+	}
+	kept := st.puts[1]
+	hash := st.puts[0].PayloadHash
+	if kept.EventID != "sha256:"+hash+"#evt_1" || kept.Status != eventrecord.Rejected || string(kept.Body) != body ||
+		kept.PayloadHash != hash || !strings.Contains(kept.Error, strings.Repeat("f", 64)) || kept.Type != "payment.succeeded" {
+		t.Errorf("kept %+v", kept)
+	}
+}
+
+// An ignored event keeps its body, so that it can be replayed, and says
+// why it was ignored in a reason code fit for a metric dimension.
+func TestIgnoredRecordKeepsTheBody(t *testing.T) {
+	tests := []struct {
+		name       string
+		setup      func(*ingest.Service)
+		wantReason string
+	}{
+		{"livemode", func(s *ingest.Service) { s.Livemode = true }, ingest.IgnoredLivemode},
+		{"type", func(s *ingest.Service) { s.Types = []string{"refund.completed"} }, ingest.IgnoredType},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &fakeStore{}
+			svc := newService(st, &fakeQueue{}, baseNow)
+			tc.setup(svc)
+			res := svc.Receive(context.Background(), post(baseNow, body))
+			if res.Outcome != ingest.Ignored || res.Reason != tc.wantReason || len(st.puts) != 1 {
+				t.Fatalf("Outcome %s reason %q, %d writes", res.Outcome, res.Reason, len(st.puts))
+			}
+			if r := st.puts[0]; r.Status != eventrecord.Ignored || string(r.Body) != body || r.Error == "" || r.EventID != "evt_1" {
+				t.Errorf("ignored record %+v", r)
+			}
+		})
 	}
 }

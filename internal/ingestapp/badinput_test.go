@@ -26,7 +26,7 @@ type effect int
 const (
 	writesNothing  effect = iota // no record, no message
 	writesRejected               // one REJECTED record keyed sha256:<hash of the body>
-	writesIgnored                // one IGNORED record keyed by the event id
+	writesIgnored                // one IGNORED record keyed by the event id, with the body
 	writesAccepted               // one RECEIVED record and one message
 )
 
@@ -114,6 +114,11 @@ func badInputCases(t *testing.T, s *stack) []badCase {
 	unknownType := setField(t, setField(t, base, "id", `"evt_unknown_type"`), "type", `"payment.disputed"`)
 	live := setField(t, setField(t, base, "id", `"evt_live"`), "livemode", "true")
 	control := setField(t, base, "id", `"evt_control"`)
+	uffff := bytes.Replace(setField(t, base, "id", `"evt_uffff"`), []byte("Jane Doe"), []byte("Jane \uffff Doe"), 1)
+	if !bytes.Contains(uffff, []byte("\xef\xbf\xbf")) {
+		t.Fatal("the U+FFFF body holds no raw U+FFFF")
+	}
+	nul := bytes.Replace(setField(t, base, "id", `"evt_nul"`), []byte("Jane Doe"), []byte(`Jane \u0000 Doe`), 1)
 	enormous := "t=" + ts + ",v1=" + strings.Repeat("a", 1<<20)
 	manyV1 := "t=" + ts + strings.Repeat(",v1="+strings.Repeat("0", 64), 10000)
 
@@ -183,8 +188,19 @@ func badInputCases(t *testing.T, s *stack) []badCase {
 		{name: "isBase64Encoded with plain JSON", ev: b64(signed(base), string(base)), status: 400, field: "error", value: string(ingest.BadRequest)},
 
 		// Valid envelopes the deployment does not process.
-		{name: "unknown event type", ev: signed(unknownType), status: 200, field: "status", value: string(ingest.Ignored), effect: writesIgnored, id: "evt_unknown_type"},
-		{name: "livemode true in test mode", ev: signed(live), status: 200, field: "status", value: string(ingest.Ignored), effect: writesIgnored, id: "evt_live"},
+		{name: "unknown event type", ev: signed(unknownType), status: 200, field: "status", value: string(ingest.Ignored), effect: writesIgnored, id: "evt_unknown_type", body: unknownType},
+		{name: "livemode true in test mode", ev: signed(live), status: 200, field: "status", value: string(ingest.Ignored), effect: writesIgnored, id: "evt_live", body: live},
+
+		// Envelopes whose id or type SQS or the events table cannot carry.
+		rejectedSigned("id with a control character", setField(t, base, "id", `"evt_\u0001"`)),
+		rejectedSigned("id with U+FFFF", setField(t, base, "id", `"evt_\uffff"`)),
+		rejectedSigned("id with a line feed", setField(t, base, "id", `"evt_\n"`)),
+		rejectedSigned("id in the key space of kept bodies", setField(t, base, "id", `"sha256:0123"`)),
+		rejectedSigned("type with U+FFFE", setField(t, base, "type", `"payment.succeeded\ufffe"`)),
+
+		// A body SQS refuses as a raw message body is carried byte for byte.
+		{name: "U+FFFF inside a string of the body", ev: signed(uffff), status: 200, field: "status", value: string(ingest.Accepted), effect: writesAccepted, id: "evt_uffff", body: uffff},
+		{name: "escaped NUL inside a string of the body", ev: signed(nul), status: 200, field: "status", value: string(ingest.Accepted), effect: writesAccepted, id: "evt_nul", body: nul},
 
 		// The control: the same checks see a good delivery go through.
 		{name: "control: good delivery", ev: signed(control), status: 200, field: "status", value: string(ingest.Accepted), effect: writesAccepted, id: "evt_control", body: control},
@@ -240,8 +256,8 @@ func (s *stack) check(tc badCase) {
 			t.Errorf("record = status %s, error %q, %d body bytes; want REJECTED with the reason and the %d body bytes", rec.Status, rec.Error, len(rec.Body), len(tc.body))
 		}
 	case writesIgnored:
-		if rec := s.record(tc.id); rec.Status != eventrecord.Ignored || len(rec.Body) != 0 {
-			t.Errorf("record = status %s with %d body bytes, want IGNORED without a body", rec.Status, len(rec.Body))
+		if rec := s.record(tc.id); rec.Status != eventrecord.Ignored || !bytes.Equal(rec.Body, tc.body) {
+			t.Errorf("record = status %s with %d body bytes, want IGNORED with the %d body bytes", rec.Status, len(rec.Body), len(tc.body))
 		}
 	case writesAccepted:
 		if rec := s.record(tc.id); rec.Status != eventrecord.Received {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -329,19 +330,120 @@ func testExpiredRecordNotYetDeletedIsNew(t *testing.T, now time.Time) {
 	}
 }
 
-func TestSameIDOtherBody(t *testing.T) {
-	s := newStack(t, nil)
-	body := sample(t, "payment.succeeded.json")
-	wantAnswer(t, s.send(body), 200, "status", "accepted")
-	s.messages()
-	tampered := bytes.Replace(body, []byte("4999"), []byte("9999"), 1)
-	wantAnswer(t, s.send(tampered), 200, "status", "payload_mismatch")
-	if n := len(s.messages()); n != 0 {
-		t.Fatalf("enqueued %d messages for a conflicting payload", n)
+// A second body under an accepted event's id never replaces it, in any
+// status, not even once the first delivery's lease has run out (issue 11,
+// item 1: with DEDUPE_LEASE=1s the second body used to take the record
+// over and queue a second message). It is answered 200 payload_mismatch,
+// queues nothing, is logged as an error and counted, and is kept for
+// investigation in a record of its own.
+func TestSameIDOtherBody(t *testing.T) { clocktest.Run(t, baseNow, testSameIDOtherBody) }
+
+func testSameIDOtherBody(t *testing.T, now time.Time) {
+	for _, status := range []eventrecord.Status{eventrecord.Received, eventrecord.Processed, eventrecord.Failed} {
+		t.Run(string(status), func(t *testing.T) {
+			s := newStack(t, map[string]string{"DEDUPE_LEASE": "1s"})
+			s.now = now
+			body := sample(t, "payment.succeeded.json")
+			const id = "evt_3PqL8fA1x9Kd2mZ0"
+			wantAnswer(t, s.send(body), 200, "status", "accepted")
+			if n := len(s.messages()); n != 1 {
+				t.Fatalf("%d messages after the first delivery, want 1", n)
+			}
+			if status != eventrecord.Received {
+				claimed, err := s.table.Claim(context.Background(), eventrecord.Record{EventID: id, Token: "proc", LeaseUntil: s.now.Add(time.Minute), ExpiresAt: s.now.Add(720 * time.Hour)}, s.now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				claimed.Status, claimed.Body = status, body
+				if err := s.table.Finish(context.Background(), claimed, s.now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := s.record(id)
+			s.now = s.now.Add(2 * time.Second) // the first delivery's lease has run out
+
+			tampered := bytes.Replace(body, []byte("4999"), []byte("9999"), 1)
+			wantAnswer(t, s.send(tampered), 200, "status", "payload_mismatch")
+			if n := len(s.messages()); n != 0 {
+				t.Fatalf("enqueued %d messages for a conflicting payload", n)
+			}
+			after := s.record(id)
+			if after.PayloadHash != sha256Hex(body) || after.Token != before.Token || after.Status != before.Status {
+				t.Errorf("stored event changed: %s %s token %s, want %s %s token %s",
+					after.Status, after.PayloadHash, after.Token, before.Status, sha256Hex(body), before.Token)
+			}
+			kept := s.record("sha256:" + sha256Hex(tampered) + "#" + id)
+			if kept.Status != eventrecord.Rejected || !bytes.Equal(kept.Body, tampered) || !strings.Contains(kept.Error, sha256Hex(body)) {
+				t.Errorf("kept record: %s, %d body bytes, error %q; want REJECTED with the tampered body and the stored hash", kept.Status, len(kept.Body), kept.Error)
+			}
+			logs := s.logs.String()
+			if !strings.Contains(logs, `"level":"ERROR","msg":"webhook delivery"`) || !strings.Contains(logs, `"outcome":"payload_mismatch"`) {
+				t.Errorf("no error logged:\n%s", logs)
+			}
+			if !strings.Contains(logs, `"PayloadMismatch":1`) {
+				t.Errorf("PayloadMismatch not counted:\n%s", logs)
+			}
+			// The same tampered body again: still refused, kept once.
+			wantAnswer(t, s.send(tampered), 200, "status", "payload_mismatch")
+			if n := s.itemCount(); n != 2 {
+				t.Errorf("%d records, want the event and the kept body", n)
+			}
+		})
 	}
-	if !strings.Contains(s.logs.String(), `"level":"ERROR"`) || !strings.Contains(s.logs.String(), "payload_mismatch") {
-		t.Errorf("no error logged:\n%s", s.logs.String())
+}
+
+// Only the statuses the design names answer 2xx to a refused reservation:
+// a record in a status this code does not know (a newer version's, or
+// another store's) is answered 503 and logged, and so is a refusal that
+// comes back without the existing record (issue 11, item 7).
+func TestConflictFailsClosed(t *testing.T) {
+	t.Run("unknown status", func(t *testing.T) {
+		s := newStack(t, nil)
+		body := sample(t, "payment.succeeded.json")
+		_, err := s.ddb.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.tableNm), Item: map[string]ddbtypes.AttributeValue{
+			"event_id":       &ddbtypes.AttributeValueMemberS{Value: "evt_3PqL8fA1x9Kd2mZ0"},
+			"status":         &ddbtypes.AttributeValueMemberS{Value: "ARCHIVED"},
+			"payload_sha256": &ddbtypes.AttributeValueMemberS{Value: sha256Hex(body)},
+			"expires_at":     &ddbtypes.AttributeValueMemberN{Value: itoa(int(s.now.Add(time.Hour).Unix()))},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAnswer(t, s.send(body), 503, "error", "unavailable")
+		if n := len(s.messages()); n != 0 {
+			t.Fatalf("%d messages queued", n)
+		}
+		if logs := s.logs.String(); !strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, "ARCHIVED") {
+			t.Errorf("no error logged naming the status:\n%s", logs)
+		}
+	})
+	t.Run("no existing record returned", func(t *testing.T) {
+		s := newStack(t, nil)
+		body := sample(t, "payment.succeeded.json")
+		wantAnswer(t, s.send(body), 200, "status", "accepted")
+		s.messages()
+		s.svc.Store = forgetfulStore{s.table} // the real table, its conflicts stripped of the existing item
+		wantAnswer(t, s.send(body), 503, "error", "unavailable")
+		if n := len(s.messages()); n != 0 {
+			t.Fatalf("%d messages queued", n)
+		}
+	})
+}
+
+// forgetfulStore is the real events table whose refused writes come back
+// without the existing record, as another store might answer.
+type forgetfulStore struct{ *ddbevents.Table }
+
+func (f forgetfulStore) Reserve(ctx context.Context, rec eventrecord.Record, now time.Time) error {
+	return forget(f.Table.Reserve(ctx, rec, now))
+}
+
+func forget(err error) error {
+	var c *eventrecord.ConflictError
+	if errors.As(err, &c) {
+		return &eventrecord.ConflictError{Existing: eventrecord.Record{EventID: c.Existing.EventID}}
 	}
+	return err
 }
 
 func TestQueueFailureReleasesTheRecord(t *testing.T) {
@@ -493,14 +595,19 @@ func TestSignedButNotAnEnvelope(t *testing.T) {
 	}
 }
 
+// Ignored events keep their body (issue 11, item 6), so that an operator can
+// replay them; a livemode mismatch is logged as an error and counted with
+// its reason, which the LivemodeMismatchAlarm watches.
 func TestIgnoredEvents(t *testing.T) {
 	tests := []struct {
-		name string
-		env  map[string]string
-		file string
+		name       string
+		env        map[string]string
+		file       string
+		wantReason string
+		wantLevel  string
 	}{
-		{"unsubscribed type", map[string]string{"SUBSCRIBED_EVENT_TYPES": "payment.succeeded"}, "refund.completed.json"},
-		{"livemode mismatch", map[string]string{"LIVE_MODE": "true"}, "payment.succeeded.json"},
+		{"unsubscribed type", map[string]string{"SUBSCRIBED_EVENT_TYPES": "payment.succeeded"}, "refund.completed.json", "unsubscribed_type", "INFO"},
+		{"livemode mismatch", map[string]string{"LIVE_MODE": "true"}, "payment.succeeded.json", "livemode_mismatch", "ERROR"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -509,13 +616,24 @@ func TestIgnoredEvents(t *testing.T) {
 			wantAnswer(t, s.send(body), 200, "status", "ignored")
 			var env struct{ ID string }
 			_ = json.Unmarshal(body, &env)
-			if rec := s.record(env.ID); rec.Status != eventrecord.Ignored {
-				t.Fatalf("record status %s, want IGNORED", rec.Status)
+			rec := s.record(env.ID)
+			if rec.Status != eventrecord.Ignored || !bytes.Equal(rec.Body, body) || rec.Error == "" {
+				t.Fatalf("record %s with %d body bytes, error %q; want IGNORED with the body and the reason", rec.Status, len(rec.Body), rec.Error)
 			}
 			if len(s.messages()) != 0 {
 				t.Fatal("an ignored event was queued")
 			}
+			logs := s.logs.String()
+			if !strings.Contains(logs, `"level":"`+tc.wantLevel+`","msg":"webhook delivery"`) || !strings.Contains(logs, `"reason":"`+tc.wantReason+`"`) {
+				t.Errorf("want a %s line with reason %s:\n%s", tc.wantLevel, tc.wantReason, logs)
+			}
+			if !strings.Contains(logs, `"Ignored":1,"Reason":"`+tc.wantReason+`"`) {
+				t.Errorf("Ignored not counted with Reason %s:\n%s", tc.wantReason, logs)
+			}
 			wantAnswer(t, s.send(body), 200, "status", "ignored") // and again
+			if s.itemCount() != 1 {
+				t.Errorf("%d records after the second delivery, want 1", s.itemCount())
+			}
 		})
 	}
 }
@@ -559,4 +677,64 @@ func rawBody(t *testing.T, m sqstypes.Message) []byte {
 		t.Fatalf("message %s: %v", aws.ToString(m.MessageId), err)
 	}
 	return msg.Body
+}
+
+// padTo returns body (a JSON object) with a "pad" member that makes it
+// exactly n bytes long.
+func padTo(t *testing.T, body []byte, n int) []byte {
+	t.Helper()
+	body = bytes.TrimSpace(body)
+	head := []byte(`{"pad":"`)
+	rest := body[1:] // after the object's '{'
+	fill := n - len(head) - len(`",`) - len(rest)
+	if fill < 0 {
+		t.Fatalf("body of %d bytes is over %d already", len(body), n)
+	}
+	out := append(append(append(head, bytes.Repeat([]byte("x"), fill)...), `",`...), rest...)
+	if len(out) != n {
+		t.Fatalf("padded to %d bytes, want %d", len(out), n)
+	}
+	return out
+}
+
+// A body of exactly the largest allowed size (issue 11, item 3) goes
+// through every ingest path against moto, which refuses DynamoDB items over
+// 405,000 bytes: queued (and decoded back byte for byte), recorded
+// REJECTED, recorded IGNORED, and kept as a payload mismatch. One byte
+// more is answered 413.
+func TestLargestBodyOnEveryIngestPath(t *testing.T) {
+	const max = eventrecord.MaxBodyBytes
+	s := newStack(t, map[string]string{"MAX_BODY_BYTES": itoa(max), "SUBSCRIBED_EVENT_TYPES": "payment.succeeded,payment.failed"})
+	base := sample(t, "payment.succeeded.json")
+
+	accepted := padTo(t, withID(t, base, "evt_max"), max)
+	wantAnswer(t, s.send(accepted), 200, "status", "accepted")
+	msgs := s.messages()
+	if len(msgs) != 1 || !bytes.Equal(rawBody(t, msgs[0]), accepted) {
+		t.Fatalf("queue holds %d messages, want the %d-byte body once", len(msgs), max)
+	}
+
+	notEnvelope := padTo(t, []byte(`{"id":42}`), max)
+	wantAnswer(t, s.send(notEnvelope), 200, "status", "rejected")
+	if rec := s.record("sha256:" + sha256Hex(notEnvelope)); !bytes.Equal(rec.Body, notEnvelope) {
+		t.Errorf("REJECTED record keeps %d bytes, want %d", len(rec.Body), max)
+	}
+
+	ignored := padTo(t, withID(t, sample(t, "refund.completed.json"), "evt_max_ignored"), max)
+	wantAnswer(t, s.send(ignored), 200, "status", "ignored")
+	if rec := s.record("evt_max_ignored"); rec.Status != eventrecord.Ignored || !bytes.Equal(rec.Body, ignored) {
+		t.Errorf("IGNORED record %s keeps %d bytes, want %d", rec.Status, len(rec.Body), max)
+	}
+
+	other := padTo(t, withID(t, bytes.Replace(base, []byte("4999"), []byte("9999"), 1), "evt_max"), max)
+	wantAnswer(t, s.send(other), 200, "status", "payload_mismatch")
+	if rec := s.record("sha256:" + sha256Hex(other) + "#evt_max"); !bytes.Equal(rec.Body, other) {
+		t.Errorf("kept mismatch keeps %d bytes, want %d", len(rec.Body), max)
+	}
+
+	over := padTo(t, withID(t, base, "evt_over"), max+1)
+	wantAnswer(t, s.send(over), 413, "error", "payload_too_large")
+	if logs := s.logs.String(); strings.Contains(logs, `"outcome":"unavailable"`) {
+		t.Errorf("a delivery was answered 503:\n%s", logs)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 	"github.com/altafinex-webhooks/receiver/internal/secrets"
@@ -25,7 +26,7 @@ type Config struct {
 	Secrets       [][]byte       // WEBHOOK_SECRETS: comma-separated, for local runs only
 	SecretRefresh time.Duration  // SECRET_REFRESH, default 5m
 	Tolerance     time.Duration  // SIGNATURE_TOLERANCE, default 300s
-	MaxBody       int            // MAX_BODY_BYTES, default 262144
+	MaxBody       int            // MAX_BODY_BYTES, default 262144, at most eventrecord.MaxBodyBytes (393216)
 	Types         []string       // SUBSCRIBED_EVENT_TYPES, default the spec's three
 	Livemode      bool           // LIVE_MODE, default false (test events)
 	TTL           time.Duration  // DEDUPE_TTL, default 720h
@@ -66,6 +67,9 @@ func Load(getenv func(string) string) (Config, error) {
 		r.fail("WEBHOOK_SECRET_ID or WEBHOOK_SECRETS: one is required")
 	case c.SecretID != "" && c.Secrets != nil:
 		r.fail("WEBHOOK_SECRET_ID and WEBHOOK_SECRETS: set only one")
+	}
+	if c.MaxBody > eventrecord.MaxBodyBytes {
+		r.fail("MAX_BODY_BYTES: %d is over %d, the largest body every path can carry and store (a record that keeps a body is one DynamoDB item of at most 400 KB; see docs/architecture.md, Limits)", c.MaxBody, eventrecord.MaxBodyBytes)
 	}
 	if c.Tolerance > 0 && c.Tolerance < time.Second {
 		r.fail("SIGNATURE_TOLERANCE: %s is under a second", c.Tolerance)

@@ -1,10 +1,14 @@
 package ingestconfig_test
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 )
 
@@ -69,5 +73,64 @@ func TestLoadNeverEchoesSecrets(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "whsec_topsecret") {
 		t.Fatalf("error leaks the secret: %v", err)
+	}
+}
+
+// MAX_BODY_BYTES stops at the largest body every path can carry and store:
+// 393,216 bytes (docs/architecture.md derives it). The template's MaxValue
+// says the same (TestTemplateMaxBodyBytes).
+func TestLoadMaxBodyLimit(t *testing.T) {
+	base := map[string]string{"EVENTS_TABLE": "t", "QUEUE_URL": "q", "WEBHOOK_SECRETS": "whsec_a"}
+	tests := []struct {
+		value   string
+		wantErr bool
+	}{
+		{"393216", false},
+		{"393217", true},
+		{"1000000", true}, // the template's old MaxValue
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			m := map[string]string{"MAX_BODY_BYTES": tc.value}
+			for k, v := range base {
+				m[k] = v
+			}
+			c, err := ingestconfig.Load(env(m))
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "MAX_BODY_BYTES: "+tc.value+" is over 393216") {
+					t.Fatalf("Load: got %v, want MAX_BODY_BYTES refused with the limit named", err)
+				}
+				return
+			}
+			if err != nil || c.MaxBody != 393216 {
+				t.Fatalf("Load: %v, MaxBody %d", err, c.MaxBody)
+			}
+		})
+	}
+}
+
+// template.yaml's MaxBodyBytes parameter allows exactly what Load does.
+func TestTemplateMaxBodyBytes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := string(b)
+	i := strings.Index(tmpl, "\n  MaxBodyBytes:\n")
+	if i < 0 {
+		t.Fatal("no MaxBodyBytes parameter in template.yaml")
+	}
+	param := tmpl[i+1:]
+	var maxValue string
+	for _, line := range strings.Split(param, "\n")[1:] {
+		if !strings.HasPrefix(line, "    ") {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "MaxValue:"); ok {
+			maxValue = strings.TrimSpace(v)
+		}
+	}
+	if maxValue != strconv.Itoa(eventrecord.MaxBodyBytes) {
+		t.Fatalf("template MaxBodyBytes MaxValue %q, want %d", maxValue, eventrecord.MaxBodyBytes)
 	}
 }

@@ -3,6 +3,8 @@ package invoketest_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -65,9 +67,10 @@ func moduleRoot(t *testing.T) string {
 // startFunction builds function's bootstrap for this machine, installs
 // aws-lambda-rie into the repository's bin/ when it is missing, creates
 // per-test tables and queues for the function's env.json section, and runs
-// it under the emulator until the test ends. It returns the emulator and
-// the function's environment (QUEUE_URL is the real queue's URL).
-func startFunction(t *testing.T, function, logicalID string) (*invoketest.Emulator, map[string]string) {
+// it under the emulator until the test ends, with the variables of
+// overrides set on top. It returns the emulator and the function's
+// environment (QUEUE_URL is the real queue's URL).
+func startFunction(t *testing.T, function, logicalID string, overrides map[string]string) (*invoketest.Emulator, map[string]string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -86,6 +89,9 @@ func startFunction(t *testing.T, function, logicalID string) (*invoketest.Emulat
 		t.Fatal(err)
 	}
 	env := f[logicalID]
+	for k, v := range overrides {
+		env[k] = v
+	}
 	for _, k := range []string{"EVENTS_TABLE", "ORDERS_TABLE"} {
 		if env[k] != "" {
 			env[k] = motoserver.UniqueName(t, env[k])
@@ -150,7 +156,7 @@ func queueDepth(t *testing.T, client *sqs.Client, url string) int {
 // a freshly signed delivery is accepted and queued once; the cases run in
 // order, each against what the previous ones left.
 func TestIngestUnderRIE(t *testing.T) {
-	emu, env := startFunction(t, "ingest", "IngestFunction")
+	emu, env := startFunction(t, "ingest", "IngestFunction", nil)
 	client := sqs.NewFromConfig(motoserver.TestConfig(t))
 	body := payload(t, "payment.succeeded")
 	secret := []byte(invoketest.LocalSecret)
@@ -219,7 +225,7 @@ func TestIngestUnderRIE(t *testing.T) {
 // (FunctionUrl=Enabled), whose event differs from the HTTP API's only in
 // fields the receiver does not read.
 func TestIngestUnderRIEViaFunctionURL(t *testing.T) {
-	emu, env := startFunction(t, "ingest", "IngestFunction")
+	emu, env := startFunction(t, "ingest", "IngestFunction", nil)
 	client := sqs.NewFromConfig(motoserver.TestConfig(t))
 	body := payload(t, "payment.failed")
 	at := time.Now()
@@ -245,7 +251,7 @@ func TestIngestUnderRIEViaFunctionURL(t *testing.T) {
 // no failure, the event is PROCESSED and its order PAID. A second delivery
 // of the same message is acknowledged without applying it again.
 func TestProcessorUnderRIE(t *testing.T) {
-	emu, env := startFunction(t, "processor", "ProcessorFunction")
+	emu, env := startFunction(t, "processor", "ProcessorFunction", nil)
 	cfg := motoserver.TestConfig(t)
 	db := dynamodb.NewFromConfig(cfg)
 	event := readFile(t, filepath.Join(eventsDir, "processor-sqs.json"))
@@ -279,5 +285,126 @@ func TestProcessorUnderRIE(t *testing.T) {
 				t.Errorf("order = %+v, want PAID 4999 by evt_3PqL8fA1x9Kd2mZ0", o)
 			}
 		})
+	}
+}
+
+// deliverNow signs body with the local secret now and delivers it to the
+// ingest function under emu; it returns the status code and the status or
+// error of the JSON answer.
+func deliverNow(t *testing.T, emu *invoketest.Emulator, body []byte) (int, string) {
+	t.Helper()
+	at := time.Now()
+	ev, err := invoketest.HTTPEvent(body, signature.Sign([]byte(invoketest.LocalSecret), at, body), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	invoke(t, emu, ev, &resp)
+	var answer struct{ Status, Error string }
+	if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return resp.StatusCode, answer.Status + answer.Error
+}
+
+// receiveAll takes every message of the queue at url (bounded), decoded.
+func receiveAll(t *testing.T, client *sqs.Client, url string) []eventrecord.Message {
+	t.Helper()
+	var out []eventrecord.Message
+	for range 10 {
+		r, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 1,
+			MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Messages) == 0 {
+			return out
+		}
+		for _, m := range r.Messages {
+			msg, err := sqsqueue.FromSDK(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, msg)
+		}
+	}
+	t.Fatal("queue did not drain")
+	return nil
+}
+
+// Issue 11, item 1, at the Lambda boundary: with DEDUPE_LEASE=1s, a second
+// body under an accepted event's id, delivered after the lease ran out and
+// before the processor claimed the event, is answered 200
+// payload_mismatch, queues nothing and does not replace the record; the
+// body is kept in a record of its own.
+func TestIngestUnderRIEKeepsTheFirstBody(t *testing.T) {
+	emu, env := startFunction(t, "ingest", "IngestFunction", map[string]string{"DEDUPE_LEASE": "1s"})
+	cfg := motoserver.TestConfig(t)
+	client := sqs.NewFromConfig(cfg)
+	table := ddbevents.New(dynamodb.NewFromConfig(cfg), env["EVENTS_TABLE"])
+	body := payload(t, "payment.succeeded")
+	if code, status := deliverNow(t, emu, body); code != 200 || status != "accepted" {
+		t.Fatalf("first delivery: %d %s, want 200 accepted", code, status)
+	}
+	first, err := table.Get(context.Background(), "evt_3PqL8fA1x9Kd2mZ0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the bootstrap runs on the wall clock: let the 1 s lease run out
+	other := bytes.Replace(body, []byte("4999"), []byte("1"), 1)
+	if bytes.Equal(other, body) {
+		t.Fatal("the payload has no 4999 to change")
+	}
+	if code, status := deliverNow(t, emu, other); code != 200 || status != "payload_mismatch" {
+		t.Fatalf("second body: %d %s, want 200 payload_mismatch", code, status)
+	}
+	msgs := receiveAll(t, client, env["QUEUE_URL"])
+	if len(msgs) != 1 || !bytes.Equal(msgs[0].Body, body) {
+		t.Fatalf("%d messages on the queue, want only the first body", len(msgs))
+	}
+	after, err := table.Get(context.Background(), "evt_3PqL8fA1x9Kd2mZ0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.PayloadHash != first.PayloadHash || after.Token != first.Token {
+		t.Errorf("record replaced: hash %s token %s, want %s %s", after.PayloadHash, after.Token, first.PayloadHash, first.Token)
+	}
+	sum := sha256.Sum256(other)
+	kept, err := table.Get(context.Background(), eventrecord.MismatchKey(hex.EncodeToString(sum[:]), "evt_3PqL8fA1x9Kd2mZ0"))
+	if err != nil || !bytes.Equal(kept.Body, other) {
+		t.Fatalf("the second body is not kept: %v", err)
+	}
+}
+
+// Issue 11, item 2, at the Lambda boundary: a validly signed body holding a
+// character SQS refuses in a message body (a raw U+FFFF inside a JSON
+// string) is accepted and queued byte for byte; an event id SQS would
+// refuse as a message attribute is recorded REJECTED, not queued.
+func TestIngestUnderRIECarriesAnyBody(t *testing.T) {
+	emu, env := startFunction(t, "ingest", "IngestFunction", nil)
+	cfg := motoserver.TestConfig(t)
+	client := sqs.NewFromConfig(cfg)
+	body := bytes.Replace(payload(t, "payment.succeeded"), []byte(`"evt_3PqL8fA1x9Kd2mZ0"`), []byte("\"evt_odd\", \"note\": \"\uffff\""), 1)
+	if code, status := deliverNow(t, emu, body); code != 200 || status != "accepted" {
+		t.Fatalf("U+FFFF body: %d %s, want 200 accepted", code, status)
+	}
+	msgs := receiveAll(t, client, env["QUEUE_URL"])
+	if len(msgs) != 1 || !bytes.Equal(msgs[0].Body, body) || msgs[0].EventID != "evt_odd" {
+		t.Fatalf("%d messages, want the U+FFFF body once, byte for byte", len(msgs))
+	}
+
+	badID := bytes.Replace(payload(t, "payment.succeeded"), []byte(`"evt_3PqL8fA1x9Kd2mZ0"`), []byte(`"evt_\u0001"`), 1)
+	if code, status := deliverNow(t, emu, badID); code != 200 || status != "rejected" {
+		t.Fatalf("control character in the id: %d %s, want 200 rejected", code, status)
+	}
+	if n := len(receiveAll(t, client, env["QUEUE_URL"])); n != 0 {
+		t.Fatalf("%d messages queued for an id SQS refuses", n)
+	}
+	sum := sha256.Sum256(badID)
+	rec, err := ddbevents.New(dynamodb.NewFromConfig(cfg), env["EVENTS_TABLE"]).Get(context.Background(), eventrecord.RejectedKey(hex.EncodeToString(sum[:])))
+	if err != nil || rec.Status != eventrecord.Rejected || !bytes.Equal(rec.Body, badID) {
+		t.Fatalf("REJECTED record: %+v, %v", rec.Status, err)
 	}
 }
