@@ -19,11 +19,14 @@ import (
 )
 
 const eventsUsage = `Usage: webhookctl events get EVENT_ID [--json] [deployment flags]
-       webhookctl events list [--status FAILED] [--since 24h] [--json] [deployment flags]
+       webhookctl events list [--status FAILED | --stranded] [--since 24h] [--json] [deployment flags]
 
 get shows one event's record: status, type, attempts, completed steps,
 times, last error, stored body size. list shows the records in one status
 updated within --since (default: all of them), oldest update first.
+--stranded lists the replays that may never have sent their message
+(RETRYING with the body, no processor holding them, for 5 minutes):
+"webhookctl replay ID" sends them.
 
 Exit status: 0 shown, 1 not found or AWS error, 2 usage error.
 
@@ -42,6 +45,7 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 	sf.register(fs)
 	status := fs.String("status", string(eventrecord.Failed), "list: records in this status")
 	since := fs.String("since", "", "list: updated within this long (24h, 90m, 7d; default: any time)")
+	stranded := fs.Bool("stranded", false, "list: the stranded replays (RETRYING with a body, no processor on them): replay them again")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), eventsUsage)
 		fs.PrintDefaults()
@@ -84,6 +88,9 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 		if err != nil {
 			return usageError(fs, env.stderr, err)
 		}
+		if *stranded {
+			st = eventrecord.Retrying
+		}
 		from, err := parseSince(*since, now)
 		if err != nil {
 			return usageError(fs, env.stderr, err)
@@ -92,7 +99,14 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 		if err != nil {
 			return fail(env.stderr, "events", err)
 		}
-		views, err := ops.ListEvents(ctx, table, st, from, now)
+		list, what := ops.ListEvents, string(st)
+		if *stranded {
+			list = func(ctx context.Context, er ops.EventReader, _ eventrecord.Status, since, now time.Time) ([]ops.EventView, error) {
+				return ops.ListStranded(ctx, er, since, now)
+			}
+			what = "stranded (replay them again)"
+		}
+		views, err := list(ctx, table, st, from, now)
 		if err != nil {
 			return fail(env.stderr, "events", err)
 		}
@@ -100,7 +114,7 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 			return printJSON(env, views)
 		}
 		printEventList(env.stdout, views)
-		fmt.Fprintf(env.stderr, "%d %s event(s)%s\n", len(views), st, sinceText(from))
+		fmt.Fprintf(env.stderr, "%d %s event(s)%s\n", len(views), what, sinceText(from))
 		return exitOK
 	default:
 		return usageError(fs, env.stderr, fmt.Errorf("unknown events command %q: want get or list", pos[0]))
@@ -143,10 +157,16 @@ func printEvent(w io.Writer, v ops.EventView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := string(v.Status)
 	switch {
-	case v.Replayable:
+	case v.Stranded:
+		status += " (stranded: a replay may never have sent it; webhookctl replay " + v.EventID + ")"
+	case v.Replayable && v.Status == eventrecord.Ignored:
+		status += " (replayable once the deployment should apply it: webhookctl replay --ignored " + v.EventID + ")"
+	case v.Replayable && v.Status != eventrecord.Retrying:
 		status += " (replayable: webhookctl replay " + v.EventID + ")"
-	case v.Status == eventrecord.Failed:
+	case v.Status == eventrecord.Failed && v.BodyBytes == 0:
 		status += " (no body kept: cannot be replayed)"
+	case eventrecord.IsBodyKey(v.EventID):
+		status += " (a refused body, kept for investigation)"
 	}
 	if v.Expired {
 		status += " (TTL passed, awaiting deletion)"

@@ -32,7 +32,7 @@ Commands:
   local    run the receiver on this machine against an AWS emulator
   send     sign and POST a realistic test event (or a file) to a webhook URL
   events   show an event's record (get ID) or list records by status (list)
-  replay   put FAILED events back on the queue (by id, or --status FAILED)
+  replay   put FAILED (or IGNORED) events back on the queue (by id, or --status)
   dlq      peek at the dead-letter queue, or redrive it to the events queue
 
 Run "webhookctl <command> -h" for a command's flags. Secrets come from

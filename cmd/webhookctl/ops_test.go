@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
@@ -56,6 +57,8 @@ func TestOperatorCommands(t *testing.T) {
 	t.Run("events", func(t *testing.T) { testEvents(t, asOperator(t, newAWSEnv(t, ep))) })
 	t.Run("replay by id", func(t *testing.T) { testReplayIDs(t, asOperator(t, newAWSEnv(t, ep))) })
 	t.Run("replay all failed", func(t *testing.T) { testReplayBulk(t, asOperator(t, newAWSEnv(t, ep))) })
+	t.Run("stranded replays", func(t *testing.T) { testReplayStranded(t, asOperator(t, newAWSEnv(t, ep))) })
+	t.Run("replay ignored", func(t *testing.T) { testReplayIgnored(t, asOperator(t, newAWSEnv(t, ep))) })
 	t.Run("dlq", func(t *testing.T) { testDLQ(t, asOperator(t, newAWSEnv(t, ep))) })
 	t.Run("stack", func(t *testing.T) { testStack(t, newAWSEnv(t, ep)) })
 }
@@ -149,19 +152,22 @@ func testReplayIDs(t *testing.T, e awsEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// evt_f1 is RETRYING with its body and no processor has claimed it:
+	// replay cannot tell whether its message went out, so it sends it
+	// again (the processor applies it once).
 	r = runCmd(t, replayCmd, "", opsNow, append([]string{"evt_p1", "evt_f1", "--json"}, e.flags()...)...)
 	if r.code != exitFail {
-		t.Errorf("replay of a processed and a retrying event: exit %d, want %d", r.code, exitFail)
+		t.Errorf("replay of a processed and a replayed event: exit %d, want %d", r.code, exitFail)
 	}
 	var results []ops.ReplayResult
 	if err := json.Unmarshal([]byte(r.stdout), &results); err != nil {
 		t.Fatalf("--json: %v\n%s", err, r.stdout)
 	}
-	if len(results) != 2 || results[0].Outcome != ops.AlreadyProcessed || results[1].Outcome != ops.NotReplayable {
-		t.Errorf("results %+v: want already_processed, not_replayable", results)
+	if len(results) != 2 || results[0].Outcome != ops.AlreadyProcessed || results[1].Outcome != ops.Replayed || results[1].Was != eventrecord.Retrying {
+		t.Errorf("results %+v: want already_processed, replayed (was RETRYING)", results)
 	}
-	if msgs := drain(t, e.sqs, e.url); len(msgs) != 0 {
-		t.Errorf("%d messages sent, want none", len(msgs))
+	if msgs := drain(t, e.sqs, e.url); len(msgs) != 1 {
+		t.Errorf("%d messages sent, want 1", len(msgs))
 	}
 	after, err := e.table.Get(context.Background(), "evt_p1")
 	if err != nil || after.Status != eventrecord.Processed || !after.UpdatedAt.Equal(before.UpdatedAt) {
@@ -170,6 +176,69 @@ func testReplayIDs(t *testing.T, e awsEnv) {
 	r = runCmd(t, replayCmd, "", opsNow, append([]string{"evt_p1"}, e.flags()...)...)
 	if !strings.Contains(r.stdout, "already processed, not replayed") {
 		t.Errorf("human output %q: want \"already processed, not replayed\"", r.stdout)
+	}
+}
+
+// Issue 11, item 4, with the tool: an event stranded by a replay that died
+// between its reset and its send (RETRYING with its body, no message) is
+// listed by events list --stranded and put on the queue by replay.
+func testReplayStranded(t *testing.T, e awsEnv) {
+	putRecord(t, e, "evt_s1", eventrecord.Failed, storedBody)
+	putRecord(t, e, "evt_f1", eventrecord.Failed, storedBody)
+	if _, _, err := e.table.Reset(context.Background(), "evt_s1", ddbevents.ResetOptions{Token: "died"}, opsT0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, eventsCmd, "", opsNow, append([]string{"list", "--stranded"}, e.flags()...)...)
+	if r.code != exitOK || !strings.Contains(r.stdout, "evt_s1") || strings.Contains(r.stdout, "evt_f1") || !strings.Contains(r.stderr, "1 stranded") {
+		t.Fatalf("events list --stranded: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCmd(t, eventsCmd, "", opsNow, append([]string{"get", "evt_s1"}, e.flags()...)...)
+	if !strings.Contains(r.stdout, "RETRYING (stranded") || !strings.Contains(r.stdout, "webhookctl replay evt_s1") {
+		t.Errorf("events get of a stranded event:\n%s", r.stdout)
+	}
+	r = runCmd(t, replayCmd, "", opsNow, append([]string{"evt_s1"}, e.flags()...)...)
+	if r.code != exitOK || !strings.Contains(r.stdout, "evt_s1  replayed") {
+		t.Fatalf("replay of a stranded event: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	msgs := drain(t, e.sqs, e.url)
+	if len(msgs) != 1 || rawBody(t, msgs[0]) != storedBody || attr(msgs[0], eventrecord.AttrEventID) != "evt_s1" {
+		t.Fatalf("%d messages, want evt_s1's stored body once", len(msgs))
+	}
+}
+
+// Issue 11, item 6, with the tool: an IGNORED event is replayed only when
+// asked for with --ignored, after a confirmation that says what it means.
+func testReplayIgnored(t *testing.T, e awsEnv) {
+	rec := eventrecord.Record{
+		EventID: "evt_i1", Status: eventrecord.Ignored, Type: "payment.succeeded", Livemode: true, PayloadHash: "aa",
+		Error: "livemode true does not match the deployment's (false)", Body: []byte(storedBody),
+		ExpiresAt: opsT0.Add(30 * 24 * time.Hour), ReceivedAt: opsT0, UpdatedAt: opsT0,
+	}
+	if err := e.table.PutTerminal(context.Background(), rec, opsT0); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, eventsCmd, "", opsNow, append([]string{"get", "evt_i1"}, e.flags()...)...)
+	if !strings.Contains(r.stdout, "webhookctl replay --ignored evt_i1") || !strings.Contains(r.stdout, fmt.Sprintf("%d bytes", len(storedBody))) {
+		t.Errorf("events get of an ignored event:\n%s", r.stdout)
+	}
+	r = runCmd(t, replayCmd, "", opsNow, append([]string{"evt_i1"}, e.flags()...)...)
+	if r.code != exitFail || !strings.Contains(r.stdout, "--ignored") {
+		t.Errorf("replay without --ignored: exit %d\nstdout: %s", r.code, r.stdout)
+	}
+	r = runCmd(t, replayCmd, "n\n", opsNow, append([]string{"evt_i1", "--ignored"}, e.flags()...)...)
+	if r.code != exitFail || !strings.Contains(r.stderr, "whatever its livemode") {
+		t.Errorf("declined: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if msgs := drain(t, e.sqs, e.url); len(msgs) != 0 {
+		t.Fatalf("%d messages sent before the confirmation", len(msgs))
+	}
+	r = runCmd(t, replayCmd, "y\n", opsNow, append([]string{"evt_i1", "--ignored"}, e.flags()...)...)
+	if r.code != exitOK || !strings.Contains(r.stdout, "evt_i1  replayed") {
+		t.Fatalf("confirmed: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	msgs := drain(t, e.sqs, e.url)
+	if len(msgs) != 1 || rawBody(t, msgs[0]) != storedBody {
+		t.Fatalf("%d messages, want the ignored body once", len(msgs))
 	}
 }
 
@@ -304,7 +373,8 @@ func TestOperatorUsageErrors(t *testing.T) {
 		{"replay: nothing", replayCmd, nil, "give event ids"},
 		{"replay: ids and status", replayCmd, []string{"evt_1", "--status", "FAILED"}, "not both"},
 		{"replay: other status", replayCmd, []string{"--status", "PROCESSED"}, "only FAILED"},
-		{"replay: yes without status", replayCmd, []string{"evt_1", "--yes"}, "go with --status"},
+		{"replay: since without status", replayCmd, []string{"evt_1", "--since", "24h"}, "goes with --status"},
+		{"replay: a status with no replay", replayCmd, []string{"--status", "RETRYING"}, "only FAILED and IGNORED"},
 		{"dlq: nothing", dlqCmd, nil, "want peek or redrive"},
 		{"dlq: unknown", dlqCmd, []string{"purge", "--endpoint", "http://127.0.0.1:1"}, "unknown dlq command"},
 		{"dlq: bad max", dlqCmd, []string{"peek", "--max", "0"}, "--max 0"},

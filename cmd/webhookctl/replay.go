@@ -7,7 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -18,16 +21,26 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
-const replayUsage = `Usage: webhookctl replay EVENT_ID... [deployment flags]
-       webhookctl replay --status FAILED [--since 24h] [--yes] [deployment flags]
+const replayUsage = `Usage: webhookctl replay EVENT_ID... [--ignored] [--yes] [deployment flags]
+       webhookctl replay --status FAILED|IGNORED [--since 24h] [--yes] [deployment flags]
 
-Puts FAILED events back on the events queue: each record is set to RETRYING
-(only if it is still FAILED) and its stored body is sent as it was received,
-marked as a replay. No signature window applies: this is an operator's
-action. An event in any other status is left alone and nothing is sent
-("already processed, not replayed"); a FAILED record without a body cannot
-be replayed. With --status FAILED every FAILED event updated within --since
-is replayed, after a confirmation on stdin unless --yes.
+Puts events back on the events queue: each record is set to RETRYING and its
+stored body is sent as it was received, marked as a replay. No signature
+window applies: this is an operator's action. Replayed are FAILED events,
+RETRYING ones that hold their body and that no processor holds (a replay
+that was interrupted or whose send failed: "events list --stranded" lists
+them; running replay again is safe, an event is applied once), and, with
+--ignored (or --status IGNORED), IGNORED events. Any other event is left
+alone and nothing is sent ("already processed, not replayed").
+
+IGNORED events were not processed because their livemode or type did not
+match the deployment. The processor applies a replayed event whatever its
+livemode or type: replay them only once the deployment's Mode (or
+SubscribedEventTypes) is right for them. Replaying IGNORED events, and any
+--status run, asks for a confirmation on stdin unless --yes.
+
+An interrupt (Ctrl-C) stops after the event being replayed: its reset, send
+and rollback always run to their end.
 
 Exit status: 0 every event replayed, 1 any not replayed or an error, 2 usage error.
 
@@ -35,18 +48,25 @@ Exit status: 0 every event replayed, 1 any not replayed or an error, 2 usage err
 Flags:
 `
 
-// runReplay is the replay subcommand.
+// ignoredWarning is the confirmation's text for IGNORED events.
+const ignoredWarning = "The processor applies a replayed event whatever its livemode or type: replay IGNORED events only once the deployment's Mode (or SubscribedEventTypes) is right for them.\n"
+
+// runReplay is the replay subcommand. An interrupt cancels its context:
+// the replay in progress finishes, no other starts.
 func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return replayCmd(context.Background(), args, osEnv(stdin, stdout, stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return replayCmd(ctx, args, osEnv(stdin, stdout, stderr))
 }
 
 func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	var sf stackFlags
 	sf.register(fs)
-	status := fs.String("status", "", "replay every event in this status (only FAILED)")
+	status := fs.String("status", "", "replay every event in this status (FAILED or IGNORED)")
 	since := fs.String("since", "", "with --status: updated within this long (24h, 90m, 7d; default: any time)")
-	yes := fs.Bool("yes", false, "with --status: do not ask for confirmation")
+	ignored := fs.Bool("ignored", false, "also replay IGNORED events (asks for a confirmation unless --yes)")
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), replayUsage)
 		fs.PrintDefaults()
@@ -61,17 +81,22 @@ func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 		return usageError(fs, env.stderr, errors.New("give event ids or --status, not both"))
 	case !bulk && len(ids) == 0:
 		return usageError(fs, env.stderr, errors.New("give event ids, or --status FAILED"))
-	case !bulk && (*since != "" || *yes):
-		return usageError(fs, env.stderr, errors.New("--since and --yes go with --status"))
+	case !bulk && *since != "":
+		return usageError(fs, env.stderr, errors.New("--since goes with --status"))
 	}
 	now := env.now()
+	var st eventrecord.Status
 	if bulk {
-		st, err := ops.ParseStatus(*status)
-		if err != nil {
+		var err error
+		if st, err = ops.ParseStatus(*status); err != nil {
 			return usageError(fs, env.stderr, err)
 		}
-		if st != eventrecord.Failed {
-			return usageError(fs, env.stderr, fmt.Errorf("--status %s: only FAILED events can be replayed", st))
+		switch st {
+		case eventrecord.Failed:
+		case eventrecord.Ignored:
+			*ignored = true
+		default:
+			return usageError(fs, env.stderr, fmt.Errorf("--status %s: only FAILED and IGNORED events can be replayed", st))
 		}
 	}
 	from, err := parseSince(*since, now)
@@ -83,21 +108,25 @@ func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 		return fail(env.stderr, "replay", err)
 	}
 	table := ddbevents.New(dynamodb.NewFromConfig(cfg), res.EventsTable)
-	r := &ops.Replayer{Store: table, Queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL), Now: env.now}
+	r := &ops.Replayer{Store: table, Queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL), Ignored: *ignored, Now: env.now}
 
 	if bulk {
-		recs, err := table.List(ctx, eventrecord.Failed, from)
+		recs, err := table.List(ctx, st, from)
 		if err != nil {
 			return fail(env.stderr, "replay", err)
 		}
 		if len(recs) == 0 {
-			fmt.Fprintf(env.stderr, "no FAILED events%s: nothing to replay\n", sinceText(from))
+			fmt.Fprintf(env.stderr, "no %s events%s: nothing to replay\n", st, sinceText(from))
 			if sf.json {
 				return printJSON(env, []ops.ReplayResult{})
 			}
 			return exitOK
 		}
-		if !*yes && !confirm(env, fmt.Sprintf("Replay %d FAILED event(s)%s? [y/N] ", len(recs), sinceText(from))) {
+		warning := ""
+		if st == eventrecord.Ignored {
+			warning = ignoredWarning
+		}
+		if !*yes && !confirm(env, fmt.Sprintf("%sReplay %d %s event(s)%s? [y/N] ", warning, len(recs), st, sinceText(from))) {
 			fmt.Fprintln(env.stderr, "not replayed")
 			return exitFail
 		}
@@ -105,12 +134,20 @@ func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 		for i, rec := range recs {
 			ids[i] = rec.EventID
 		}
+	} else if *ignored && !*yes && !confirm(env, fmt.Sprintf("%sReplay %d event(s), IGNORED ones included? [y/N] ", ignoredWarning, len(ids))) {
+		fmt.Fprintln(env.stderr, "not replayed")
+		return exitFail
 	}
 
 	prog := progress{w: env.stderr, verb: "replayed", total: len(ids)}
 	var results []ops.ReplayResult
 	notReplayed := 0
 	for i, id := range ids {
+		if ctx.Err() != nil {
+			fmt.Fprintf(env.stderr, "webhookctl replay: interrupted: %d event(s) not tried\n", len(ids)-i)
+			notReplayed += len(ids) - i
+			break
+		}
 		out, err := r.Replay(ctx, id)
 		if err != nil {
 			notReplayed++

@@ -47,9 +47,14 @@ func stringList(ss []string) types.AttributeValue {
 	return &types.AttributeValueMemberL{Value: l}
 }
 
-// keepsBody reports whether records in status s store the raw body.
+// keepsBody reports whether records in status s may store the raw body
+// (RETRYING only between a replay's Reset and the processor's end of it).
 func keepsBody(s eventrecord.Status) bool {
-	return s == eventrecord.Failed || s == eventrecord.Rejected || s == eventrecord.Ignored
+	switch s {
+	case eventrecord.Failed, eventrecord.Rejected, eventrecord.Ignored, eventrecord.Retrying:
+		return true
+	}
+	return false
 }
 
 // encode turns r into an item, omitting empty and zero attributes. The body

@@ -222,7 +222,9 @@ func (t *Table) putIfAbsent(ctx context.Context, rec eventrecord.Record, now tim
 // record expired).
 //
 // It succeeds when the record is missing, RECEIVED or RETRYING, or
-// PROCESSING with a lease ended at now, and returns the record as stored,
+// PROCESSING with a lease ended at now, and holds no payload hash or
+// rec.PayloadHash (a message whose body is not the stored event's is never
+// claimed: the conflict carries the stored hash), and returns the record as stored,
 // with the Steps an earlier attempt completed. A record that is still present
 // but expired at now is replaced by a fresh one (one conditional PutItem,
 // only on that rare path), so that steps and attempts of a long-gone run do
@@ -270,7 +272,10 @@ func (t *Table) Claim(ctx context.Context, rec eventrecord.Record, now time.Time
 	update := "SET " + strings.Join(set, ", ")
 	// The expired case is handled by claimExpired below, so that a fresh
 	// run starts with no steps; the condition therefore leaves it out.
-	const cond = "(attribute_not_exists(#id) OR #status IN (:received, :retrying) OR (#status = :processing AND #lease <= :nowms)) AND (attribute_not_exists(#expires) OR #expires > :now)"
+	cond := "(attribute_not_exists(#id) OR #status IN (:received, :retrying) OR (#status = :processing AND #lease <= :nowms)) AND (attribute_not_exists(#expires) OR #expires > :now)"
+	if rec.PayloadHash != "" {
+		cond += " AND (attribute_not_exists(#hash) OR #hash = :hash)"
+	}
 	out, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           t.nameRef(),
 		Key:                                 key(rec.EventID),

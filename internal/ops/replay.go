@@ -2,6 +2,8 @@ package ops
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -13,12 +15,15 @@ import (
 
 // ReplayStore is what Replayer needs of the events table.
 type ReplayStore interface {
-	// Reset turns a FAILED record that holds its body into RETRYING and
-	// returns it, or returns *eventrecord.ConflictError with the record
-	// that stopped it (Status empty when there is none).
-	Reset(ctx context.Context, eventID string, now time.Time) (eventrecord.Record, error)
-	// Finish puts the record back as FAILED when the enqueue fails.
-	Finish(ctx context.Context, rec eventrecord.Record, now time.Time) error
+	// Reset turns a record that holds its body (FAILED, a RETRYING one no
+	// processor holds, IGNORED with o.Ignored) into RETRYING under
+	// o.Token and returns it with the status it had, or returns
+	// *eventrecord.ConflictError with the record that stopped it (Status
+	// empty when there is none).
+	Reset(ctx context.Context, eventID string, o ddbevents.ResetOptions, now time.Time) (eventrecord.Record, eventrecord.Status, error)
+	// Restore puts a reset record back to the status it had when the
+	// enqueue fails.
+	Restore(ctx context.Context, rec eventrecord.Record, status eventrecord.Status, now time.Time) error
 }
 
 // Enqueuer puts a message on the events queue.
@@ -39,15 +44,23 @@ const (
 	Replayed         ReplayOutcome = "replayed"          // reset to RETRYING and queued with the replay mark
 	AlreadyProcessed ReplayOutcome = "already_processed" // PROCESSED: nothing changed, nothing sent
 	NotFound         ReplayOutcome = "not_found"         // no record of that id
-	NoBody           ReplayOutcome = "no_body"           // FAILED, but no body kept to replay
-	NotReplayable    ReplayOutcome = "not_replayable"    // another status: only FAILED events are replayed
+	NoBody           ReplayOutcome = "no_body"           // no body kept to replay
+	IgnoredNeedsFlag ReplayOutcome = "ignored"           // IGNORED: replayed only when asked for (Replayer.Ignored)
+	NotReplayable    ReplayOutcome = "not_replayable"    // another status, or a record kept for a refused body
 )
+
+// ReplayStepTimeout bounds each step of one replay once it has started
+// (the reset, the send, the rollback): they run on a context of their own,
+// so that an interrupt between them never leaves a reset record without
+// its message.
+const ReplayStepTimeout = 30 * time.Second
 
 // ReplayResult reports one replay.
 type ReplayResult struct {
 	EventID   string             `json:"event_id"`
 	Outcome   ReplayOutcome      `json:"outcome"`
 	Status    eventrecord.Status `json:"status,omitempty"` // the record's status afterwards (unchanged unless replayed)
+	Was       eventrecord.Status `json:"was,omitempty"`    // the record's status before a replay
 	Type      string             `json:"type,omitempty"`
 	BodyBytes int                `json:"body_bytes,omitempty"`
 }
@@ -56,65 +69,95 @@ type ReplayResult struct {
 func (r ReplayResult) Text() string {
 	switch r.Outcome {
 	case Replayed:
-		return fmt.Sprintf("replayed (%s, %d bytes queued; record now %s)", r.Type, r.BodyBytes, r.Status)
+		return fmt.Sprintf("replayed (%s, was %s, %d bytes queued; record now %s)", r.Type, r.Was, r.BodyBytes, r.Status)
 	case AlreadyProcessed:
 		return "already processed, not replayed"
 	case NotFound:
 		return "no such event, not replayed"
 	case NoBody:
-		return "FAILED but no body was kept, cannot be replayed"
+		return fmt.Sprintf("%s but no body was kept, cannot be replayed", r.Status)
+	case IgnoredNeedsFlag:
+		return "IGNORED, not replayed: replay it with --ignored once the deployment should apply it"
 	default:
-		return fmt.Sprintf("status %s, not replayed (only FAILED events are replayed)", r.Status)
+		return fmt.Sprintf("status %s, not replayed (only FAILED, stranded RETRYING and, with --ignored, IGNORED events are replayed)", r.Status)
 	}
 }
 
-// Replayer re-enqueues FAILED events, an operator's action: the stored body
-// goes back on the events queue marked as a replay, with no signature check
-// (the body was verified when it first arrived).
+// Replayer re-enqueues events, an operator's action: the stored body goes
+// back on the events queue marked as a replay, with no signature check (the
+// body was verified when it first arrived).
 type Replayer struct {
 	Store ReplayStore
 	Queue Enqueuer
-	Now   func() time.Time // nil: time.Now
+	// Ignored lets Replay take IGNORED events too; the operator has
+	// confirmed that the deployment should now apply them.
+	Ignored  bool
+	Now      func() time.Time // nil: time.Now
+	NewToken func() string    // nil: 16 random bytes, hex
 }
 
-// Replay replays one event. First the record is reset from FAILED to
-// RETRYING (one conditional write, so that the processor's claim accepts the
-// message), then the stored body is sent. An event in any other state is
-// left as it is and nothing is sent; the result says why. When the send
-// fails the record is put back to FAILED, body and error kept, and the
-// error is returned.
+// Replay replays one event: first the record is reset to RETRYING (one
+// conditional write, so that the processor's claim accepts the message),
+// then the stored body is sent. A record that is FAILED, RETRYING with its
+// body and no processor holding it (a replay that never sent its message),
+// or IGNORED (with Ignored) is replayed; anything else is left as it is and
+// nothing is sent, and the result says why.
+//
+// Once the reset has started, the steps run on a context of their own
+// (ReplayStepTimeout each): cancelling ctx (an interrupt) never stops a
+// replay between its reset and its send. When the send fails the record is
+// put back to the status it had and the error is returned; if even that
+// fails, the record stays RETRYING with its body, and running Replay again
+// sends it (ListStranded finds such records).
 func (r *Replayer) Replay(ctx context.Context, eventID string) (ReplayResult, error) {
-	now := r.now()
 	res := ReplayResult{EventID: eventID}
-	rec, err := r.Store.Reset(ctx, eventID, now)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("replay %s: not started: %w", eventID, err)
+	}
+	step := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), ReplayStepTimeout)
+	}
+	sctx, cancel := step()
+	rec, was, err := r.Store.Reset(sctx, eventID, ddbevents.ResetOptions{Token: r.token(), Ignored: r.Ignored}, r.now())
+	cancel()
 	var ce *eventrecord.ConflictError
 	switch {
 	case errors.As(err, &ce):
-		res.Status, res.Type = ce.Existing.Status, ce.Existing.Type
-		switch ce.Existing.Status {
-		case "":
+		ex := ce.Existing
+		res.Status, res.Type = ex.Status, ex.Type
+		switch {
+		case ex.Status == "":
 			res.Outcome = NotFound
-		case eventrecord.Processed:
+		case eventrecord.IsBodyKey(eventID):
+			res.Outcome = NotReplayable
+		case ex.Status == eventrecord.Processed:
 			res.Outcome = AlreadyProcessed
-		case eventrecord.Failed:
+		case (ex.Status == eventrecord.Failed || ex.Status == eventrecord.Ignored) && len(ex.Body) == 0:
 			res.Outcome = NoBody
+		case ex.Status == eventrecord.Ignored:
+			res.Outcome = IgnoredNeedsFlag
 		default:
 			res.Outcome = NotReplayable
 		}
 		return res, nil
 	case err != nil:
-		return res, fmt.Errorf("replay %s: %w", eventID, err)
+		return res, fmt.Errorf("replay %s: %w (if the reset went through, the record is RETRYING with its body: run replay again)", eventID, err)
 	}
-	msg := eventrecord.Message{EventID: eventID, Type: rec.Type, ReceivedAt: now, Body: rec.Body, Replay: true}
-	if err := r.Queue.Send(ctx, msg); err != nil {
-		back := rec
-		back.Status = eventrecord.Failed
-		if rerr := r.Store.Finish(ctx, back, r.now()); rerr != nil {
-			return res, fmt.Errorf("replay %s: %w; and putting the record back to FAILED failed too, it stays RETRYING with its body: %w", eventID, err, rerr)
+	msg := eventrecord.Message{EventID: eventID, Type: rec.Type, ReceivedAt: r.now(), Body: rec.Body, Replay: true}
+	sctx, cancel = step()
+	defer cancel()
+	if err := r.Queue.Send(sctx, msg); err != nil {
+		if was == eventrecord.Retrying {
+			return res, fmt.Errorf("replay %s: %w; the record stays RETRYING with its body: run replay again", eventID, err)
 		}
-		return res, fmt.Errorf("replay %s (record put back to FAILED): %w", eventID, err)
+		rctx, rcancel := step()
+		defer rcancel()
+		if rerr := r.Store.Restore(rctx, rec, was, r.now()); rerr != nil {
+			return res, fmt.Errorf("replay %s: %w; and putting the record back to %s failed too, it stays RETRYING with its body (webhookctl events list --stranded): run replay again: %w", eventID, err, was, rerr)
+		}
+		return res, fmt.Errorf("replay %s (record put back to %s): %w", eventID, was, err)
 	}
-	res.Outcome, res.Status, res.Type, res.BodyBytes = Replayed, rec.Status, rec.Type, len(rec.Body)
+	res.Outcome, res.Status, res.Was, res.Type, res.BodyBytes = Replayed, rec.Status, was, rec.Type, len(rec.Body)
 	return res, nil
 }
 
@@ -123,4 +166,13 @@ func (r *Replayer) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+func (r *Replayer) token() string {
+	if r.NewToken != nil {
+		return r.NewToken()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "replay-" + hex.EncodeToString(b[:])
 }

@@ -33,6 +33,40 @@ type EventView struct {
 	BodyBytes   int                `json:"body_bytes"`
 	Expired     bool               `json:"expired"`
 	Replayable  bool               `json:"replayable"`
+	// Stranded: RETRYING with its body, no processor holding it, untouched
+	// for StrandedAfter: a replay that may never have sent its message.
+	// Replaying it again is safe (the processor applies an event once).
+	Stranded bool `json:"stranded"`
+}
+
+// StrandedAfter is how long a replayed record may wait for the processor
+// before it is shown as stranded: the processor claims a queued message
+// within seconds unless the queue is backed up.
+const StrandedAfter = 5 * time.Minute
+
+// Stranded reports whether r, at now, is a replay that may never have sent
+// its message: RETRYING with its body (which only a replay's reset leaves
+// there: Finish drops it), no live lease, and not updated for
+// StrandedAfter. `webhookctl replay` sends it.
+func Stranded(r eventrecord.Record, now time.Time) bool {
+	return r.Status == eventrecord.Retrying && len(r.Body) > 0 && !r.LeaseLive(now) &&
+		!now.Before(r.UpdatedAt.Add(StrandedAfter))
+}
+
+// Replayable reports whether `webhookctl replay` re-enqueues r: a record
+// of an event (not a refused body) that holds its body and is FAILED, or
+// RETRYING with no live lease, or IGNORED (with --ignored).
+func Replayable(r eventrecord.Record, now time.Time) bool {
+	if len(r.Body) == 0 || eventrecord.IsBodyKey(r.EventID) {
+		return false
+	}
+	switch r.Status {
+	case eventrecord.Failed, eventrecord.Ignored:
+		return true
+	case eventrecord.Retrying:
+		return !r.LeaseLive(now)
+	}
+	return false
 }
 
 // View returns r as shown to an operator at now.
@@ -54,7 +88,8 @@ func View(r eventrecord.Record, now time.Time) EventView {
 		ReceivedAt: at(r.ReceivedAt), UpdatedAt: at(r.UpdatedAt), LeaseUntil: at(r.LeaseUntil), ExpiresAt: at(r.ExpiresAt),
 		DurationMS: r.DurationMS, PayloadHash: r.PayloadHash, BodyBytes: len(r.Body),
 		Expired:    r.Expired(now),
-		Replayable: r.Status == eventrecord.Failed && len(r.Body) > 0,
+		Replayable: Replayable(r, now),
+		Stranded:   Stranded(r, now),
 	}
 }
 
@@ -94,6 +129,22 @@ func ListEvents(ctx context.Context, er EventReader, status eventrecord.Status, 
 		views[i] = View(r, now)
 	}
 	return views, nil
+}
+
+// ListStranded shows the stranded records (Stranded) updated since (all
+// when zero), oldest update first: replays to run again.
+func ListStranded(ctx context.Context, er EventReader, since, now time.Time) ([]EventView, error) {
+	views, err := ListEvents(ctx, er, eventrecord.Retrying, since, now)
+	if err != nil {
+		return nil, err
+	}
+	out := views[:0]
+	for _, v := range views {
+		if v.Stranded {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // Statuses lists every record status, in the order of an event's life.

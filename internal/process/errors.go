@@ -23,6 +23,11 @@ var ErrInvalidPayload = errors.New("invalid event payload")
 // lease; the message is reported failed and comes back later.
 var ErrInFlight = errors.New("event is being processed by another delivery")
 
+// ErrPayloadMismatch is the cause of a message refused because its body is
+// not the one the event's record was stored with (its SHA-256 differs): it
+// is recorded FAILED in a record of its own, body kept, never applied.
+var ErrPayloadMismatch = errors.New("message body differs from the stored event's")
+
 type permanentError struct{ err error }
 
 func (e *permanentError) Error() string { return e.err.Error() }

@@ -193,10 +193,13 @@ func (p *Processor) process(ctx context.Context, msg eventrecord.Message, start 
 	ev, parseErr := parseMessage(msg)
 	res := Result{EventID: ev.ID, Type: ev.Type}
 
-	claimed, err := p.Events.Claim(ctx, p.claimRecord(ev, start), start)
+	claim := p.claimRecord(ev, start)
+	claimed, err := p.Events.Claim(ctx, claim, start)
 	if err != nil {
 		var ce *eventrecord.ConflictError
 		switch {
+		case errors.As(err, &ce) && ce.Existing.PayloadHash != "" && ce.Existing.PayloadHash != claim.PayloadHash:
+			return p.refuseMismatch(ctx, msg, claim, ce.Existing, res, start)
 		case errors.As(err, &ce) && ce.Existing.Status.Terminal():
 			res.Outcome = OutcomeDuplicate
 			return res
@@ -248,6 +251,36 @@ func (p *Processor) process(ctx context.Context, msg eventrecord.Message, start 
 		}
 		res.Outcome, res.Err = OutcomeRetrying, ferr
 	}
+	return res
+}
+
+// refuseMismatch records a message whose body is not the one stored under
+// its event id (Claim refused it for its payload hash) as FAILED in a record
+// of its own, keyed eventrecord.MismatchKey, with the reason and the body,
+// and acknowledges it: the stored event and its own message are left alone,
+// and this body is never applied. The record is written as any attempt is,
+// a claim then a final write; a second delivery of the same message finds
+// it FAILED and is a duplicate.
+func (p *Processor) refuseMismatch(ctx context.Context, msg eventrecord.Message, claim, stored eventrecord.Record, res Result, start time.Time) Result {
+	cause := Permanent(fmt.Errorf("%w: event %s is stored (%s) with payload sha256 %s, this message's body has %s",
+		ErrPayloadMismatch, claim.EventID, stored.Status, stored.PayloadHash, claim.PayloadHash))
+	claim.EventID = eventrecord.MismatchKey(claim.PayloadHash, claim.EventID)
+	kept, err := p.Events.Claim(ctx, claim, start)
+	if err != nil {
+		var ce *eventrecord.ConflictError
+		if errors.As(err, &ce) && ce.Existing.Status.Terminal() {
+			res.Outcome = OutcomeDuplicate
+			return res
+		}
+		res.Outcome, res.Err = OutcomeRetrying, fmt.Errorf("claim %s: %w (after: %v)", claim.EventID, err, cause)
+		return res
+	}
+	kept.Status, kept.Error, kept.Body, kept.Steps = eventrecord.Failed, cause.Error(), msg.Body, nil
+	if err := p.Events.Finish(ctx, kept, p.now()); err != nil {
+		res.Outcome, res.Err = OutcomeRetrying, fmt.Errorf("finish %s as FAILED: %w (after: %v)", claim.EventID, err, cause)
+		return res
+	}
+	res.Outcome, res.Err = OutcomeFailed, cause
 	return res
 }
 
