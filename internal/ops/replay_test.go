@@ -230,7 +230,9 @@ func testStrandedReplayIsFoundAndReplayedAgain(t *testing.T, t0 time.Time) {
 // Issue 11, item 4: an interrupt between the reset and the send (the
 // context is cancelled as soon as the reset returns) does not stop the
 // replay: the message is sent on a context of its own.
-func TestReplayFinishesWhenInterrupted(t *testing.T) { clocktest.Run(t, baseT0, testReplayFinishesWhenInterrupted) }
+func TestReplayFinishesWhenInterrupted(t *testing.T) {
+	clocktest.Run(t, baseT0, testReplayFinishesWhenInterrupted)
+}
 
 func testReplayFinishesWhenInterrupted(t *testing.T, t0 time.Time) {
 	e := newEnv(t)
