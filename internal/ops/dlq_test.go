@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -200,5 +201,48 @@ func TestRedriveMoveTaskError(t *testing.T) {
 	d := &ops.DLQ{Client: f, URL: "dlq", QueueURL: "main"}
 	if _, err := d.Redrive(context.Background(), ops.RedriveOptions{}); !errors.Is(err, denied) || errors.Is(err, ops.ErrMoveTaskUnsupported) {
 		t.Errorf("got %v, want the access error", err)
+	}
+}
+
+// Issue 11, item 3, the DLQ's side: a message carrying the largest body
+// (eventrecord.MaxBodyBytes, base64 on the queue) exhausts its receives,
+// moves to the dead-letter queue, is peeked at its decoded size and
+// redriven back byte for byte.
+func TestLargestBodyThroughTheDLQ(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	body := bytes.Repeat([]byte{0xff, '{', 0x00}, eventrecord.MaxBodyBytes/3)
+	if len(body) != eventrecord.MaxBodyBytes {
+		t.Fatalf("body of %d bytes", len(body))
+	}
+	if err := e.queue.Send(ctx, eventrecord.Message{EventID: "evt_big", Type: "payment.failed", ReceivedAt: baseT0, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	// Receive it until SQS's redrive policy (maxReceiveCount 5) moves it.
+	for range 10 {
+		out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.url), MaxNumberOfMessages: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		if _, err := e.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(e.url), ReceiptHandle: out.Messages[0].ReceiptHandle, VisibilityTimeout: 0,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &ops.DLQ{Client: e.sqs, URL: e.dlqURL, QueueURL: e.url}
+	peeked, err := d.Peek(ctx, 0)
+	if err != nil || len(peeked) != 1 || peeked[0].EventID != "evt_big" || peeked[0].BodyBytes != eventrecord.MaxBodyBytes || peeked[0].Problem != "" {
+		t.Fatalf("Peek: %+v, %v; want evt_big with a body of %d bytes", peeked, err, eventrecord.MaxBodyBytes)
+	}
+	if res, err := d.Redrive(ctx, ops.RedriveOptions{Manual: true}); err != nil || res.Moved != 1 {
+		t.Fatalf("Redrive: %+v, %v", res, err)
+	}
+	moved := drain(t, e.sqs, e.url)
+	if len(moved) != 1 || rawBody(t, moved[0]) != string(body) {
+		t.Fatalf("%d messages back on the queue, want the body byte for byte", len(moved))
 	}
 }

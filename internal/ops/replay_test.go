@@ -342,3 +342,20 @@ func TestParseStatus(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11, item 3, replay's side: a FAILED record holding the largest body
+// is replayed, and the message carries it byte for byte.
+func TestReplayLargestBody(t *testing.T) {
+	e := newEnv(t)
+	body := []byte(strings.Repeat("\uffff", eventrecord.MaxBodyBytes/3))
+	putRecord(t, e, baseT0, "evt_big", eventrecord.Failed, body)
+	r := &ops.Replayer{Store: e.table, Queue: e.queue, Now: func() time.Time { return baseT0.Add(time.Hour) }}
+	res, err := r.Replay(context.Background(), "evt_big")
+	if err != nil || res.Outcome != ops.Replayed || res.BodyBytes != eventrecord.MaxBodyBytes {
+		t.Fatalf("Replay: %+v, %v; want %d bytes replayed", res, err, eventrecord.MaxBodyBytes)
+	}
+	msgs := drain(t, e.sqs, e.url)
+	if len(msgs) != 1 || rawBody(t, msgs[0]) != string(body) {
+		t.Fatalf("%d messages, want the largest body byte for byte", len(msgs))
+	}
+}

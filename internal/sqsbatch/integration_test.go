@@ -547,3 +547,179 @@ func TestUnreadableBodyIsRecordedUnderItsHash(t *testing.T) {
 		t.Errorf("record: error %q, body %q", r.Error, r.Body)
 	}
 }
+
+// withReplayMark marks an SQS record as an operator's replay.
+func withReplayMark(r events.SQSMessage) events.SQSMessage {
+	v := "true"
+	r.MessageAttributes[eventrecord.AttrReplay] = events.SQSMessageAttribute{StringValue: &v, DataType: "String"}
+	return r
+}
+
+// Issue 11, item 1, the processor's side: a message whose body is not the
+// one ingest stored under its event id (its SHA-256 differs) is never
+// applied. It is recorded FAILED in a record of its own with the body and
+// the reason, and acknowledged; the stored event's record is untouched and
+// its own message is applied as usual.
+func TestMismatchingBodyIsRefusedAndKept(t *testing.T) {
+	s := newStack(t)
+	eventID, orderID, body := s.payment(t, 1, nil)
+	_, _, other := s.payment(t, 1, func(obj map[string]any) { obj["amount"] = 9999 })
+	now := time.Now()
+	sum := sha256.Sum256(body)
+	stored := eventrecord.Record{
+		EventID: eventID, Status: eventrecord.Received, Type: "payment.succeeded", PayloadHash: hex.EncodeToString(sum[:]),
+		Token: "ingest", LeaseUntil: now.Add(30 * time.Second), ExpiresAt: now.Add(24 * time.Hour), ReceivedAt: now, UpdatedAt: now,
+	}
+	if err := s.events.Reserve(context.Background(), stored, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.handle(t, record("m-other", eventID, "payment.succeeded", other)); len(got) != 0 {
+		t.Fatalf("the refused message must be acknowledged, got failures %v", got)
+	}
+	if r := s.record(t, eventID); r.Status != eventrecord.Received || r.PayloadHash != stored.PayloadHash || r.Token != "ingest" {
+		t.Errorf("stored event changed: %s %s under %s", r.Status, r.PayloadHash, r.Token)
+	}
+	if _, err := s.orders.Get(context.Background(), orderID); err == nil {
+		t.Fatal("the mismatching body was applied to the order")
+	}
+	otherSum := sha256.Sum256(other)
+	kept := s.record(t, eventrecord.MismatchKey(hex.EncodeToString(otherSum[:]), eventID))
+	if kept.Status != eventrecord.Failed || string(kept.Body) != string(other) || !strings.Contains(kept.Error, process.ErrPayloadMismatch.Error()) || !strings.Contains(kept.Error, stored.PayloadHash) {
+		t.Errorf("kept record %s, %d body bytes, error %q; want FAILED with the body and the reason", kept.Status, len(kept.Body), kept.Error)
+	}
+
+	if got := s.handle(t, record("m-own", eventID, "payment.succeeded", body)); len(got) != 0 {
+		t.Fatalf("the event's own message: failures %v", got)
+	}
+	wantRecord(t, s.record(t, eventID), eventrecord.Processed, allSteps)
+	if o := s.order(t, orderID); o.Amount != 4999 {
+		t.Errorf("order amount %d, want the stored body's 4999", o.Amount)
+	}
+	// The refused message again: a duplicate, nothing changes.
+	if got := s.handle(t, record("m-other", eventID, "payment.succeeded", other)); len(got) != 0 {
+		t.Fatalf("failures %v", got)
+	}
+	if n, p := s.mailer.count(orderID), s.pub.count(eventID); n != 1 || p != 1 {
+		t.Errorf("%d emails, %d events, want 1 each", n, p)
+	}
+}
+
+// Issue 11, item 5: a replayed event's record holds the body only until the
+// processor ends the replayed attempt: RETRYING (the retry comes from the
+// queue, with its own body) and PROCESSED records keep none.
+func TestReplayedRecordDropsItsBody(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	eventID, orderID, body := s.payment(t, 1, nil)
+	now := time.Now()
+	sum := sha256.Sum256(body)
+	// An earlier attempt failed permanently (say, a handler bug since
+	// fixed): FAILED with the body.
+	failed := eventrecord.Record{
+		EventID: eventID, Status: eventrecord.Processing, Type: "payment.succeeded", PayloadHash: hex.EncodeToString(sum[:]),
+		Token: "proc-0", LeaseUntil: now.Add(time.Minute), ExpiresAt: now.Add(24 * time.Hour), ReceivedAt: now,
+	}
+	if _, err := s.events.Claim(ctx, failed, now); err != nil {
+		t.Fatal(err)
+	}
+	failed.Status, failed.Error, failed.Body = eventrecord.Failed, "handler bug", body
+	if err := s.events.Finish(ctx, failed, now); err != nil {
+		t.Fatal(err)
+	}
+	// webhookctl replay: reset, and the stored body sent again.
+	if _, _, err := s.events.Reset(ctx, eventID, ddbevents.ResetOptions{Token: "replay-1"}, now); err != nil {
+		t.Fatal(err)
+	}
+	replayed := withReplayMark(record("m-replay", eventID, "payment.succeeded", body))
+
+	s.mailer.setFail(func(handlers.Email) error { return throttled() })
+	if got := s.handle(t, replayed); !slices.Equal(got, []string{"m-replay"}) {
+		t.Fatalf("want m-replay retried, got %v", got)
+	}
+	if r := s.record(t, eventID); r.Status != eventrecord.Retrying || len(r.Body) != 0 {
+		t.Errorf("after a transient failure: %s with %d body bytes, want RETRYING without a body", r.Status, len(r.Body))
+	}
+	s.mailer.setFail(nil)
+	if got := s.handle(t, replayed); len(got) != 0 {
+		t.Fatalf("failures %v", got)
+	}
+	r := s.record(t, eventID)
+	wantRecord(t, r, eventrecord.Processed, allSteps)
+	if len(r.Body) != 0 {
+		t.Errorf("PROCESSED record keeps %d body bytes, want none", len(r.Body))
+	}
+	if n := s.mailer.count(orderID); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}
+
+// padded returns body (a JSON object) with a "pad" member that makes it
+// exactly n bytes long.
+func padded(t *testing.T, body []byte, n int) []byte {
+	t.Helper()
+	head := []byte(`{"pad":"`)
+	rest := body[1:]
+	fill := n - len(head) - len(`",`) - len(rest)
+	if fill < 0 {
+		t.Fatalf("body of %d bytes is over %d already", len(body), n)
+	}
+	out := append(append(append(head, strings.Repeat("x", fill)...), `",`...), rest...)
+	if len(out) != n {
+		t.Fatalf("padded to %d bytes, want %d", len(out), n)
+	}
+	return out
+}
+
+// Issue 11, item 3, the processor's side: a batch of ten messages of the
+// largest body (eventrecord.MaxBodyBytes), as the Lambda runtime hands the
+// invocation over, stays under Lambda's 6 MB payload and is processed; one
+// of them fails permanently and its FAILED record keeps the whole body
+// (moto refuses DynamoDB items over 405,000 bytes).
+func TestLargestBodiesThroughTheProcessor(t *testing.T) {
+	s := newStack(t)
+	ev := events.SQSEvent{}
+	var ids []string
+	var failedID string
+	var failedBody []byte
+	for i := range 10 {
+		edit := func(map[string]any) {}
+		if i == 3 {
+			edit = func(obj map[string]any) { delete(obj, "metadata") }
+		}
+		id, _, body := s.payment(t, i, edit)
+		body = padded(t, body, eventrecord.MaxBodyBytes)
+		ev.Records = append(ev.Records, record(fmt.Sprintf("m%d", i), id, "payment.succeeded", body))
+		ids = append(ids, id)
+		if i == 3 {
+			failedID, failedBody = id, body
+		}
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lambdaPayloadLimit = 6 << 20 // synchronous invocation payload, bytes
+	if len(payload) >= lambdaPayloadLimit {
+		t.Fatalf("a batch of 10 largest bodies is %d bytes of invocation, over Lambda's %d", len(payload), lambdaPayloadLimit)
+	}
+	t.Logf("a batch of 10 bodies of %d bytes: %d bytes of invocation", eventrecord.MaxBodyBytes, len(payload))
+	out, err := s.handler.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"batchItemFailures":[]}` {
+		t.Fatalf("response %s, want no failures", out)
+	}
+	for _, id := range ids {
+		want := eventrecord.Processed
+		if id == failedID {
+			want = eventrecord.Failed
+		}
+		if r := s.record(t, id); r.Status != want {
+			t.Errorf("%s: %s (%s), want %s", id, r.Status, r.Error, want)
+		}
+	}
+	if r := s.record(t, failedID); !slices.Equal(r.Body, failedBody) {
+		t.Errorf("FAILED record keeps %d body bytes, want the %d received", len(r.Body), len(failedBody))
+	}
+}
