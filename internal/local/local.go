@@ -44,9 +44,12 @@ const (
 
 // Options configure Run. Zero values take the defaults above.
 type Options struct {
-	Addr        string
-	Endpoint    string   // AWS endpoint; empty: start moto_server
-	Secrets     [][]byte // empty: one is generated and printed
+	Addr     string
+	Endpoint string   // AWS endpoint; empty: start moto_server
+	Secrets  [][]byte // empty: one is generated (see Stack.SecretGenerated)
+	// SecretID, when set, makes ingest read its secret from this Secrets
+	// Manager secret, as in a deployment, instead of Secrets.
+	SecretID    string
 	EventsTable string
 	Queue       string
 	DLQ         string
@@ -103,10 +106,13 @@ type Stack struct {
 	QueueURL    string
 	DLQURL      string
 	Secrets     [][]byte
+	// SecretGenerated is true when no secret was given and Run made one.
+	SecretGenerated bool
 }
 
 // Run starts the stack and serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
+	generated := len(o.Secrets) == 0 && o.SecretID == ""
 	o.defaults()
 	endpoint, stopEmulator, err := motoserver.Ensure(ctx, o.Endpoint, o.Out)
 	if err != nil {
@@ -119,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	} else if awsCfg, err = motoserver.AWSConfig(ctx, endpoint); err != nil {
 		return err
 	}
-	st := Stack{Endpoint: endpoint, AWS: awsCfg, EventsTable: o.EventsTable, OrdersTable: o.OrdersTable, Secrets: o.Secrets}
+	st := Stack{Endpoint: endpoint, AWS: awsCfg, EventsTable: o.EventsTable, OrdersTable: o.OrdersTable, Secrets: o.Secrets, SecretGenerated: generated}
 	if err := ddbevents.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), o.EventsTable); err != nil {
 		return err
 	}
@@ -128,12 +134,18 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	env := overlay(o.Getenv, map[string]string{
-		"EVENTS_TABLE":    o.EventsTable,
-		"QUEUE_URL":       st.QueueURL,
-		"WEBHOOK_SECRETS": joinSecrets(o.Secrets),
-		"ORDERS_TABLE":    o.OrdersTable,
-	})
+	fixed := map[string]string{
+		"EVENTS_TABLE":      o.EventsTable,
+		"QUEUE_URL":         st.QueueURL,
+		"WEBHOOK_SECRETS":   joinSecrets(o.Secrets),
+		"WEBHOOK_SECRET_ID": "",
+		"ORDERS_TABLE":      o.OrdersTable,
+	}
+	if o.SecretID != "" {
+		fixed["WEBHOOK_SECRETS"], fixed["WEBHOOK_SECRET_ID"] = "", o.SecretID
+		st.Secrets = nil
+	}
+	env := overlay(o.Getenv, fixed)
 	icfg, err := ingestconfig.Load(env)
 	if err != nil {
 		return err
@@ -152,18 +164,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer stopProcessor()
 
-	mux := http.NewServeMux()
-	mux.Handle("POST "+WebhookPath, apigw.HTTPHandler(ingest, icfg.MaxBody))
-	mux.Handle(WebhookPath, apigw.HTTPHandler(ingest, icfg.MaxBody)) // other methods: the handler answers 405
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"error":"not_found"}`)
-	})
+	mux := Front(apigw.HTTPHandler(ingest, icfg.MaxBody))
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Addr, err)
@@ -217,7 +218,7 @@ func (o *Options) defaults() {
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
-	if len(o.Secrets) == 0 {
+	if len(o.Secrets) == 0 && o.SecretID == "" {
 		o.Secrets = [][]byte{[]byte(NewSecret())}
 	}
 }
@@ -250,20 +251,45 @@ func overlay(getenv func(string) string, fixed map[string]string) func(string) s
 	}
 }
 
+// banner describes the running stack. It never shows a secret: the
+// caller (webhookctl local) says where the commands find it.
 func banner(w io.Writer, st Stack) {
-	secret := string(st.Secrets[0])
+	secret := "given to this run"
+	switch {
+	case st.SecretGenerated:
+		secret = "generated for this run"
+	case len(st.Secrets) == 0:
+		secret = "read from Secrets Manager"
+	}
 	fmt.Fprintf(w, `
 Altafinex webhook receiver, running locally
   webhook URL   %s%s
   AWS emulator  %s  (tables %s, %s; queue %s)
-  secret        %s
+  secret        %s (not shown)
+`, st.URL, WebhookPath, st.Endpoint, st.EventsTable, st.OrdersTable, st.QueueURL, secret)
+}
 
-Send a signed test event (from the repository root):
-  body=events/payloads/payment.succeeded.json
-  curl -sS %s%s -H "Content-Type: application/json" \
-    -H "X-Altafinex-Signature: $(go run ./cmd/webhookctl sign --secret %s < $body)" \
-    --data-binary @$body
+// NotFoundBody is what API Gateway's HTTP API answers, with 404, to a
+// method and path no route matches.
+const NotFoundBody = `{"message":"Not Found"}`
 
-Press Ctrl-C to stop.
-`, st.URL, WebhookPath, st.Endpoint, st.EventsTable, st.OrdersTable, st.QueueURL, secret, st.URL, WebhookPath, secret)
+// Front routes requests as the template's HTTP API does: one route, POST
+// WebhookPath, to ingest; any other method or path gets API Gateway's own
+// 404 {"message":"Not Found"} and never reaches the function. GET /healthz
+// is the one local-only path (a readiness probe for scripts).
+func Front(ingest http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("POST "+WebhookPath, ingest)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	// "/" matches every request the patterns above do not, whatever its
+	// method, so ServeMux never answers its own 405.
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, NotFoundBody)
+	})
+	return mux
 }

@@ -129,6 +129,13 @@ func startLocalWith(t *testing.T, edit func(*local.Options)) (local.Stack, *sync
 // the Content-Type.
 func call(t *testing.T, method, url string, headers map[string]string, body []byte) (int, map[string]string) {
 	t.Helper()
+	status, got, _ := callAllow(t, method, url, headers, body)
+	return status, got
+}
+
+// callAllow is call that also returns the Allow header.
+func callAllow(t *testing.T, method, url string, headers map[string]string, body []byte) (int, map[string]string, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +159,7 @@ func call(t *testing.T, method, url string, headers map[string]string, body []by
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatalf("%s %s answered %d with a body that is not a JSON object of strings: %q", method, url, resp.StatusCode, raw)
 	}
-	return resp.StatusCode, got
+	return resp.StatusCode, got, resp.Header.Get("Allow")
 }
 
 // messages drains the queue (bounded) and returns the bodies on it.
@@ -242,6 +249,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 	good := sign(base)
 	v1 := good[strings.Index(good, "v1=")+3:]
 	unauthorized := map[string]string{"error": string(ingest.InvalidSignature)}
+	notFound := map[string]string{"message": "Not Found"}
 
 	huge := []byte(`{"pad":"` + strings.Repeat("x", ingest.DefaultMaxBody+1-len(`{"pad":""}`)) + `"}`)
 	truncated := base[:len(base)-10]
@@ -263,8 +271,9 @@ func TestBadInputOverHTTP(t *testing.T) {
 		status  int
 		want    map[string]string
 	}{
-		{"GET", "GET", hdr(good), nil, 405, map[string]string{"error": string(ingest.MethodNotAllowed)}},
-		{"PUT", "PUT", hdr(good), base, 405, map[string]string{"error": string(ingest.MethodNotAllowed)}},
+		// API Gateway's answer to a method without a route; the function never sees it.
+		{"GET", "GET", hdr(good), nil, 404, notFound},
+		{"PUT", "PUT", hdr(good), base, 404, notFound},
 		{"no body, unsigned", "POST", nil, nil, 401, unauthorized},
 		{"no body, signed", "POST", hdr(sign(nil)), nil, 200, rejectedAnswer(nil)},
 		{"body over the limit", "POST", hdr(sign(huge)), huge, 413, map[string]string{"error": string(ingest.PayloadTooLarge)}},
@@ -308,27 +317,55 @@ func TestBadInputOverHTTP(t *testing.T) {
 	}
 }
 
-func TestOtherPathsAndHealth(t *testing.T) {
+// The local front answers what the deployed HTTP API answers: its one
+// route is POST /api/webhooks/payment, and API Gateway itself answers any
+// other method or path with 404 {"message":"Not Found"}, without invoking
+// the function (HEAD and OPTIONS included: the API configures no CORS).
+func TestUnroutedRequestsGetAPIGatewaysNotFound(t *testing.T) {
 	st := startLocal(t)
+	notFound := map[string]string{"message": "Not Found"}
 	tests := []struct {
 		method, path string
 		status       int
 		want         map[string]string
 	}{
-		{"GET", "/healthz", 200, map[string]string{"status": "ok"}},
-		{"GET", "/", 404, map[string]string{"error": "not_found"}},
-		{"GET", "/api/webhooks", 404, map[string]string{"error": "not_found"}},
-		{"POST", "/api/webhooks/payment/extra", 404, map[string]string{"error": "not_found"}},
-		{"POST", "/api/webhooks/refund", 404, map[string]string{"error": "not_found"}},
-		{"DELETE", "/nope", 404, map[string]string{"error": "not_found"}},
+		{"GET", "/healthz", 200, map[string]string{"status": "ok"}}, // local only
+		{"GET", "/", 404, notFound},
+		{"GET", "/api/webhooks", 404, notFound},
+		{"GET", local.WebhookPath, 404, notFound},
+		{"PUT", local.WebhookPath, 404, notFound},
+		{"DELETE", local.WebhookPath, 404, notFound},
+		{"PATCH", local.WebhookPath, 404, notFound},
+		{"OPTIONS", local.WebhookPath, 404, notFound},
+		{"POST", local.WebhookPath + "/", 404, notFound},
+		{"POST", "/api/webhooks/payment/extra", 404, notFound},
+		{"POST", "/api/webhooks/refund", 404, notFound},
+		{"POST", "/healthz", 404, notFound},
+		{"DELETE", "/nope", 404, notFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			status, got := call(t, tc.method, st.URL+tc.path, nil, []byte("{}"))
+			status, got, allow := callAllow(t, tc.method, st.URL+tc.path, nil, []byte("{}"))
 			if status != tc.status || !maps.Equal(got, tc.want) {
 				t.Fatalf("answer = %d %v, want %d %v", status, got, tc.status, tc.want)
 			}
+			if allow != "" {
+				t.Errorf("Allow: %q on a %d: API Gateway sends none", allow, status)
+			}
 		})
+	}
+	t.Run("HEAD", func(t *testing.T) {
+		resp, err := http.Head(st.URL + local.WebhookPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Fatalf("HEAD answered %d, want 404", resp.StatusCode)
+		}
+	})
+	if n := itemCount(t, st); n != 0 {
+		t.Fatalf("unrouted requests left %d records: they reached the function", n)
 	}
 }
 
