@@ -74,8 +74,12 @@ lint: ## gofmt (must list nothing), go vet, staticcheck, cfn-lint
 validate: ## Check template.yaml with cfn-lint (translates the SAM transform)
 	cfn-lint template.yaml
 
-run: deps ## Run the whole pipeline locally against moto_server
-	$(GO) run ./cmd/webhookctl local
+# Built, then run in place of make's shell: `go run` always exits 1 when
+# Ctrl-C reaches it, whatever its program returns, which made make print
+# "*** Error 1"; webhookctl itself stops cleanly on SIGINT.
+run: deps ## Run the whole pipeline locally against moto_server (Ctrl-C stops it)
+	@$(GO) build -o build/webhookctl ./cmd/webhookctl
+	@exec build/webhookctl local
 
 bench: ## Benchmarks of the internal packages, 5 runs each (feed to benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/...
@@ -99,11 +103,11 @@ clean: ## Remove build outputs
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := bin/aws-lambda-rie
 FUNCTION    ?= ingest
-EVENT       ?= $(if $(filter processor,$(FUNCTION)),events/processor-sqs.json,events/ingest-payment-succeeded.json)
+EVENT       ?= $(if $(filter processor,$(FUNCTION)),events/processor-sqs.json,events/signed/ingest-payment-succeeded.json)
 
 .PHONY: events rie invoke
 
-events: ## Re-sign the ingest events of events/ now (a signature goes stale after 300 s)
+events: ## Sign the ingest events now into events/signed/ (git ignores it; a signature goes stale after 300 s)
 	$(GO) run ./cmd/mkevents write
 
 rie: $(RIE) ## Install aws-lambda-rie into bin/ (only if missing)
@@ -113,6 +117,7 @@ $(RIE):
 
 invoke: rie deps ## Run a bootstrap under aws-lambda-rie: make invoke FUNCTION=ingest|processor EVENT=events/….json
 	@case "$(FUNCTION)" in ingest|processor) ;; *) echo "FUNCTION must be ingest or processor"; exit 2;; esac
+	@case "$(EVENT)" in events/signed/*) $(GO) run ./cmd/mkevents write >/dev/null;; esac # fresh signatures
 	CGO_ENABLED=0 $(GO) build -tags lambda.norpc -o build/local/$(FUNCTION)/bootstrap ./functions/$(FUNCTION)
 	$(GO) run ./cmd/mkevents invoke -function $(FUNCTION) -event $(EVENT) -rie $(RIE) -bootstrap build/local/$(FUNCTION)/bootstrap
 

@@ -29,10 +29,11 @@ import (
 const usage = `mkevents: the event files of events/, and local invocations without Docker.
 
 Usage:
-  mkevents [write] [-dir events] [-secret S]
-      Write events/ingest-*.json (signed now with S, default the local test
-      secret) and events/processor-sqs.json from events/payloads/. Signed
-      events go stale after 300 s: run it again (make events).
+  mkevents [write] [-dir events] [-out events/signed] [-secret S]
+      Write events/signed/ingest-*.json (signed now with S, default the
+      local test secret; git ignores them) and events/processor-sqs.json
+      (the same bytes every time) from events/payloads/. Signed events go
+      stale after 300 s: run it again (make events).
   mkevents http [-secret S] BODY
       Print the API Gateway event that delivers the file BODY, signed now.
   mkevents sqs BODY
@@ -104,8 +105,12 @@ const badSecret = "whsec_not_the_configured_secret_0000"
 func runWrite(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("write", flag.ContinueOnError)
 	dir := fs.String("dir", "events", "the events directory (payloads are read from its payloads/)")
+	out := fs.String("out", filepath.Join("events", "signed"), "where the signed ingest events go (git ignores it)")
 	secret := fs.String("secret", invoketest.LocalSecret, "signing secret of the ingest events")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -120,7 +125,7 @@ func runWrite(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := write(stdout, filepath.Join(*dir, "ingest-"+strings.ReplaceAll(typ, ".", "-")+".json"), ev); err != nil {
+		if err := write(stdout, filepath.Join(*out, "ingest-"+strings.ReplaceAll(typ, ".", "-")+".json"), ev); err != nil {
 			return err
 		}
 	}
@@ -129,14 +134,14 @@ func runWrite(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := write(stdout, filepath.Join(*dir, "ingest-bad-signature.json"), ev); err != nil {
+	if err := write(stdout, filepath.Join(*out, "ingest-bad-signature.json"), ev); err != nil {
 		return err
 	}
 	ev, err = invoketest.FunctionURLEvent(body, signature.Sign([]byte(*secret), now, body), now)
 	if err != nil {
 		return err
 	}
-	if err := write(stdout, filepath.Join(*dir, "ingest-function-url.json"), ev); err != nil {
+	if err := write(stdout, filepath.Join(*out, "ingest-function-url.json"), ev); err != nil {
 		return err
 	}
 	var env envelopeFields

@@ -15,7 +15,23 @@ import (
 const secretsEnv = "WEBHOOK_SECRETS"
 
 // errNoSecret reports that neither --secret nor WEBHOOK_SECRETS gave one.
-var errNoSecret = fmt.Errorf("no secret: give --secret or set %s", secretsEnv)
+var errNoSecret = fmt.Errorf("no secret: give --secret, set %s, or start the local stack (make run), whose secret the commands find in its state file", secretsEnv)
+
+// withLocalSecret returns getenv, except that an empty WEBHOOK_SECRETS
+// reads as the secret of the running local stack (its state file), when
+// there is one.
+func withLocalSecret(getenv func(string) string, env cmdEnv) func(string) string {
+	return func(k string) string {
+		v := getenv(k)
+		if k != secretsEnv || strings.TrimSpace(v) != "" {
+			return v
+		}
+		if st, err := env.localState(); err == nil {
+			return st.Secret
+		}
+		return v
+	}
+}
 
 // secretFlags collects repeated --secret flags. It never shows a value:
 // the flag package prints String() in its help and Set's errors quote the

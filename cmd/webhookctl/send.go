@@ -21,12 +21,14 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
-const sendUsage = `Usage: webhookctl send [--url URL] --secret S [--type TYPE] [event flags] [--repeat N]
-       webhookctl send --file BODY.json [--url URL] --secret S
-       webhookctl send --scenario refund [--seed N] [--url URL] --secret S
+const sendUsage = `Usage: webhookctl send [--url URL --secret S] [--type TYPE] [event flags] [--repeat N]
+       webhookctl send --file BODY.json [--url URL --secret S]
+       webhookctl send --scenario refund [--seed N] [--url URL --secret S]
 
 Signs a webhook event with a fresh timestamp and POSTs it, like the
-provider's test button, then prints each answer's status and body.
+provider's test button, then prints the order it names and each answer's
+status and body. Without --url and --secret it goes to the local stack that
+"webhookctl local" (make run) is running, signed with its secret.
 
 By default it builds a realistic event of --type (fresh evt_ id, created
 now, a customer at example.com); --order, --payment, --amount (minor units),
@@ -56,8 +58,13 @@ type outgoing struct {
 func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	var secretList secretFlags
-	url := fs.String("url", "http://"+local.DefaultAddr+local.WebhookPath, "the webhook endpoint")
-	fs.Var(&secretList, "secret", "signing secret (repeatable; default: $"+secretsEnv+")")
+	defaultURL := "http://" + local.DefaultAddr + local.WebhookPath
+	st, stateErr := env.localState()
+	if stateErr == nil {
+		defaultURL = st.WebhookURL
+	}
+	url := fs.String("url", defaultURL, "the webhook endpoint (default: the running local stack's)")
+	fs.Var(&secretList, "secret", "signing secret (repeatable; default: $"+secretsEnv+", else the local stack's, for its URL)")
 	typ := fs.String("type", testevents.PaymentSucceeded, "event type: "+strings.Join(testevents.Types(), ", "))
 	order := fs.String("order", "", "metadata.order_id, ord_… (default: a fresh one)")
 	payment := fs.String("payment", "", "payment id, pay_… (default: a fresh one); a refund's payment_id")
@@ -78,7 +85,12 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	secrets, err := resolveSecrets(secretList, env.getenv)
+	getenv := env.getenv
+	if stateErr == nil && *url == st.WebhookURL {
+		// The local stack's own secret, and only for its own URL.
+		getenv = withLocalSecret(getenv, env)
+	}
+	secrets, err := resolveSecrets(secretList, getenv)
 	if err != nil {
 		return usageError(fs, env.stderr, err)
 	}
@@ -103,6 +115,10 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 	}
 
 	now := env.now()
+	if *file == "" && *order == "" {
+		// Named here, so it can be printed: the id to look the order up by.
+		*order = testevents.NewID("ord_")[:12]
+	}
 	opts := testevents.Options{Type: *typ, Order: *order, Payment: *payment, Amount: *amount, Currency: *currency, Livemode: *livemode}
 	var events []outgoing
 	switch {
@@ -139,6 +155,9 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 		events = append(events, outgoing{id: e.ID, typ: e.Type, body: e.Body})
 	}
 
+	if *file == "" {
+		fmt.Fprintf(env.stdout, "order %s (webhookctl orders get %s)\n", *order, *order)
+	}
 	client := &http.Client{Timeout: *timeout}
 	total := len(events) * *repeat
 	prog := progress{w: env.stderr, verb: "sent", total: total}

@@ -10,7 +10,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 )
 
-const signUsage = `Usage: webhookctl sign --secret S [--secret S2 ...] [--at UNIX_SECONDS] < body
+const signUsage = `Usage: webhookctl sign [--secret S [--secret S2 ...]] [--at UNIX_SECONDS] < body
 
 Prints the X-Altafinex-Signature header value (one line) for the raw body
 read from stdin, byte for byte: t, then one v1 per secret, in order.
@@ -22,13 +22,14 @@ Flags:
 
 // runSign is the sign subcommand.
 func runSign(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return signCmd(args, stdin, stdout, stderr, os.Getenv, time.Now)
+	env := osEnv(stdin, stdout, stderr)
+	return signCmd(args, stdin, stdout, stderr, withLocalSecret(os.Getenv, env), time.Now)
 }
 
 func signCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, now func() time.Time) int {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
 	var secretList secretFlags
-	fs.Var(&secretList, "secret", "signing secret, whole string with its whsec_ prefix; repeat to sign with several (default: $"+secretsEnv+")")
+	fs.Var(&secretList, "secret", "signing secret, whole string with its whsec_ prefix; repeat to sign with several (default: $"+secretsEnv+", else the running local stack's)")
 	at := fs.String("at", "", "sign as of this Unix time in seconds (default: the clock)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), signUsage)

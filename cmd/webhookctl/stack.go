@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/altafinex-webhooks/receiver/internal/local"
+	"github.com/altafinex-webhooks/receiver/internal/localstate"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
 )
 
@@ -29,10 +30,27 @@ type cmdEnv struct {
 	stderr io.Writer
 	getenv func(string) string
 	now    func() time.Time
+	// statePath is the state file of "webhookctl local"; empty: none.
+	statePath string
 }
 
 func osEnv(stdin io.Reader, stdout, stderr io.Writer) cmdEnv {
-	return cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
+	path, _ := localstate.Path() // no cache directory: no state file
+	return cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, statePath: path}
+}
+
+// localState reads the state file of a running "webhookctl local". It
+// returns an error wrapping localstate.ErrNoState when there is none (a
+// stale file counts as none, and the error says so).
+func (env cmdEnv) localState() (localstate.State, error) {
+	if env.statePath == "" {
+		return localstate.State{}, localstate.ErrNoState
+	}
+	s, err := localstate.Read(env.statePath, localstate.Alive)
+	if errors.Is(err, localstate.ErrStale) {
+		return localstate.State{}, fmt.Errorf("%w (%w)", localstate.ErrNoState, err)
+	}
+	return s, err
 }
 
 // endpointEnv names the variable through which the SDK reaches an emulator.
@@ -52,17 +70,20 @@ type stackFlags struct {
 	endpoint string
 	region   string
 	table    string
+	orders   string
 	queueURL string
 	dlqURL   string
 	json     bool
 }
 
 const stackFlagsHelp = `Which deployment: --stack NAME reads the resources from the outputs of the
-CloudFormation stack (EventsTableName, EventsQueueUrl, EventsDLQUrl); without
-it the local stack of "webhookctl local" is used (tables webhook-events and
-orders, queues webhook-events-queue and webhook-events-dlq) at --endpoint or
-$AWS_ENDPOINT_URL. --table, --queue-url and --dlq-url override either. AWS
-credentials, region and profile come from the usual SDK configuration.
+CloudFormation stack (EventsTableName, OrdersTableName, EventsQueueUrl,
+EventsDLQUrl). Without it, the local stack: the one "webhookctl local" (make
+run) is running, found through its state file; or, at --endpoint or
+$AWS_ENDPOINT_URL, the local names (tables webhook-events and orders, queues
+webhook-events-queue and webhook-events-dlq). --table, --orders-table,
+--queue-url and --dlq-url override any of them. AWS credentials, region and
+profile come from the usual SDK configuration.
 `
 
 func (f *stackFlags) register(fs *flag.FlagSet) {
@@ -70,6 +91,7 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.endpoint, "endpoint", "", "AWS endpoint, e.g. the local emulator (default: $"+endpointEnv+")")
 	fs.StringVar(&f.region, "region", "", "AWS region (default: the SDK's configuration)")
 	fs.StringVar(&f.table, "table", "", "events table name (overrides the stack's)")
+	fs.StringVar(&f.orders, "orders-table", "", "orders table name (overrides the stack's)")
 	fs.StringVar(&f.queueURL, "queue-url", "", "events queue URL (overrides the stack's)")
 	fs.StringVar(&f.dlqURL, "dlq-url", "", "dead-letter queue URL (overrides the stack's)")
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts instead of text")
@@ -78,18 +100,30 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 // connect loads the AWS configuration and finds the resources need names.
 // Errors wrapping errUsage are the user's to fix.
 func (f *stackFlags) connect(ctx context.Context, env cmdEnv, need ops.Need) (aws.Config, ops.Resources, error) {
-	override := ops.Resources{EventsTable: f.table, QueueURL: f.queueURL, DLQURL: f.dlqURL}
+	override := ops.Resources{EventsTable: f.table, OrdersTable: f.orders, QueueURL: f.queueURL, DLQURL: f.dlqURL}
 	endpoint := f.endpoint
 	if endpoint == "" {
 		endpoint = env.getenv(endpointEnv)
 	}
 	isLocal := f.stack == ""
-	if isLocal && endpoint == "" && override.Check(need) != nil {
-		return aws.Config{}, ops.Resources{}, fmt.Errorf("%w: give --stack NAME for a deployed stack, or --endpoint (or $%s) for the local one", errUsage, endpointEnv)
+	region := f.region
+	if isLocal && endpoint == "" {
+		st, err := env.localState()
+		if err == nil {
+			// The running local stack: its emulator and its resources,
+			// each still overridden by its flag.
+			endpoint = st.Endpoint
+			override = ops.Resources{EventsTable: st.EventsTable, OrdersTable: st.OrdersTable, QueueURL: st.QueueURL, DLQURL: st.DLQURL}.Merge(override)
+			if region == "" {
+				region = st.Region
+			}
+		} else if override.Check(need) != nil {
+			return aws.Config{}, ops.Resources{}, fmt.Errorf("%w: no local stack found (%v): start one with \"make run\", or give --stack NAME for a deployed stack, or --endpoint (or $%s)", errUsage, err, endpointEnv)
+		}
 	}
 	var opts []func(*config.LoadOptions) error
-	if f.region != "" {
-		opts = append(opts, config.WithRegion(f.region))
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
 	}
 	if isLocal && endpoint != "" && env.getenv("AWS_ACCESS_KEY_ID") == "" && env.getenv("AWS_PROFILE") == "" {
 		// The emulator takes any credentials; do not go looking for real ones.
@@ -99,8 +133,11 @@ func (f *stackFlags) connect(ctx context.Context, env cmdEnv, need ops.Need) (aw
 	if err != nil {
 		return aws.Config{}, ops.Resources{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	if f.endpoint != "" {
+	switch {
+	case f.endpoint != "":
 		cfg.BaseEndpoint = aws.String(f.endpoint)
+	case isLocal && endpoint != "":
+		cfg.BaseEndpoint = aws.String(endpoint)
 	}
 	if cfg.Region == "" {
 		if !isLocal {

@@ -27,13 +27,14 @@ Flags:
 
 // runVerify is the verify subcommand.
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return verifyCmd(args, stdin, stdout, stderr, os.Getenv, time.Now)
+	env := osEnv(stdin, stdout, stderr)
+	return verifyCmd(args, stdin, stdout, stderr, withLocalSecret(os.Getenv, env), time.Now)
 }
 
 func verifyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, now func() time.Time) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	var secretList secretFlags
-	fs.Var(&secretList, "secret", "signing secret, whole string with its whsec_ prefix; repeat for a rotation (default: $"+secretsEnv+")")
+	fs.Var(&secretList, "secret", "signing secret, whole string with its whsec_ prefix; repeat for a rotation (default: $"+secretsEnv+", else the running local stack's)")
 	header := fs.String("header", "", "the "+signature.HeaderName+" header value (required; may be empty)")
 	tolerance := fs.Duration("tolerance", signature.DefaultTolerance, "how far the signing time may be from now")
 	at := fs.String("at", "", "verify as if now were this Unix time in seconds (default: the clock)")
