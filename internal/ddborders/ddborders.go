@@ -70,6 +70,14 @@ import (
 // maxAttempts bounds the versioned writes of the slow path.
 const maxAttempts = 5
 
+// MaxEvents bounds the event ids an order item keeps (event_ids, the most
+// recent last): the order's timeline, read by the operator's tool without
+// an index. The fast paths append while the list is shorter; a full list
+// refuses their condition, and the slow path writes it trimmed to the most
+// recent MaxEvents: one extra refused write per event beyond the first
+// MaxEvents of an order, none before.
+const MaxEvents = 25
+
 // createWait bounds how long CreateTable waits for the table to be ACTIVE.
 const createWait = 2 * time.Minute
 
@@ -103,6 +111,7 @@ const (
 	attrCreatedAt      = "created_at_ms"
 	attrUpdatedAt      = "updated_at_ms"
 	attrVersion        = "version"
+	attrEvents         = "event_ids"
 )
 
 // names maps the placeholders used in expressions to attribute names; every
@@ -114,7 +123,7 @@ var names = map[string]string{
 	"#paid": attrPaidAt, "#fcode": attrFailureCode, "#fmsg": attrFailureMessage, "#failed": attrFailedAt,
 	"#refunds": attrRefunds, "#total": attrRefundedTotal, "#remaining": attrRemaining,
 	"#lastid": attrLastEventID, "#lastat": attrLastEventAt, "#created": attrCreatedAt,
-	"#updated": attrUpdatedAt, "#version": attrVersion,
+	"#updated": attrUpdatedAt, "#version": attrVersion, "#events": attrEvents,
 }
 
 // placeholder finds the attribute name placeholders of an expression.
@@ -210,6 +219,9 @@ func (s *Store) ApplyPayment(ctx context.Context, orderID string, p orders.Payme
 			return o, false, err
 		}
 		n, changed := o.ApplyPayment(p)
+		if changed {
+			n.Events = withEvent(o.Events, p.EventID)
+		}
 		return n, changed, nil
 	})
 }
@@ -235,6 +247,9 @@ func (s *Store) ApplyRefund(ctx context.Context, orderID string, r orders.Refund
 			return o, false, err
 		}
 		n, changed := o.ApplyRefund(r)
+		if changed {
+			n.Events = withEvent(o.Events, r.EventID)
+		}
 		return n, changed, nil
 	})
 }
@@ -313,22 +328,24 @@ func fastPayment(p orders.Payment, now time.Time) *dynamodb.UpdateItemInput {
 		":empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
 		":now":   num(now.UnixMilli()),
 	}
+	addEvent(values, p.EventID)
 	set := `SET #amount = :amount, #currency = :currency, #pid = :pid, #peid = :eid, #email = :email,
 		#name = :name, #total = :zero, #refunds = :empty, #lastid = :eid, #lastat = :at,
-		#created = if_not_exists(#created, :now), #updated = :now, #status = :status`
+		#created = if_not_exists(#created, :now), #updated = :now, #status = :status,
+		#events = list_append(if_not_exists(#events, :noevents), :event)`
 	var update, cond string
 	if p.Succeeded {
 		values[":status"] = str(string(orders.Paid))
 		update = set + `, #paid = :at, #remaining = :amount REMOVE #fcode, #fmsg, #failed ADD #version :one`
-		cond = `attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND #total = :zero)`
+		cond = `(attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND #total = :zero))`
 	} else {
 		values[":status"] = str(string(orders.PaymentFailed))
 		values[":fcode"], values[":fmsg"] = str(p.FailureCode), str(p.FailureMessage)
 		update = set + `, #fcode = :fcode, #fmsg = :fmsg, #failed = :at REMOVE #paid, #remaining ADD #version :one`
-		cond = `attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND #total = :zero AND
-			(attribute_not_exists(#failed) OR #failed < :at OR (#failed = :at AND #peid < :eid)))`
+		cond = `(attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND #total = :zero AND
+			(attribute_not_exists(#failed) OR #failed < :at OR (#failed = :at AND #peid < :eid))))`
 	}
-	update, cond = oneLine(update), oneLine(cond)
+	update, cond = oneLine(update), oneLine(cond+" AND "+eventsRoom)
 	return &dynamodb.UpdateItemInput{
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String(cond),
@@ -339,22 +356,50 @@ func fastPayment(p orders.Payment, now time.Time) *dynamodb.UpdateItemInput {
 
 // fastRefund is the fast-path update for r: it assumes a full refund.
 func fastRefund(r orders.Refund, now time.Time) *dynamodb.UpdateItemInput {
-	update := `SET #refunds.#rid = :refund, #status = :status, #lastid = :eid, #lastat = :at, #updated = :now
+	update := `SET #refunds.#rid = :refund, #status = :status, #lastid = :eid, #lastat = :at, #updated = :now,
+		#events = list_append(if_not_exists(#events, :noevents), :event)
 		ADD #total :amt, #remaining :neg, #version :one`
 	cond := `attribute_exists(#paid) AND attribute_not_exists(#refunds.#rid) AND #currency = :currency AND
 		#remaining <= :amt AND (#lastat < :at OR (#lastat = :at AND #lastid < :eid))`
-	update, cond = oneLine(update), oneLine(cond)
-	return &dynamodb.UpdateItemInput{
-		UpdateExpression:         aws.String(update),
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: namesFor(map[string]string{"#rid": r.RefundID}, update, cond),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":refund": refundValue(r.Amount, orders.EventRef{ID: r.EventID, Created: r.EventCreated}),
-			":amt":    num(r.Amount), ":neg": num(-r.Amount), ":status": str(string(orders.Refunded)),
-			":eid": str(r.EventID), ":at": num(r.EventCreated.UnixMilli()), ":now": num(now.UnixMilli()),
-			":currency": str(r.Currency), ":one": num(1),
-		},
+	update, cond = oneLine(update), oneLine(cond+" AND "+eventsRoom)
+	values := map[string]types.AttributeValue{
+		":refund": refundValue(r.Amount, orders.EventRef{ID: r.EventID, Created: r.EventCreated}),
+		":amt":    num(r.Amount), ":neg": num(-r.Amount), ":status": str(string(orders.Refunded)),
+		":eid": str(r.EventID), ":at": num(r.EventCreated.UnixMilli()), ":now": num(now.UnixMilli()),
+		":currency": str(r.Currency), ":one": num(1),
 	}
+	addEvent(values, r.EventID)
+	return &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  namesFor(map[string]string{"#rid": r.RefundID}, update, cond),
+		ExpressionAttributeValues: values,
+	}
+}
+
+// eventsRoom is the fast paths' extra condition: the event_ids list has room
+// for one more id (a full one is trimmed by the slow path).
+const eventsRoom = `(attribute_not_exists(#events) OR size(#events) < :maxevents)`
+
+// addEvent adds the values the fast paths' event_ids append and eventsRoom
+// use.
+func addEvent(values map[string]types.AttributeValue, eventID string) {
+	values[":event"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{str(eventID)}}
+	values[":noevents"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+	values[":maxevents"] = num(MaxEvents)
+}
+
+// withEvent returns a new list: events with eventID appended (unless it is
+// already the last), trimmed to the most recent MaxEvents.
+func withEvent(events []string, eventID string) []string {
+	if n := len(events); n > 0 && events[n-1] == eventID {
+		return slices.Clone(events)
+	}
+	out := append(slices.Clone(events), eventID)
+	if len(out) > MaxEvents {
+		out = out[len(out)-MaxEvents:]
+	}
+	return out
 }
 
 // versioned is the slow-path update: it writes the whole state o, on

@@ -44,6 +44,13 @@ func encode(o orders.Order) map[string]types.AttributeValue {
 	putTime(attrLastEventAt, o.LastEventCreated)
 	putTime(attrCreatedAt, o.CreatedAt)
 	putTime(attrUpdatedAt, o.UpdatedAt)
+	if len(o.Events) > 0 {
+		events := make([]types.AttributeValue, len(o.Events))
+		for i, id := range o.Events {
+			events[i] = str(id)
+		}
+		item[attrEvents] = &types.AttributeValueMemberL{Value: events}
+	}
 	if o.HasSuccess() {
 		putTime(attrPaidAt, o.PaidAt)
 		item[attrRemaining] = num(o.Amount - o.RefundedTotal)
@@ -80,6 +87,7 @@ func decode(item map[string]types.AttributeValue) (orders.Order, int64, error) {
 		UpdatedAt:        d.time(attrUpdatedAt),
 	}
 	version := d.num(attrVersion)
+	o.Events = d.strList(attrEvents)
 	if v, ok := item[attrRefunds]; ok {
 		m, isMap := v.(*types.AttributeValueMemberM)
 		if !isMap {
@@ -165,6 +173,28 @@ func (d *decoder) num(attr string) int64 {
 		d.fail(attr, err.Error())
 	}
 	return i
+}
+
+func (d *decoder) strList(attr string) []string {
+	v, ok := d.item[attr]
+	if !ok {
+		return nil
+	}
+	l, isList := v.(*types.AttributeValueMemberL)
+	if !isList {
+		d.fail(attr, "not a list")
+		return nil
+	}
+	out := make([]string, 0, len(l.Value))
+	for _, e := range l.Value {
+		s, isStr := e.(*types.AttributeValueMemberS)
+		if !isStr {
+			d.fail(attr, "an element is not a string")
+			return nil
+		}
+		out = append(out, s.Value)
+	}
+	return out
 }
 
 func (d *decoder) time(attr string) time.Time {

@@ -159,6 +159,11 @@ type Order struct {
 	LastEventCreated time.Time
 	// CreatedAt and UpdatedAt are set by the store, not by this package.
 	CreatedAt, UpdatedAt time.Time
+	// Events are the ids of the events that changed the order, in the
+	// order they were applied, the most recent last; the store keeps a
+	// bounded number of them (the order's timeline, without an index).
+	// Set by the store, not by this package.
+	Events []string
 }
 
 // EventRef names a webhook event: its id and created time.

@@ -1,0 +1,110 @@
+package ddborders_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/altafinex-webhooks/receiver/internal/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/orders"
+)
+
+// The order item keeps the ids of the events that changed it, in the order
+// applied, bounded to the most recent MaxEvents: the fast paths append, a
+// full list goes through the slow path, which trims it; events that change
+// nothing (a duplicate, a stale failure) are not listed. The expectation is
+// the list of applied ids kept by hand here.
+func TestOrderKeepsTheIDsOfItsEventsBounded(t *testing.T) {
+	store, _ := newStore(t)
+	ctx := context.Background()
+	const id = "ord_timeline"
+	var want []string
+	check := func(step string, o orders.Order) {
+		t.Helper()
+		if len(want) > ddborders.MaxEvents {
+			want = want[len(want)-ddborders.MaxEvents:]
+		}
+		if !slices.Equal(o.Events, want) {
+			t.Fatalf("%s: events %v, want %v", step, o.Events, want)
+		}
+		got, err := store.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Events, want) {
+			t.Fatalf("%s: stored events %v, want %v", step, got.Events, want)
+		}
+	}
+
+	// A failure, then the success (both fast paths).
+	fail := orders.Payment{EventID: "evt_fail", EventCreated: at(1), PaymentID: "pay_0", Amount: 100000, Currency: "usd", FailureCode: "card_declined"}
+	o, changed, err := store.ApplyPayment(ctx, id, fail, at(1))
+	if err != nil || !changed {
+		t.Fatalf("failure: changed %v, %v", changed, err)
+	}
+	want = append(want, "evt_fail")
+	check("failure", o)
+	pay := orders.Payment{EventID: "evt_pay", EventCreated: at(2), PaymentID: "pay_1", Succeeded: true, Amount: 100000, Currency: "usd"}
+	if o, changed, err = store.ApplyPayment(ctx, id, pay, at(2)); err != nil || !changed {
+		t.Fatalf("payment: changed %v, %v", changed, err)
+	}
+	want = append(want, "evt_pay")
+	check("payment", o)
+
+	// The same payment again and a stale failure change nothing.
+	if o, changed, err = store.ApplyPayment(ctx, id, pay, at(3)); err != nil || changed {
+		t.Fatalf("payment again: changed %v, %v", changed, err)
+	}
+	check("payment again", o)
+	stale := fail
+	stale.EventID, stale.EventCreated = "evt_stale", at(0)
+	if o, changed, err = store.ApplyPayment(ctx, id, stale, at(3)); err != nil || changed {
+		t.Fatalf("stale failure: changed %v, %v", changed, err)
+	}
+	check("stale failure", o)
+
+	// More partial refunds than the list holds.
+	for i := range ddborders.MaxEvents + 5 {
+		ev := fmt.Sprintf("evt_re_%02d", i)
+		r := orders.Refund{EventID: ev, EventCreated: at(10 + i), RefundID: fmt.Sprintf("re_%02d", i), PaymentID: "pay_1", Amount: 100, Currency: "usd"}
+		if o, changed, err = store.ApplyRefund(ctx, id, r, at(10+i)); err != nil || !changed {
+			t.Fatalf("refund %d: changed %v, %v", i, changed, err)
+		}
+		want = append(want, ev)
+		check(ev, o)
+	}
+	// The last refund brings it to REFUNDED on a full list: the fast path's
+	// condition refuses, the slow path trims.
+	last := orders.Refund{EventID: "evt_re_last", EventCreated: at(100), RefundID: "re_last", PaymentID: "pay_1", Amount: 100000, Currency: "usd"}
+	if o, changed, err = store.ApplyRefund(ctx, id, last, at(100)); err != nil || !changed {
+		t.Fatalf("last refund: changed %v, %v", changed, err)
+	}
+	want = append(want, "evt_re_last")
+	check("last refund", o)
+	if o.Status != orders.Refunded {
+		t.Errorf("status %s, want REFUNDED", o.Status)
+	}
+}
+
+// A full refund on a short list takes the fast path and appends too.
+func TestFastRefundAppendsItsEvent(t *testing.T) {
+	store, c := newStore(t)
+	ctx := context.Background()
+	pay := orders.Payment{EventID: "evt_pay", EventCreated: at(1), PaymentID: "pay_1", Succeeded: true, Amount: 500, Currency: "usd"}
+	if _, _, err := store.ApplyPayment(ctx, "ord_fast", pay, at(1)); err != nil {
+		t.Fatal(err)
+	}
+	before := c.updates.Load()
+	r := orders.Refund{EventID: "evt_re", EventCreated: at(2), RefundID: "re_1", PaymentID: "pay_1", Amount: 500, Currency: "usd"}
+	o, changed, err := store.ApplyRefund(ctx, "ord_fast", r, at(2))
+	if err != nil || !changed {
+		t.Fatalf("changed %v, %v", changed, err)
+	}
+	if n := c.updates.Load() - before; n != 1 {
+		t.Errorf("%d UpdateItem calls, want 1 (the fast path)", n)
+	}
+	if want := []string{"evt_pay", "evt_re"}; !slices.Equal(o.Events, want) {
+		t.Errorf("events %v, want %v", o.Events, want)
+	}
+}
