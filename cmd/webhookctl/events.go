@@ -19,14 +19,16 @@ import (
 )
 
 const eventsUsage = `Usage: webhookctl events get EVENT_ID [--json] [deployment flags]
-       webhookctl events list [--status FAILED | --stranded] [--since 24h] [--json] [deployment flags]
+       webhookctl events list [--status S[,S…] | --stranded] [--type T] [--order ID] [--since 24h] [--limit N] [--json] [deployment flags]
 
 get shows one event's record: status, type, attempts, completed steps,
-times, last error, stored body size. list shows the records in one status
-updated within --since (default: all of them), oldest update first.
---stranded lists the replays that may never have sent their message
-(RETRYING with the body, no processor holding them, for 5 minutes):
-"webhookctl replay ID" sends them.
+times, last error, stored body size. list shows the events of every status
+(or --status), newest update first, the newest --limit of all that match:
+it pages through the whole table, and its last line says how many matched.
+--order keeps the events of one order (those its item names, and stored
+bodies that name it). --stranded keeps the replays that may never have sent
+their message (RETRYING with the body, no processor holding them, for 5
+minutes): "webhookctl replay ID" sends them.
 
 Exit status: 0 shown, 1 not found or AWS error, 2 usage error.
 
@@ -43,9 +45,12 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 	fs := flag.NewFlagSet("events", flag.ContinueOnError)
 	var sf stackFlags
 	sf.register(fs)
-	status := fs.String("status", string(eventrecord.Failed), "list: records in this status")
+	status := fs.String("status", "", "list: only these statuses, comma-separated (default: every status)")
+	typ := fs.String("type", "", "list: only this event type, e.g. payment.succeeded")
+	order := fs.String("order", "", "list: only the events of this order (metadata.order_id)")
 	since := fs.String("since", "", "list: updated within this long (24h, 90m, 7d; default: any time)")
-	stranded := fs.Bool("stranded", false, "list: the stranded replays (RETRYING with a body, no processor on them): replay them again")
+	limit := fs.Int("limit", ops.DefaultLimit, "list: show at most this many, the newest")
+	stranded := fs.Bool("stranded", false, "list: only the stranded replays (RETRYING with a body, no processor on them): replay them again")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), eventsUsage)
 		fs.PrintDefaults()
@@ -84,37 +89,49 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 		if len(pos) != 1 {
 			return usageError(fs, env.stderr, fmt.Errorf("list takes no arguments, got %q", pos[1]))
 		}
-		st, err := ops.ParseStatus(*status)
+		statuses, err := ops.ParseStatuses(*status)
 		if err != nil {
 			return usageError(fs, env.stderr, err)
 		}
-		if *stranded {
-			st = eventrecord.Retrying
+		if *limit < 1 {
+			return usageError(fs, env.stderr, fmt.Errorf("--limit %d: want at least 1", *limit))
 		}
 		from, err := parseSince(*since, now)
 		if err != nil {
 			return usageError(fs, env.stderr, err)
 		}
-		table, err := eventsTable(ctx, &sf, env)
+		f := ops.EventFilter{Statuses: statuses, Type: *typ, Since: from, Order: *order, Stranded: *stranded, Limit: *limit}
+		need := ops.NeedEventsTable
+		if f.Order != "" {
+			need |= ops.NeedOrdersTable
+		}
+		cfg, res, err := sf.connect(ctx, env, need)
 		if err != nil {
 			return fail(env.stderr, "events", err)
 		}
-		list, what := ops.ListEvents, string(st)
-		if *stranded {
-			list = func(ctx context.Context, er ops.EventReader, _ eventrecord.Status, since, now time.Time) ([]ops.EventView, error) {
-				return ops.ListStranded(ctx, er, since, now)
+		db := dynamodb.NewFromConfig(cfg)
+		if f.Order != "" {
+			v, err := ops.GetOrder(ctx, db, res.OrdersTable, ddbevents.New(db, res.EventsTable), f.Order)
+			switch {
+			case errors.Is(err, ops.ErrOrderNotFound):
+				// No item: only stored bodies can name the order.
+			case err != nil:
+				return fail(env.stderr, "events", err)
+			default:
+				for _, e := range v.Timeline {
+					f.OrderEvents = append(f.OrderEvents, e.EventID)
+				}
 			}
-			what = "stranded (replay them again)"
 		}
-		views, err := list(ctx, table, st, from, now)
+		list, err := ops.ListAll(ctx, ddbevents.New(db, res.EventsTable), f, now)
 		if err != nil {
 			return fail(env.stderr, "events", err)
 		}
 		if sf.json {
-			return printJSON(env, views)
+			return printJSON(env, list)
 		}
-		printEventList(env.stdout, views)
-		fmt.Fprintf(env.stderr, "%d %s event(s)%s\n", len(views), what, sinceText(from))
+		printEventList(env.stdout, list.Events)
+		fmt.Fprintf(env.stderr, "%d of %d event(s) (%s), newest first%s\n", len(list.Events), list.Matched, f, moreText(len(list.Events), list.Matched))
 		return exitOK
 	default:
 		return usageError(fs, env.stderr, fmt.Errorf("unknown events command %q: want get or list", pos[0]))
@@ -134,6 +151,14 @@ func sinceText(from time.Time) string {
 		return ""
 	}
 	return " updated since " + from.UTC().Format(time.RFC3339)
+}
+
+// moreText says how to see the rest when a listing shows fewer than matched.
+func moreText(shown, matched int) string {
+	if shown >= matched {
+		return ""
+	}
+	return fmt.Sprintf("; --limit %d shows them all", matched)
 }
 
 func printJSON(env cmdEnv, v any) int {
@@ -157,16 +182,10 @@ func printEvent(w io.Writer, v ops.EventView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := string(v.Status)
 	switch {
-	case v.Stranded:
-		status += " (stranded: a replay may never have sent it; webhookctl replay " + v.EventID + ")"
-	case v.Replayable && v.Status == eventrecord.Ignored:
-		status += " (replayable once the deployment should apply it: webhookctl replay --ignored " + v.EventID + ")"
-	case v.Replayable && v.Status != eventrecord.Retrying:
+	case v.Replayable:
 		status += " (replayable: webhookctl replay " + v.EventID + ")"
-	case v.Status == eventrecord.Failed && v.BodyBytes == 0:
+	case v.Status == eventrecord.Failed:
 		status += " (no body kept: cannot be replayed)"
-	case eventrecord.IsBodyKey(v.EventID):
-		status += " (a refused body, kept for investigation)"
 	}
 	if v.Expired {
 		status += " (TTL passed, awaiting deletion)"
@@ -209,7 +228,7 @@ func printEventList(w io.Writer, views []ops.EventView) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT ID\tSTATUS\tTYPE\tATTEMPTS\tUPDATED\tBODY\tERROR")
+	fmt.Fprintln(tw, "EVENT ID\tSTATUS\tTYPE\tATTEMPTS\tUPDATED\tBODY\tNOTE\tERROR")
 	for _, v := range views {
 		errText := v.Error
 		if r := []rune(errText); len(r) > 60 {
@@ -222,7 +241,11 @@ func printEventList(w io.Writer, views []ops.EventView) {
 		if v.UpdatedAt != nil {
 			updated = v.UpdatedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\n", v.EventID, v.Status, v.Type, v.Attempts, updated, v.BodyBytes, errText)
+		note := strings.Join(v.Notes(), ",")
+		if note == "" {
+			note = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", v.EventID, v.Status, v.Type, v.Attempts, updated, v.BodyBytes, note, errText)
 	}
 	_ = tw.Flush()
 }

@@ -31,13 +31,14 @@ Commands:
   sign     print an X-Altafinex-Signature header for a body on stdin
   local    run the receiver on this machine against an AWS emulator
   send     sign and POST a realistic test event (or a file) to a webhook URL
-  events   show an event's record (get ID) or list records by status (list)
+  events   show an event's record (get ID) or list events, newest first (list)
+  orders   show an order and its timeline (get ID) or list orders (list)
   replay   put FAILED (or IGNORED) events back on the queue (by id, or --status)
   dlq      peek at the dead-letter queue, or redrive it to the events queue
 
 Run "webhookctl <command> -h" for a command's flags. Secrets come from
---secret flags or, when none is given, from WEBHOOK_SECRETS
-(comma-separated). Secrets are never printed.
+--secret flags, else from WEBHOOK_SECRETS (comma-separated), else from the
+state file of the running local stack (make run). Secrets are never printed.
 `
 
 // run dispatches to a subcommand and returns the process exit code.
@@ -58,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSend(rest, stdin, stdout, stderr)
 	case "events":
 		return runEvents(rest, stdin, stdout, stderr)
+	case "orders":
+		return runOrders(rest, stdin, stdout, stderr)
 	case "replay":
 		return runReplay(rest, stdin, stdout, stderr)
 	case "dlq":

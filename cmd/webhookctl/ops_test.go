@@ -90,15 +90,16 @@ func testEvents(t *testing.T, e awsEnv) {
 			}
 		}},
 		{name: "get unknown", args: []string{"get", "evt_none"}, wantCode: exitFail},
-		{name: "list failed", args: []string{"list", "--since", "24h"}, want: []string{"EVENT ID", "evt_f1", "evt_f2"}, notWant: []string{"evt_p1"}},
+		{name: "list every status", args: []string{"list"}, want: []string{"EVENT ID", "evt_f1", "evt_f2", "evt_p1", "replayable"}},
+		{name: "list failed", args: []string{"list", "--status", "failed", "--since", "24h"}, want: []string{"EVENT ID", "evt_f1", "evt_f2"}, notWant: []string{"evt_p1"}},
 		{name: "list since later", args: []string{"list", "--since", "30m"}, notWant: []string{"evt_f1", "EVENT ID"}},
 		{name: "list processed --json", args: []string{"list", "--status", "processed", "--json"}, json: func(t *testing.T, out string) {
-			var vs []ops.EventView
-			if err := json.Unmarshal([]byte(out), &vs); err != nil {
+			var l ops.EventList
+			if err := json.Unmarshal([]byte(out), &l); err != nil {
 				t.Fatal(err)
 			}
-			if len(vs) != 1 || vs[0].EventID != "evt_p1" {
-				t.Errorf("got %+v", vs)
+			if len(l.Events) != 1 || l.Events[0].EventID != "evt_p1" || l.Matched != 1 {
+				t.Errorf("got %+v", l)
 			}
 		}},
 		{name: "list bad status", args: []string{"list", "--status", "DONE"}, wantCode: exitUsage},
@@ -369,7 +370,15 @@ func TestOperatorUsageErrors(t *testing.T) {
 		{"events: get without id", eventsCmd, []string{"get"}, "one EVENT_ID"},
 		{"events: unknown", eventsCmd, []string{"show"}, "unknown events command"},
 		{"events: bad since", eventsCmd, []string{"list", "--since", "yesterday"}, "--since"},
+		{"events: unknown status names the valid ones", eventsCmd, []string{"list", "--status", "DONE"},
+			`unknown status "DONE": want one of RECEIVED, PROCESSING, RETRYING, PROCESSED, FAILED, IGNORED, REJECTED`},
+		{"events: bad limit", eventsCmd, []string{"list", "--limit", "0"}, "--limit 0"},
 		{"events: nowhere to look", eventsCmd, []string{"get", "evt_1"}, "give --stack NAME"},
+		{"orders: no subcommand", ordersCmd, nil, "want get ORDER_ID or list"},
+		{"orders: get without id", ordersCmd, []string{"get"}, "one ORDER_ID"},
+		{"orders: unknown status names the valid ones", ordersCmd, []string{"list", "--status", "SHIPPED"},
+			`unknown order status "SHIPPED": want one of PAID, PAYMENT_FAILED, PARTIALLY_REFUNDED, REFUNDED, REFUND_RECEIVED`},
+		{"orders: nowhere to look", ordersCmd, []string{"get", "ord_1"}, "give --stack NAME"},
 		{"replay: nothing", replayCmd, nil, "give event ids"},
 		{"replay: ids and status", replayCmd, []string{"evt_1", "--status", "FAILED"}, "not both"},
 		{"replay: other status", replayCmd, []string{"--status", "PROCESSED"}, "only FAILED"},

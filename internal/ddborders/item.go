@@ -203,3 +203,10 @@ func (d *decoder) time(attr string) time.Time {
 	}
 	return time.UnixMilli(d.num(attr)).UTC()
 }
+
+// Decode reads an order item as the store wrote it, for readers other than
+// the store (the operator's tool). Attributes it does not know are ignored.
+func Decode(item map[string]types.AttributeValue) (orders.Order, error) {
+	o, _, err := decode(item)
+	return o, err
+}

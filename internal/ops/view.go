@@ -161,5 +161,5 @@ func ParseStatus(s string) (eventrecord.Status, error) {
 	if slices.Contains(Statuses(), up) {
 		return up, nil
 	}
-	return "", fmt.Errorf("%w %q", ErrUnknownStatus, s)
+	return "", fmt.Errorf("%w %q: want one of %s", ErrUnknownStatus, s, validStatuses())
 }
