@@ -26,21 +26,24 @@ type answer struct {
 	field  string // "status" for 2xx answers, "error" otherwise
 	metric string
 	level  slog.Level
+	public ingest.Outcome // the outcome the client is told; "": the real one
 }
 
 var answers = map[ingest.Outcome]answer{
-	ingest.Accepted:         {http.StatusOK, "status", "Accepted", slog.LevelInfo},
-	ingest.Duplicate:        {http.StatusOK, "status", "Duplicate", slog.LevelInfo},
-	ingest.Ignored:          {http.StatusOK, "status", "Ignored", slog.LevelInfo},
-	ingest.Rejected:         {http.StatusOK, "status", "Rejected", slog.LevelError},
-	ingest.PayloadMismatch:  {http.StatusOK, "status", "PayloadMismatch", slog.LevelError},
-	ingest.InFlight:         {http.StatusConflict, "error", "InFlight", slog.LevelWarn},
-	ingest.InvalidSignature: {http.StatusUnauthorized, "error", "SignatureFailure", slog.LevelWarn},
-	ingest.PayloadTooLarge:  {http.StatusRequestEntityTooLarge, "error", "PayloadTooLarge", slog.LevelWarn},
-	ingest.MethodNotAllowed: {http.StatusMethodNotAllowed, "error", "BadRequest", slog.LevelWarn},
-	ingest.Forbidden:        {http.StatusForbidden, "error", "Forbidden", slog.LevelWarn},
-	ingest.BadRequest:       {http.StatusBadRequest, "error", "BadRequest", slog.LevelWarn},
-	ingest.Unavailable:      {http.StatusServiceUnavailable, "error", "Unavailable", slog.LevelError},
+	ingest.Accepted:         {http.StatusOK, "status", "Accepted", slog.LevelInfo, ""},
+	ingest.Duplicate:        {http.StatusOK, "status", "Duplicate", slog.LevelInfo, ""},
+	ingest.Ignored:          {http.StatusOK, "status", "Ignored", slog.LevelInfo, ""},
+	ingest.Rejected:         {http.StatusOK, "status", "Rejected", slog.LevelError, ""},
+	ingest.PayloadMismatch:  {http.StatusOK, "status", "PayloadMismatch", slog.LevelError, ""},
+	ingest.InFlight:         {http.StatusConflict, "error", "InFlight", slog.LevelWarn, ""},
+	ingest.InvalidSignature: {http.StatusUnauthorized, "error", "SignatureFailure", slog.LevelWarn, ""},
+	// Counted apart from SignatureFailure (its own alarm), told as one.
+	ingest.NoSecret:         {http.StatusUnauthorized, "error", "SigningSecretNotConfigured", slog.LevelError, ingest.InvalidSignature},
+	ingest.PayloadTooLarge:  {http.StatusRequestEntityTooLarge, "error", "PayloadTooLarge", slog.LevelWarn, ""},
+	ingest.MethodNotAllowed: {http.StatusMethodNotAllowed, "error", "BadRequest", slog.LevelWarn, ""},
+	ingest.Forbidden:        {http.StatusForbidden, "error", "Forbidden", slog.LevelWarn, ""},
+	ingest.BadRequest:       {http.StatusBadRequest, "error", "BadRequest", slog.LevelWarn, ""},
+	ingest.Unavailable:      {http.StatusServiceUnavailable, "error", "Unavailable", slog.LevelError, ""},
 }
 
 // Receiver is what the handler calls; *ingest.Service implements it.
@@ -125,10 +128,14 @@ func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Resu
 // the log.
 func answerFor(a answer, res ingest.Result) answerBody {
 	var body answerBody
+	told := res.Outcome
+	if a.public != "" {
+		told = a.public
+	}
 	if a.field == "status" {
-		body.Status = string(res.Outcome)
+		body.Status = string(told)
 	} else {
-		body.Error = string(res.Outcome)
+		body.Error = string(told)
 	}
 	if a.status < 300 {
 		body.EventID = res.EventID

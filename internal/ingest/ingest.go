@@ -41,7 +41,9 @@ type Queue interface {
 	Send(ctx context.Context, m eventrecord.Message) error
 }
 
-// SecretSource gives the signing secrets currently accepted.
+// SecretSource gives the signing secrets currently accepted. No secret and
+// a nil error means none is configured yet (a new stack whose secret still
+// holds its placeholder).
 type SecretSource interface {
 	Secrets(ctx context.Context) ([][]byte, error)
 }
@@ -58,6 +60,10 @@ const (
 	PayloadMismatch  Outcome = "payload_mismatch"  // same id as a stored event, other body: recorded apart with its body
 	InFlight         Outcome = "in_flight"         // another delivery of this event holds the lease
 	InvalidSignature Outcome = "invalid_signature" // any signature failure
+	// NoSecret: no signing secret is configured, so nothing can be
+	// verified. The client is told invalid_signature, as for any other
+	// signature failure; the log and the metrics tell them apart.
+	NoSecret         Outcome = "no_signing_secret"
 	PayloadTooLarge  Outcome = "payload_too_large" // over the body limit, not stored
 	MethodNotAllowed Outcome = "method_not_allowed"
 	Forbidden        Outcome = "forbidden" // source address not in the allow-list
@@ -72,6 +78,9 @@ const (
 	IgnoredLivemode = "livemode_mismatch" // a live event on a test deployment, or the reverse
 	IgnoredBefore   = "ignored_before"    // this event is recorded IGNORED already
 )
+
+// ReasonNoSecret is the log's reason for NoSecret.
+const ReasonNoSecret = "no signing secret configured: put the provider's whsec_ secret into the stack's secret (webhookctl connect --stack NAME)"
 
 // Request is one delivery as the HTTP front hands it over.
 type Request struct {
@@ -138,6 +147,9 @@ func (s *Service) Receive(ctx context.Context, req Request) Result {
 	secrets, err := s.Secrets.Secrets(ctx)
 	if err != nil {
 		return Result{Outcome: Unavailable, Reason: "signing secrets unavailable", Err: err}
+	}
+	if len(secrets) == 0 {
+		return Result{Outcome: NoSecret, Reason: ReasonNoSecret}
 	}
 	v := signature.Verifier{Secrets: secrets, Tolerance: s.Tolerance, Now: func() time.Time { return now }}
 	if err := v.Verify(req.Signature, req.Body); err != nil {

@@ -5,6 +5,7 @@ package secrets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,6 +19,33 @@ import (
 
 // ErrEmpty reports a secret value with no secret in it.
 var ErrEmpty = errors.New("no signing secret in value")
+
+// PlaceholderKey marks the value a stack's secret holds until the
+// provider's signing secret is put into it: template.yaml generates
+// {"not_configured": "…", "placeholder": "<random>"} (the random part keeps
+// it unguessable even to code that did not know the mark). Such a value is
+// no signing secret: Manager reports nothing configured.
+const PlaceholderKey = "not_configured"
+
+// IsPlaceholder reports whether value is the stack's placeholder: a JSON
+// object with the PlaceholderKey member. It never returns the value.
+func IsPlaceholder(value string) bool {
+	v := strings.TrimSpace(value)
+	if !strings.HasPrefix(v, "{") {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(v), &m) != nil {
+		return false
+	}
+	_, ok := m[PlaceholderKey]
+	return ok
+}
+
+// NotConfiguredRefresh is how often Manager reads the secret again while
+// it holds the placeholder, so that the first secret put into it is in use
+// within seconds (the rest of the time, Refresh applies).
+const NotConfiguredRefresh = 10 * time.Second
 
 // Split parses a comma-separated list of secrets, trimming white space
 // around each and dropping empty entries.
@@ -55,7 +83,9 @@ const DefaultRefresh = 5 * time.Minute
 //
 // The value is fetched by Load at cold start and cached; Secrets fetches it
 // again once Refresh has passed, and keeps the last good value when that
-// fetch fails.
+// fetch fails. While AWSCURRENT holds the stack's placeholder (see
+// IsPlaceholder) nothing is configured: Secrets returns no secret and no
+// error, and reads the value again every NotConfiguredRefresh.
 type Manager struct {
 	Client  GetSecretValueAPI
 	ID      string           // secret name or ARN
@@ -66,7 +96,8 @@ type Manager struct {
 	OnRefreshError func(error)
 
 	mu      sync.Mutex
-	cached  [][]byte
+	loaded  bool     // a value was read (cached is nil while nothing is configured)
+	cached  [][]byte //
 	fetched time.Time
 }
 
@@ -78,25 +109,30 @@ func (m *Manager) Load(ctx context.Context) error {
 		return err
 	}
 	m.mu.Lock()
-	m.cached, m.fetched = v, m.now()
+	m.loaded, m.cached, m.fetched = true, v, m.now()
 	m.mu.Unlock()
 	return nil
 }
 
 // Secrets returns the cached secrets, refreshing them first when they are
-// older than Refresh. The refresh is one GetSecretValue round trip (two with
+// older than Refresh. It returns no secret and a nil error while nothing is
+// configured (the stack's placeholder). The refresh is one GetSecretValue round trip (two with
 // an AWSPREVIOUS version) every few minutes per warm instance: the price of
 // picking up a rotation without a redeploy.
 func (m *Manager) Secrets(ctx context.Context) ([][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if m.cached != nil && now.Sub(m.fetched) < m.refresh() {
+	period := m.refresh()
+	if m.cached == nil {
+		period = NotConfiguredRefresh
+	}
+	if m.loaded && now.Sub(m.fetched) < period {
 		return m.cached, nil
 	}
 	v, err := m.fetch(ctx)
 	if err != nil {
-		if m.cached == nil {
+		if !m.loaded {
 			return nil, err
 		}
 		// Keep the last good value; try again after another period rather
@@ -107,7 +143,7 @@ func (m *Manager) Secrets(ctx context.Context) ([][]byte, error) {
 		}
 		return m.cached, nil
 	}
-	m.cached, m.fetched = v, now
+	m.loaded, m.cached, m.fetched = true, v, now
 	return v, nil
 }
 
@@ -128,6 +164,9 @@ func (m *Manager) fetch(ctx context.Context) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if IsPlaceholder(cur) {
+		return nil, nil // nothing configured yet
+	}
 	out, err := Split(cur)
 	if err != nil {
 		return nil, fmt.Errorf("secret %s AWSCURRENT: %w", m.ID, err)
@@ -138,6 +177,8 @@ func (m *Manager) fetch(ctx context.Context) ([][]byte, error) {
 		// No previous version: the secret was never rotated.
 	case prev.err != nil:
 		return nil, prev.err
+	case IsPlaceholder(prev.value):
+		// The placeholder the first secret replaced: no secret.
 	default:
 		if more, err := Split(prev.value); err == nil {
 			out = appendNew(out, more)
