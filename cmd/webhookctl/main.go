@@ -31,6 +31,7 @@ Commands:
   sign     print an X-Altafinex-Signature header for a body on stdin
   local    run the receiver on this machine against an AWS emulator
   send     sign and POST a realistic test event (or a file) to a webhook URL
+  connect  store a deployed stack's signing secret (from stdin), print its URL, send a test event
   events   show an event's record (get ID) or list events, newest first (list)
   orders   show an order and its timeline (get ID) or list orders (list)
   replay   put FAILED (or IGNORED) events back on the queue (by id, or --status)
@@ -57,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runLocal(rest, stdin, stdout, stderr)
 	case "send":
 		return runSend(rest, stdin, stdout, stderr)
+	case "connect":
+		return runConnect(rest, stdin, stdout, stderr)
 	case "events":
 		return runEvents(rest, stdin, stdout, stderr)
 	case "orders":
