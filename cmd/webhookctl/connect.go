@@ -21,7 +21,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
-	"github.com/altafinex-webhooks/receiver/internal/secrets"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
@@ -31,7 +30,9 @@ const connectUsage = `Usage: webhookctl connect --stack NAME [--function-url] [-
 Connects a deployed stack to Altafinex, as the dashboard's "Save & Test":
   1. reads the endpoint's signing secret (whsec_…) from standard input: at a
      terminal it asks for it and does not echo it; never give it as a flag;
-  2. stores it in the stack's secret (output WebhookSecretArn);
+  2. stores it in the stack's secret (output WebhookSecretArn; the value it
+     replaces, the stack's placeholder or an earlier secret, stays accepted
+     as AWSPREVIOUS until the next put);
   3. prints the WebhookUrl to paste into the Altafinex dashboard;
   4. signs a test event (payment.succeeded, livemode false, a fresh order)
      with it, sends it to that URL, and shows its record until PROCESSED.
@@ -161,26 +162,14 @@ func readSecret(env cmdEnv) (string, error) {
 	return s, nil
 }
 
-// storeSecret puts secret into the stack's secret, unless it holds it
-// already, and says what it did without showing either value.
+// storeSecret puts secret into the stack's secret (a new AWSCURRENT
+// version; the value it replaces becomes AWSPREVIOUS). It never reads the
+// secret: an operator needs no right to see it.
 func storeSecret(ctx context.Context, env cmdEnv, sm *secretsmanager.Client, arn, secret string) error {
-	cur, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return fmt.Errorf("read the stack's secret %s: %w", arn, err)
-	}
-	current := aws.ToString(cur.SecretString)
-	if current == secret {
-		fmt.Fprintf(env.stdout, "The stack's secret already holds this signing secret (%s).\n", arn)
-		return nil
-	}
 	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String(secret)}); err != nil {
 		return fmt.Errorf("store the signing secret in %s: %w", arn, err)
 	}
-	if secrets.IsPlaceholder(current) {
-		fmt.Fprintf(env.stdout, "Signing secret stored in %s, in place of the stack's placeholder.\n", arn)
-	} else {
-		fmt.Fprintf(env.stdout, "Signing secret stored in %s; the one it replaces stays accepted (AWSPREVIOUS) until the next put.\n", arn)
-	}
+	fmt.Fprintf(env.stdout, "Signing secret stored in %s.\n", arn)
 	return nil
 }
 

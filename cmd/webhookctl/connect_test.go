@@ -20,6 +20,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
@@ -115,25 +116,38 @@ func TestConnect(t *testing.T) {
 
 	logs := &syncLog{}
 	runCtx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan local.Stack, 1), make(chan error, 1)
+	ready, stopped := make(chan local.Stack, 1), make(chan struct{})
+	var runErr error
 	go func() {
-		done <- local.Run(runCtx, local.Options{
+		defer close(stopped)
+		runErr = local.Run(runCtx, local.Options{
 			Addr: "127.0.0.1:" + strconv.Itoa(port), Endpoint: ep, SecretID: aws.ToString(sec.ARN),
 			EventsTable: name + "-events", Queue: name + "-q", DLQ: name + "-dlq", OrdersTable: name + "-orders",
 			Getenv: func(string) string { return "" }, Log: slog.New(slog.NewJSONHandler(logs, nil)), Out: io.Discard,
 			Ready: func(st local.Stack) { ready <- st },
+			// The set-up uses the package's keys; each function runs
+			// under its template policy, ingest reading the stack's secret.
+			AWS: &cfg,
+			FunctionAWS: func(function string, env func(string) string) (aws.Config, error) {
+				keys, err := iamtest.FunctionKeys(t, function, env)
+				if err != nil {
+					return aws.Config{}, err
+				}
+				return keys.AWSConfig()
+			},
 		})
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("local.Run: %v", err)
+		<-stopped
+		if runErr != nil {
+			t.Errorf("local.Run: %v", runErr)
 		}
 	})
 	select {
 	case <-ready:
-	case err := <-done:
-		t.Fatalf("local.Run: %v", err)
+	case <-stopped:
+		t.Fatalf("local.Run ended before it was ready: %v", runErr)
 	case <-time.After(2 * time.Minute):
 		t.Fatal("local stack not ready")
 	}
@@ -147,13 +161,23 @@ func TestConnect(t *testing.T) {
 		t.Fatalf("before connect, the log does not say no signing secret is configured:\n%s", logs.String())
 	}
 
+	// connect runs as an operator holding the template's OperatorPolicy
+	// for this stack (the test's own clients keep the set-up's keys).
+	operator := func(stack, table string) {
+		keys := iamtest.ManagedPolicy(t, "OperatorPolicy", map[string]string{
+			"AWS::StackName": stack, "EventsTable": table, "WebhookSecretArn": aws.ToString(sec.ARN),
+		})
+		t.Setenv("AWS_ACCESS_KEY_ID", keys.AccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", keys.SecretAccessKey)
+	}
+	operator(name, name+"-events")
 	args := []string{"--stack", name, "--endpoint", ep, "--retry", "1s", "--poll", "200ms", "--wait", "2m"}
 	r := runCmd(t, connectCmd, secret+"\n", time.Now(), args...)
 	if r.code != exitOK {
 		t.Fatalf("connect: exit %d\nstdout:\n%s\nstderr:\n%s\nlog:\n%s", r.code, r.stdout, r.stderr, logs.String())
 	}
 	t.Logf("connect:\n%s", r.stdout)
-	for _, want := range []string{"in place of the stack's placeholder", "paste into the Altafinex dashboard", "\n  " + url + "\n", "  PROCESSED", "Connected"} {
+	for _, want := range []string{"Signing secret stored in " + aws.ToString(sec.ARN), "paste into the Altafinex dashboard", "\n  " + url + "\n", "  PROCESSED", "Connected"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("connect's output lacks %q:\n%s", want, r.stdout)
 		}
@@ -173,11 +197,12 @@ func TestConnect(t *testing.T) {
 		}
 	}
 
-	// Again with the same secret: nothing to store, the test passes again.
-	if r := runCmd(t, connectCmd, secret, time.Now(), args...); r.code != exitOK || !strings.Contains(r.stdout, "already holds this signing secret") {
+	// Again: the same secret stored again, the test passes again.
+	if r := runCmd(t, connectCmd, secret, time.Now(), args...); r.code != exitOK || !strings.Contains(r.stdout, "Connected") {
 		t.Errorf("connect again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// A live stack: the secret is stored, but no test event (a real order).
+	operator(live, live+"-events")
 	liveArgs := []string{"--stack", live, "--endpoint", ep}
 	if r := runCmd(t, connectCmd, secret, time.Now(), liveArgs...); r.code != exitOK || !strings.Contains(r.stdout, "no test event sent") || strings.Contains(r.stdout, "Test event") {
 		t.Errorf("connect to a live stack: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -17,6 +17,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
@@ -130,6 +131,8 @@ func TestEventsList(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The commands run under the template's OperatorPolicy.
+	asOperatorWithOrders(t, e, ordersName)
 	tests := []struct {
 		name string
 		args []string
@@ -260,6 +263,8 @@ func TestOrdersView(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The commands run under the template's OperatorPolicy.
+	asOperatorWithOrders(t, e, ordersName)
 	r := runCmd(t, ordersCmd, "", opsNow, append([]string{"get", "ord_v"}, flags...)...)
 	if r.code != exitOK {
 		t.Fatalf("orders get: exit %d\n%s", r.code, r.stderr)
@@ -331,4 +336,14 @@ func TestOrdersView(t *testing.T) {
 			t.Errorf("orders list %q: %v, want %v", tc.args, got, tc.want)
 		}
 	}
+}
+
+// asOperatorWithOrders is asOperator with the orders table named too.
+func asOperatorWithOrders(t *testing.T, e awsEnv, ordersTable string) {
+	t.Helper()
+	keys := iamtest.ManagedPolicy(t, "OperatorPolicy", map[string]string{
+		"EventsTable": e.table.Name(), "EventsQueue": e.url, "EventsDLQ": e.dlqURL, "OrdersTable": ordersTable,
+	})
+	t.Setenv("AWS_ACCESS_KEY_ID", keys.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", keys.SecretAccessKey)
 }

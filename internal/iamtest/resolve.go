@@ -347,6 +347,26 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		return r.value(args[2])
 	case "Fn::Sub":
 		return r.sub(arg)
+	case "Fn::FindInMap":
+		if len(args) != 3 {
+			return nil, fmt.Errorf("Fn::FindInMap %v", arg)
+		}
+		keys := make([]string, 3)
+		for i, a := range args {
+			k, err := r.str(a)
+			if err != nil {
+				return nil, fmt.Errorf("Fn::FindInMap %v: %w", arg, err)
+			}
+			keys[i] = k
+		}
+		v, ok := r.t.Mappings[keys[0]][keys[1]][keys[2]]
+		if !ok {
+			return nil, fmt.Errorf("Fn::FindInMap: the template has no mapping %s.%s.%s", keys[0], keys[1], keys[2])
+		}
+		if l, isList := v.([]any); isList {
+			return l, nil
+		}
+		return scalar(v), nil
 	case "Fn::Join":
 		if len(args) != 2 {
 			return nil, fmt.Errorf("Fn::Join %v", arg)

@@ -28,8 +28,11 @@ var ErrNoTranslator = errors.New("the SAM translator is needed: install cfn-lint
 // `sam deploy` would create, roles and their policies included.
 type Template struct {
 	Parameters map[string]Parameter `json:"Parameters"`
-	Conditions map[string]any       `json:"Conditions"`
-	Resources  map[string]Resource  `json:"Resources"`
+	// Mappings: map name, top-level key, second-level key, value (a
+	// string or a list), as Fn::FindInMap reads them.
+	Mappings   map[string]map[string]map[string]any `json:"Mappings"`
+	Conditions map[string]any                       `json:"Conditions"`
+	Resources  map[string]Resource                  `json:"Resources"`
 }
 
 // Parameter is a template parameter.
