@@ -123,12 +123,15 @@ func TestPolicies(t *testing.T) {
 		{"processor, bus given", "ProcessorFunction", map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "EVENT_BUS_NAME": "default", "SENDER_EMAIL": senderAddr},
 			map[string]string{"EventBusName": "default"}, processor("default", true)},
 		{"processor without a sender: no SES at all", "ProcessorFunction", withoutSender, nil, processor("shop-orders", false)},
-		{"operator", "OperatorPolicy", nil, map[string]string{"AWS::StackName": "shop", "EventsTable": "events", "EventsQueue": queueURL, "EventsDLQ": dlqURL}, []stmt{
+		{"operator", "OperatorPolicy", nil, map[string]string{"AWS::StackName": "shop", "EventsTable": "events", "EventsQueue": queueURL, "EventsDLQ": dlqURL,
+			"OrdersTable": "orders", "WebhookSecretArn": secretARN}, []stmt{
 			{sid: "FindResources", actions: []string{"cloudformation:DescribeStacks"}, resources: []string{arn("cloudformation", "stack/shop/*")}},
 			{sid: "EventRecords", actions: []string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/events")}},
 			{sid: "Requeue", actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, resources: []string{arn("sqs", "events-queue")}},
 			{sid: "DeadLetters", actions: []string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 				"sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"}, resources: []string{arn("sqs", "events-dlq")}},
+			{sid: "Orders", actions: []string{"dynamodb:GetItem", "dynamodb:Scan"}, resources: []string{arn("dynamodb", "table/orders")}},
+			{sid: "StoreSigningSecret", actions: []string{"secretsmanager:PutSecretValue"}, resources: []string{secretARN}},
 		}},
 	}
 	for _, tc := range tests {
