@@ -182,10 +182,16 @@ func printEvent(w io.Writer, v ops.EventView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := string(v.Status)
 	switch {
-	case v.Replayable:
+	case v.Stranded:
+		status += " (stranded: a replay may never have sent it; webhookctl replay " + v.EventID + ")"
+	case v.Replayable && v.Status == eventrecord.Ignored:
+		status += " (replayable once the deployment should apply it: webhookctl replay --ignored " + v.EventID + ")"
+	case v.Replayable && v.Status != eventrecord.Retrying:
 		status += " (replayable: webhookctl replay " + v.EventID + ")"
-	case v.Status == eventrecord.Failed:
+	case v.Status == eventrecord.Failed && v.BodyBytes == 0:
 		status += " (no body kept: cannot be replayed)"
+	case eventrecord.IsBodyKey(v.EventID):
+		status += " (a refused body, kept for investigation)"
 	}
 	if v.Expired {
 		status += " (TTL passed, awaiting deletion)"

@@ -190,7 +190,7 @@ func testReplayStranded(t *testing.T, e awsEnv) {
 		t.Fatal(err)
 	}
 	r := runCmd(t, eventsCmd, "", opsNow, append([]string{"list", "--stranded"}, e.flags()...)...)
-	if r.code != exitOK || !strings.Contains(r.stdout, "evt_s1") || strings.Contains(r.stdout, "evt_f1") || !strings.Contains(r.stderr, "1 stranded") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "evt_s1") || strings.Contains(r.stdout, "evt_f1") || !strings.Contains(r.stderr, "1 of 1 event(s) (stranded)") || !strings.Contains(r.stdout, "stranded") {
 		t.Fatalf("events list --stranded: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	r = runCmd(t, eventsCmd, "", opsNow, append([]string{"get", "evt_s1"}, e.flags()...)...)

@@ -109,28 +109,35 @@ func TestLoadMaxBodyLimit(t *testing.T) {
 	}
 }
 
-// template.yaml's MaxBodyBytes parameter allows exactly what Load does.
+// template.yaml's Tuning value for MaxBodyBytes is one Load accepts, and
+// its note names the largest allowed (a mapping value has no MaxValue: an
+// operator's edit above the limit is refused at the function's start, with
+// the message TestLoadMaxBodyLimit checks).
 func TestTemplateMaxBodyBytes(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := string(b)
-	i := strings.Index(tmpl, "\n  MaxBodyBytes:\n")
-	if i < 0 {
-		t.Fatal("no MaxBodyBytes parameter in template.yaml")
-	}
-	param := tmpl[i+1:]
-	var maxValue string
-	for _, line := range strings.Split(param, "\n")[1:] {
-		if !strings.HasPrefix(line, "    ") {
+	var line string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "MaxBodyBytes:") {
+			line = strings.TrimSpace(l)
 			break
 		}
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "MaxValue:"); ok {
-			maxValue = strings.TrimSpace(v)
-		}
 	}
-	if maxValue != strconv.Itoa(eventrecord.MaxBodyBytes) {
-		t.Fatalf("template MaxBodyBytes MaxValue %q, want %d", maxValue, eventrecord.MaxBodyBytes)
+	if line == "" {
+		t.Fatal("no MaxBodyBytes value in template.yaml's Tuning mapping")
+	}
+	value, note, _ := strings.Cut(strings.TrimPrefix(line, "MaxBodyBytes:"), "#")
+	value = strings.Trim(strings.TrimSpace(value), `"`)
+	limit := strconv.Itoa(eventrecord.MaxBodyBytes)
+	if !strings.Contains(note, "at most "+limit) {
+		t.Errorf("the template's note %q does not name the limit %s", note, limit)
+	}
+	c, err := ingestconfig.Load(env(map[string]string{
+		"EVENTS_TABLE": "events", "QUEUE_URL": "http://127.0.0.1/q", "WEBHOOK_SECRETS": "whsec_x", "MAX_BODY_BYTES": value,
+	}))
+	if err != nil || strconv.Itoa(c.MaxBody) != value {
+		t.Fatalf("Load of the template's MAX_BODY_BYTES %s: %v (MaxBody %d)", value, err, c.MaxBody)
 	}
 }
