@@ -278,11 +278,15 @@ func (s *Service) mismatch(ctx context.Context, res Result, rec eventrecord.Reco
 	return res
 }
 
-// sameBodyKept reports whether err is a conflict with a record that keeps
-// the same body as rec already (an earlier delivery of it).
+// sameBodyKept reports whether err is a conflict with a finished record
+// that keeps the same body as rec already: an earlier delivery of it, or
+// the processor's FAILED record of the same body refused as a mismatch
+// (the key names the hash, so any finished record under it keeps this
+// body). A record still in flight under the key (PROCESSING) is not kept
+// yet: the caller answers 503 and the provider's retry finds it finished.
 func sameBodyKept(err error, rec eventrecord.Record) bool {
 	var c *eventrecord.ConflictError
-	return errors.As(err, &c) && c.Existing.Status == rec.Status && c.Existing.PayloadHash == rec.PayloadHash
+	return errors.As(err, &c) && c.Existing.Status.Terminal() && c.Existing.PayloadHash == rec.PayloadHash
 }
 
 func (s *Service) reject(ctx context.Context, body []byte, hash string, now time.Time, cause error) Result {
