@@ -3,6 +3,8 @@ package ops
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -143,7 +145,7 @@ func (r *Replayer) Replay(ctx context.Context, eventID string) (ReplayResult, er
 	case err != nil:
 		return res, fmt.Errorf("replay %s: %w (if the reset went through, the record is RETRYING with its body: run replay again)", eventID, err)
 	}
-	msg := eventrecord.Message{EventID: eventID, Type: rec.Type, ReceivedAt: r.now(), Body: rec.Body, Replay: true}
+	msg := eventrecord.Message{EventID: eventID, Type: rec.Type, ReceivedAt: r.now(), Body: storedBody(rec), Replay: true}
 	sctx, cancel = step()
 	defer cancel()
 	if err := r.Queue.Send(sctx, msg); err != nil {
@@ -159,6 +161,28 @@ func (r *Replayer) Replay(ctx context.Context, eventID string) (ReplayResult, er
 	}
 	res.Outcome, res.Status, res.Was, res.Type, res.BodyBytes = Replayed, rec.Status, was, rec.Type, len(rec.Body)
 	return res, nil
+}
+
+// storedBody is the event body a record keeps. The processor before the
+// queue carried bodies base64-encoded read a new ingest's message as the
+// base64 text and kept that text on the FAILED record (a deploy or a
+// rollback that ran the two versions side by side): such a body is the
+// base64 of one whose hash is the record's, and is decoded, so that its
+// replay is the event the provider signed.
+func storedBody(rec eventrecord.Record) []byte {
+	if sha256Hex(rec.Body) == rec.PayloadHash || rec.PayloadHash == "" {
+		return rec.Body
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(rec.Body))
+	if err != nil || sha256Hex(raw) != rec.PayloadHash {
+		return rec.Body
+	}
+	return raw
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func (r *Replayer) now() time.Time {
