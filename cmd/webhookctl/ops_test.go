@@ -247,6 +247,18 @@ func testReplayBulk(t *testing.T, e awsEnv) {
 	putRecord(t, e, "evt_f1", eventrecord.Failed, storedBody)
 	putRecord(t, e, "evt_f2", eventrecord.Failed, strings.Replace(storedBody, "f1", "f2", 1))
 	putRecord(t, e, "evt_p1", eventrecord.Processed, "")
+	// A body the processor refused under evt_f1's id (another body is
+	// stored there): FAILED under its sha256 key, kept for investigation,
+	// never replayed, and no reason for a bulk replay to fail.
+	hash := strings.Repeat("ab", 32)
+	refused := eventrecord.Record{
+		EventID: eventrecord.MismatchKey(hash, "evt_f1"), Status: eventrecord.Failed, Type: "payment.succeeded",
+		PayloadHash: hash, Body: []byte(`{"id":"evt_f1","other":"body"}`), Error: "payload mismatch",
+		ExpiresAt: opsT0.Add(30 * 24 * time.Hour), ReceivedAt: opsT0, UpdatedAt: opsT0.Add(2 * time.Second),
+	}
+	if err := e.table.PutTerminal(context.Background(), refused, opsT0); err != nil {
+		t.Fatal(err)
+	}
 	bulk := append([]string{"--status", "FAILED", "--since", "24h"}, e.flags()...)
 
 	r := runCmd(t, replayCmd, "n\n", opsNow, bulk...)
@@ -261,7 +273,8 @@ func testReplayBulk(t *testing.T, e awsEnv) {
 		t.Errorf("nothing in range: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = runCmd(t, replayCmd, "y\n", opsNow, bulk...)
-	if r.code != exitOK || !strings.Contains(r.stdout, "evt_f1  replayed") || !strings.Contains(r.stdout, "evt_f2  replayed") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "evt_f1  replayed") || !strings.Contains(r.stdout, "evt_f2  replayed") ||
+		strings.Contains(r.stdout, refused.EventID) {
 		t.Fatalf("confirmed: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	if msgs := drain(t, e.sqs, e.url); len(msgs) != 2 {

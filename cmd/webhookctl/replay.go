@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -111,10 +112,14 @@ func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 	r := &ops.Replayer{Store: table, Queue: sqsqueue.New(sqs.NewFromConfig(cfg), res.QueueURL), Ignored: *ignored, Now: env.now}
 
 	if bulk {
-		recs, err := table.List(ctx, st, from)
+		all, err := table.List(ctx, st, from)
 		if err != nil {
 			return fail(env.stderr, "replay", err)
 		}
+		// Refused bodies (sha256:… keys: a body that was not an envelope,
+		// or one that came under a stored event's id) are kept for
+		// investigation, never replayed.
+		recs := slices.DeleteFunc(all, func(r eventrecord.Record) bool { return eventrecord.IsBodyKey(r.EventID) })
 		if len(recs) == 0 {
 			fmt.Fprintf(env.stderr, "no %s events%s: nothing to replay\n", st, sinceText(from))
 			if sf.json {
