@@ -101,6 +101,16 @@ func (s *Server) startProxy() error {
 			if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
 				dynamo.Lock()
 				defer dynamo.Unlock()
+				// moto goes on with a request whose client went away (a
+				// reset, a timeout): the lock must be held until moto
+				// answers, or the next request runs inside a transaction
+				// still being applied (moto rolls one back by restoring
+				// whole-table copies) and one of two writes is lost. So the
+				// request to moto is not cancelled with the client's: not
+				// by its context, nor by the CloseNotifier the reverse
+				// proxy falls back on.
+				r = r.WithContext(context.WithoutCancel(r.Context()))
+				w = plainWriter{w}
 			}
 			rp.ServeHTTP(w, r)
 		}),
@@ -109,6 +119,14 @@ func (s *Server) startProxy() error {
 	go func() { _ = s.proxy.Serve(ln) }()
 	return nil
 }
+
+// plainWriter hides every optional interface of a ResponseWriter, the
+// CloseNotifier in particular.
+type plainWriter struct{ w http.ResponseWriter }
+
+func (p plainWriter) Header() http.Header         { return p.w.Header() }
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p plainWriter) WriteHeader(code int)        { p.w.WriteHeader(code) }
 
 func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
