@@ -45,8 +45,10 @@ type Dim struct{ Name, Value string }
 const maxKeptBuf = 4 << 10
 
 // Put writes one metric value. With a Dim, the value is also published
-// under the dimension set {Function, dim.Name}. A NaN or infinite value,
-// which JSON cannot carry, writes nothing.
+// under the dimension set {Function, dim.Name}. A Dim with an empty name or
+// value is left out (CloudWatch may drop a line with an empty dimension
+// value, and the metric with it). A NaN or infinite value, which JSON
+// cannot carry, writes nothing.
 //
 // The line is the one encoding/json would write for the equivalent map:
 // members sorted by key, a later member replacing an earlier one with the
@@ -55,6 +57,20 @@ const maxKeptBuf = 4 << 10
 func (e *EMF) Put(name string, value float64, unit string, dims ...Dim) {
 	if e == nil || e.W == nil || math.IsInf(value, 0) || math.IsNaN(value) {
 		return
+	}
+	for i, d := range dims {
+		if d.Name == "" || d.Value == "" {
+			// Rare: copy the others rather than filter in place, which
+			// would change the caller's slice.
+			kept := make([]Dim, 0, len(dims)-1)
+			for _, d := range dims[i:] {
+				if d.Name != "" && d.Value != "" {
+					kept = append(kept, d)
+				}
+			}
+			dims = append(dims[:i:i], kept...)
+			break
+		}
 	}
 	now := time.Now
 	if e.Now != nil {

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -169,7 +170,14 @@ func TestPutMatchesEncodingJSON(t *testing.T) {
 			var buf bytes.Buffer
 			e := &metrics.EMF{W: &buf, Namespace: c.ns, Function: c.function, Now: func() time.Time { return time.UnixMilli(1795795500123) }}
 			e.Put(c.name, c.value, c.unit, c.dims...)
-			want := legacyLine(c.ns, c.function, 1795795500123, c.name, c.value, c.unit, c.dims...)
+			// Put leaves out a dimension with an empty name or value.
+			var kept []metrics.Dim
+			for _, d := range c.dims {
+				if d.Name != "" && d.Value != "" {
+					kept = append(kept, d)
+				}
+			}
+			want := legacyLine(c.ns, c.function, 1795795500123, c.name, c.value, c.unit, kept...)
 			if !bytes.Equal(buf.Bytes(), want) {
 				t.Errorf("Put wrote\n%s\nencoding/json writes\n%s", buf.Bytes(), want)
 			}
@@ -244,5 +252,30 @@ func TestPutConcurrentLinesStayWhole(t *testing.T) {
 		if !json.Valid([]byte(l)) {
 			t.Fatalf("invalid line %q", l)
 		}
+	}
+}
+
+// TestPutLeavesOutEmptyDimensions: a dimension with an empty value would
+// make CloudWatch drop the line; it is left out, the metric is kept.
+func TestPutLeavesOutEmptyDimensions(t *testing.T) {
+	var buf bytes.Buffer
+	e := &metrics.EMF{W: &buf, Function: "processor"}
+	dims := []metrics.Dim{{Name: "EventType", Value: ""}, {Name: "Kind", Value: "double_charge"}, {Name: "", Value: "x"}}
+	e.Count("OrderAnomaly", dims...)
+	var got struct {
+		AWS struct {
+			CloudWatchMetrics []struct{ Dimensions [][]string }
+		} `json:"_aws"`
+		EventType *string
+		Kind      string
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if d := got.AWS.CloudWatchMetrics[0].Dimensions; fmt.Sprint(d) != "[[Function] [Function Kind]]" || got.EventType != nil || got.Kind != "double_charge" {
+		t.Errorf("line %s", buf.String())
+	}
+	if dims[0].Value != "" || dims[1].Name != "Kind" || len(dims) != 3 {
+		t.Errorf("the caller's dimensions changed: %v", dims)
 	}
 }
