@@ -25,6 +25,7 @@ const (
 	attrUpdatedAtMS  = "updated_at_ms"  // N, Unix ms
 	attrAttempts     = "attempts"       // N
 	attrSteps        = "steps"          // L of S
+	attrNotes        = "notes"          // L of S
 	attrError        = "error"          // S
 	attrBody         = "body"           // B: FAILED, REJECTED, IGNORED; RETRYING while a replay is on its way
 	attrDurationMS   = "duration_ms"    // N
@@ -98,6 +99,9 @@ func encode(r eventrecord.Record) item {
 	if len(r.Steps) > 0 {
 		it[attrSteps] = stringList(r.Steps)
 	}
+	if notes := clipNotes(r.Notes); len(notes) > 0 {
+		it[attrNotes] = stringList(notes)
+	}
 	setS(attrError, clipError(r.Error))
 	if len(r.Body) > 0 && keepsBody(r.Status) {
 		it[attrBody] = &types.AttributeValueMemberB{Value: r.Body}
@@ -140,6 +144,27 @@ func decode(it item) (eventrecord.Record, error) {
 		}
 		return i, true
 	}
+	getL := func(name string) []string {
+		v, ok := it[name]
+		if !ok || err != nil {
+			return nil
+		}
+		l, ok := v.(*types.AttributeValueMemberL)
+		if !ok {
+			err = fmt.Errorf("attribute %s: want L, got %T", name, v)
+			return nil
+		}
+		out := make([]string, 0, len(l.Value))
+		for i, e := range l.Value {
+			s, ok := e.(*types.AttributeValueMemberS)
+			if !ok {
+				err = fmt.Errorf("attribute %s[%d]: want S, got %T", name, i, e)
+				return nil
+			}
+			out = append(out, s.Value)
+		}
+		return out
+	}
 	secs := func(name string) time.Time {
 		if n, ok := getN(name); ok {
 			return time.Unix(n, 0).UTC()
@@ -174,22 +199,8 @@ func decode(it item) (eventrecord.Record, error) {
 	if n, ok := getN(attrAttempts); ok {
 		r.Attempts = int(n)
 	}
-	if v, ok := it[attrSteps]; ok && err == nil {
-		l, ok := v.(*types.AttributeValueMemberL)
-		if !ok {
-			err = fmt.Errorf("attribute %s: want L, got %T", attrSteps, v)
-		} else {
-			r.Steps = make([]string, 0, len(l.Value))
-			for i, e := range l.Value {
-				s, ok := e.(*types.AttributeValueMemberS)
-				if !ok {
-					err = fmt.Errorf("attribute %s[%d]: want S, got %T", attrSteps, i, e)
-					break
-				}
-				r.Steps = append(r.Steps, s.Value)
-			}
-		}
-	}
+	r.Steps = getL(attrSteps)
+	r.Notes = getL(attrNotes)
 	r.Error = getS(attrError)
 	if v, ok := it[attrBody]; ok && err == nil {
 		b, ok := v.(*types.AttributeValueMemberB)

@@ -34,6 +34,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 				UpdatedAt:   t0.Add(7 * time.Millisecond),
 				Attempts:    3,
 				Steps:       []string{"order_updated", "email_sent"},
+				Notes:       []string{"email_undeliverable: SES MessageRejected", "double_charge: 2 payments"},
 				Error:       "no metadata.order_id",
 				Body:        []byte(`{"id":"evt_3PqL8fA1x9Kd2mZ0"}`),
 				DurationMS:  42,
@@ -93,6 +94,7 @@ func TestDecodeRejectsWrongTypes(t *testing.T) {
 		{"malformed number", item{attrEventID: str("e"), attrAttempts: &types.AttributeValueMemberN{Value: "1.5"}}},
 		{"livemode as string", item{attrEventID: str("e"), attrLivemode: str("true")}},
 		{"steps with a number", item{attrEventID: str("e"), attrSteps: &types.AttributeValueMemberL{Value: []types.AttributeValue{num(1)}}}},
+		{"notes not a list", item{attrEventID: str("e"), attrNotes: str("x")}},
 		{"body as string", item{attrEventID: str("e"), attrBody: str("x")}},
 	}
 	for _, tc := range tests {
@@ -126,6 +128,7 @@ func recordsEqual(a, b eventrecord.Record) bool {
 	return a.EventID == b.EventID && a.Status == b.Status && a.Type == b.Type &&
 		a.Livemode == b.Livemode && a.PayloadHash == b.PayloadHash && a.Token == b.Token &&
 		a.Attempts == b.Attempts && strings.Join(a.Steps, "\x00") == strings.Join(b.Steps, "\x00") &&
-		len(a.Steps) == len(b.Steps) && a.Error == b.Error && string(a.Body) == string(b.Body) &&
+		len(a.Steps) == len(b.Steps) && strings.Join(a.Notes, "\x00") == strings.Join(b.Notes, "\x00") && len(a.Notes) == len(b.Notes) &&
+		a.Error == b.Error && string(a.Body) == string(b.Body) &&
 		a.DurationMS == b.DurationMS
 }

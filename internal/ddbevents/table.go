@@ -74,6 +74,8 @@ func attrFor(ref string) string {
 		return attrAttempts
 	case "#steps":
 		return attrSteps
+	case "#notes":
+		return attrNotes
 	case "#error":
 		return attrError
 	case "#body":
@@ -362,7 +364,8 @@ func (t *Table) Checkpoint(ctx context.Context, eventID, token string, steps []s
 // FAILED, clipped to MaxErrorBytes; removed on PROCESSED), rec.Body (FAILED
 // only: a PROCESSED or RETRYING record keeps no body, whatever a replay
 // left there; a retry comes from the queue with its own), rec.DurationMS
-// (PROCESSED) and rec.Steps when not empty. The lease is removed, the token
+// (PROCESSED), and rec.Steps and rec.Notes (at most MaxNotes, each clipped to
+// MaxNoteBytes) when not empty. The lease is removed, the token
 // kept. The condition is that the record is still held under rec.Token;
 // otherwise it returns *eventrecord.ConflictError.
 func (t *Table) Finish(ctx context.Context, rec eventrecord.Record, now time.Time) error {
@@ -395,6 +398,10 @@ func (t *Table) Finish(ctx context.Context, rec eventrecord.Record, now time.Tim
 	if len(rec.Steps) > 0 {
 		set = append(set, "#steps = :steps")
 		vals[":steps"] = stringList(rec.Steps)
+	}
+	if len(rec.Notes) > 0 {
+		set = append(set, "#notes = :notes")
+		vals[":notes"] = stringList(clipNotes(rec.Notes))
 	}
 	update := "SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")
 	const cond = "#token = :token"

@@ -485,6 +485,17 @@ func testFinish(t *testing.T, t0 time.Time) {
 			},
 		},
 		{
+			name: "processed with notes",
+			rec: eventrecord.Record{EventID: id, Token: "proc", Status: eventrecord.Processed, Steps: []string{"order", "event", "email"},
+				Notes: []string{"email_undeliverable: SES MessageRejected"}},
+			want: func(r eventrecord.Record) string {
+				if r.Status != eventrecord.Processed || strings.Join(r.Notes, ",") != "email_undeliverable: SES MessageRejected" {
+					return "want PROCESSED with the note"
+				}
+				return ""
+			},
+		},
+		{
 			name: "failed keeps the body",
 			rec:  eventrecord.Record{EventID: id, Token: "proc", Status: eventrecord.Failed, Error: "no metadata.order_id", Body: body},
 			want: func(r eventrecord.Record) string {

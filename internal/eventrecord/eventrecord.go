@@ -148,6 +148,7 @@ type Record struct {
 	UpdatedAt   time.Time //
 	Attempts    int       // processing attempts (claims)
 	Steps       []string  // completed processing steps (checkpoints), in order
+	Notes       []string  // problems processing got past ("kind: detail"), such as an email that could not be sent
 	Error       string    // last error, for RETRYING and FAILED; for IGNORED and REJECTED the reason
 	Body        []byte    // raw body: only for FAILED, REJECTED, IGNORED, and RETRYING while a replay is on its way
 	DurationMS  int64     // processing time of the successful attempt

@@ -21,8 +21,26 @@
 // steps completed, the RETRYING (or FAILED) record carries the steps that did
 // complete, so that the retry resumes after the last completed step and, for
 // instance, does not send the email twice. One write (the final status)
-// records both, rather than a separate checkpoint before it: the two would
-// fail or succeed together.
+// records both, rather than a separate checkpoint after each step: a
+// checkpoint would cost a write per step on every event, and it would not
+// close the window it is meant to close (a crash between a send and its
+// checkpoint still repeats the send). What does close the window that
+// matters, a final write lost after the effects, is that the handler stops
+// FinishMargin before the invocation's deadline and that the final write is
+// tried again (it is conditioned on the attempt's token, so a repeat is
+// safe).
+//
+// # Notes
+//
+// A handler records a problem it got past with Steps.Note (an email that can
+// never be sent, an anomaly of the order): the note is kept on the event
+// record, logged, and returned in the Result for the adapter to count.
+//
+// # Panics
+//
+// A panic in a handler is recovered: it is that record's transient failure
+// (RETRYING, ErrPanic, the stack in the log), with the steps completed before
+// it recorded; the other records of the batch finish normally.
 //
 // # Outcomes
 //
@@ -43,8 +61,8 @@
 //   - a message whose body is not an event envelope and whose attributes do
 //     not name the event: recorded FAILED under the body's SHA-256
 //     ("sha256:<hex>"), acknowledged.
-//   - the final write itself fails: the message is reported failed; the
-//     lease expires and a redelivery claims the event again.
+//   - the final write itself fails, every try: the message is reported
+//     failed; the lease expires and a redelivery claims the event again.
 //
 // Records of one batch are processed concurrently, at most MaxConcurrency at
 // a time.

@@ -28,6 +28,23 @@ var ErrInFlight = errors.New("event is being processed by another delivery")
 // is recorded FAILED in a record of its own, body kept, never applied.
 var ErrPayloadMismatch = errors.New("message body differs from the stored event's")
 
+// ErrPanic is the (transient) error of a handler that panicked: the record
+// is RETRYING, its siblings in the batch are not affected. Match it with
+// errors.Is; errors.As finds the *PanicError with the value and the stack.
+var ErrPanic = errors.New("handler panicked")
+
+// PanicError is a panic recovered from a handler.
+type PanicError struct {
+	Value any
+	Stack []byte // the panicking goroutine's stack, for the log
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("%v: %v", ErrPanic, e.Value) }
+
+// Unwrap returns ErrPanic, never the panic value: whatever a handler
+// panics with, the outcome is transient.
+func (e *PanicError) Unwrap() error { return ErrPanic }
+
 type permanentError struct{ err error }
 
 func (e *permanentError) Error() string { return e.err.Error() }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -86,6 +87,8 @@ type Result struct {
 	Outcome  Outcome
 	Err      error // the cause for retrying and failed outcomes
 	Duration time.Duration
+	// Notes are the notes the handler wrote in this attempt (see Note).
+	Notes []Note
 }
 
 // Defaults of the Processor's settings.
@@ -98,8 +101,18 @@ const (
 	// invocation's deadline, so that write must start well before it.
 	DefaultFinishMargin = 3 * time.Second
 	// finishTimeout bounds the final write when the invocation's context
-	// is already done, so that the outcome is still recorded.
+	// is already done (a host that does not freeze at the deadline, such
+	// as the local poller), so that the outcome is still recorded.
 	finishTimeout = 10 * time.Second
+	// The outcome write is tried again after a failure: it is conditioned
+	// on the attempt's token, so repeating it is safe, and losing it makes
+	// the next delivery repeat effects. Under an invocation deadline it is
+	// tried until that deadline (the FinishMargin is there for it);
+	// without one, finishAttempts times. finishBackoff is the pause after
+	// the first failure, doubled after each up to maxFinishBackoff.
+	finishAttempts   = 5
+	finishBackoff    = 25 * time.Millisecond
+	maxFinishBackoff = 400 * time.Millisecond
 )
 
 // Processor claims, dispatches and records queued events. Set the fields
@@ -149,6 +162,15 @@ func (p *Processor) ProcessBatch(ctx context.Context, msgs []eventrecord.Message
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			// A panic outside the handler (an adapter's) is the record's
+			// transient failure too: the batch and its other records go on.
+			defer func() {
+				if v := recover(); v != nil {
+					results[i] = Result{EventID: m.EventID, Type: m.Type, Outcome: OutcomeRetrying,
+						Err: &PanicError{Value: v, Stack: debug.Stack()}}
+					p.log(ctx, results[i])
+				}
+			}()
 			results[i] = p.Process(ctx, m)
 		}()
 	}
@@ -186,6 +208,14 @@ func (p *Processor) log(ctx context.Context, res Result) {
 	if res.Err != nil {
 		attrs = append(attrs, slog.String("error", res.Err.Error()))
 	}
+	var pe *PanicError
+	if errors.As(res.Err, &pe) {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
+	for _, n := range res.Notes {
+		attrs = append(attrs, slog.String("note", n.String()))
+	}
 	logger.LogAttrs(ctx, level, "event "+string(res.Outcome), attrs...)
 }
 
@@ -212,15 +242,17 @@ func (p *Processor) process(ctx context.Context, msg eventrecord.Message, start 
 		}
 	}
 	ev.Attempt = claimed.Attempts
-	steps := NewSteps(claimed.Steps)
+	steps := resume(claimed.Steps, claimed.Notes)
 
 	herr := parseErr
 	if herr == nil {
 		herr = p.dispatch(ctx, claimed, ev, steps)
 	}
+	res.Notes = steps.Notes()
 
 	final := claimed
 	final.Steps = steps.Completed()
+	final.Notes = steps.recorded()
 	final.Error, final.Body = "", nil
 	switch {
 	case herr == nil:
@@ -238,13 +270,7 @@ func (p *Processor) process(ctx context.Context, msg eventrecord.Message, start 
 		res.Outcome, res.Err = OutcomeRetrying, herr
 	}
 
-	fctx := ctx
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-		defer cancel()
-	}
-	if err := p.Events.Finish(fctx, final, p.now()); err != nil {
+	if err := p.finish(ctx, final); err != nil {
 		ferr := fmt.Errorf("finish as %s: %w", final.Status, err)
 		if res.Err != nil {
 			ferr = fmt.Errorf("%w (after: %v)", ferr, res.Err)
@@ -284,11 +310,44 @@ func (p *Processor) refuseMismatch(ctx context.Context, msg eventrecord.Message,
 	return res
 }
 
+// finish writes the outcome of the attempt, and tries again when the write
+// fails for another reason than a lost claim: the write is conditioned on
+// the attempt's token, so a repeat that finds it already done succeeds, and
+// a lost outcome write would make the next delivery repeat the effects. It
+// tries until the invocation's deadline, or finishAttempts times when there
+// is none.
+func (p *Processor) finish(ctx context.Context, final eventrecord.Record) error {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		defer cancel()
+	}
+	_, untilDeadline := ctx.Deadline()
+	wait := finishBackoff
+	var err error
+	for try := 1; ; try++ {
+		if err = p.Events.Finish(ctx, final, p.now()); err == nil {
+			return nil
+		}
+		var ce *eventrecord.ConflictError
+		if errors.As(err, &ce) || (!untilDeadline && try == finishAttempts) {
+			return err // another delivery holds the event now, or give up
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxFinishBackoff)
+	}
+}
+
 // dispatch runs the event's handler under a context that ends with the
 // lease, so that no effect starts after another delivery may have claimed
 // the event, and before the invocation's own deadline less FinishMargin,
-// so that the outcome write still runs.
-func (p *Processor) dispatch(ctx context.Context, claimed eventrecord.Record, ev Event, steps *Steps) error {
+// so that the outcome write still runs. A panic in the handler is
+// recovered as a *PanicError: the record's transient failure.
+func (p *Processor) dispatch(ctx context.Context, claimed eventrecord.Record, ev Event, steps *Steps) (err error) {
 	h, ok := p.Handlers[ev.Type]
 	if !ok {
 		return Permanent(fmt.Errorf("%w %q", ErrNoHandler, ev.Type))
@@ -299,6 +358,11 @@ func (p *Processor) dispatch(ctx context.Context, claimed eventrecord.Record, ev
 		hctx, cancel = context.WithDeadline(ctx, end)
 		defer cancel()
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
 	return h.Handle(hctx, ev, steps)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,7 +25,10 @@ type fakeEvents struct {
 	recs      map[string]eventrecord.Record
 	claimErr  error
 	finishErr error
-	finishes  int
+	// failFinishes fails that many Finish calls with finishErr, then lets
+	// them through; zero fails every one while finishErr is set.
+	failFinishes int
+	finishes     int
 }
 
 func newFakeEvents() *fakeEvents { return &fakeEvents{recs: map[string]eventrecord.Record{}} }
@@ -57,7 +61,7 @@ func (f *fakeEvents) Finish(_ context.Context, rec eventrecord.Record, _ time.Ti
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.finishes++
-	if f.finishErr != nil {
+	if f.finishErr != nil && (f.failFinishes == 0 || f.finishes <= f.failFinishes) {
 		return f.finishErr
 	}
 	old, ok := f.recs[rec.EventID]
@@ -148,17 +152,18 @@ func testProcessOutcomes(t *testing.T, now time.Time) {
 	errBoom := errors.New("boom: throttled")
 	errBad := errors.New("validation: bad")
 	tests := []struct {
-		name        string
-		existing    *eventrecord.Record
-		fail        map[string]error
-		isPermanent func(error) bool
-		finishErr   error
-		want        process.Outcome
-		wantErr     error
-		wantStatus  eventrecord.Status
-		wantSteps   []string
-		wantRan     []string
-		wantBody    bool
+		name         string
+		existing     *eventrecord.Record
+		fail         map[string]error
+		isPermanent  func(error) bool
+		finishErr    error
+		failFinishes int
+		want         process.Outcome
+		wantErr      error
+		wantStatus   eventrecord.Status
+		wantSteps    []string
+		wantRan      []string
+		wantBody     bool
 	}{
 		{name: "happy path", want: process.OutcomeProcessed, wantStatus: eventrecord.Processed,
 			wantSteps: []string{"order", "email", "event"}, wantRan: []string{"order", "email", "event"}},
@@ -188,9 +193,12 @@ func testProcessOutcomes(t *testing.T, now time.Time) {
 			existing: &eventrecord.Record{Status: eventrecord.Processing, Token: "other", LeaseUntil: now.Add(-time.Second)},
 			want:     process.OutcomeProcessed, wantStatus: eventrecord.Processed,
 			wantSteps: []string{"order", "email", "event"}, wantRan: []string{"order", "email", "event"}},
-		{name: "failed final write is retried",
+		{name: "final write that always fails: the message is retried",
 			finishErr: errBoom, want: process.OutcomeRetrying, wantErr: errBoom, wantStatus: eventrecord.Processing,
 			wantRan: []string{"order", "email", "event"}},
+		{name: "final write that fails twice is tried again",
+			finishErr: errBoom, failFinishes: 2, want: process.OutcomeProcessed, wantStatus: eventrecord.Processed,
+			wantSteps: []string{"order", "email", "event"}, wantRan: []string{"order", "email", "event"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +209,7 @@ func testProcessOutcomes(t *testing.T, now time.Time) {
 				rec.EventID = msg.EventID
 				events.recs[msg.EventID] = rec
 			}
-			events.finishErr = tc.finishErr
+			events.finishErr, events.failFinishes = tc.finishErr, tc.failFinishes
 			h := &stepsHandler{names: []string{"order", "email", "event"}, fail: tc.fail}
 			p := newProcessor(events, h, now)
 			p.IsPermanent = tc.isPermanent
@@ -232,6 +240,9 @@ func testProcessOutcomes(t *testing.T, now time.Time) {
 			}
 			if got := len(rec.Body) > 0; got != tc.wantBody {
 				t.Errorf("body kept: want %v, got %v", tc.wantBody, got)
+			}
+			if tc.finishErr != nil && events.finishes != 3 && tc.failFinishes > 0 {
+				t.Errorf("final writes: want 3, got %d", events.finishes)
 			}
 			if tc.want == process.OutcomeRetrying && tc.finishErr == nil || tc.want == process.OutcomeFailed {
 				if rec.Error == "" {
@@ -483,4 +494,119 @@ func TestHandlerDeadlineLeavesTheFinishMargin(t *testing.T) {
 			t.Errorf("status %s", got)
 		}
 	})
+}
+
+// TestFinishConflictIsNotRetried: a final write refused because another
+// delivery holds the event is not tried again.
+func TestFinishConflictIsNotRetried(t *testing.T) {
+	events := newFakeEvents()
+	events.finishErr = &eventrecord.ConflictError{Existing: eventrecord.Record{Status: eventrecord.Processing}}
+	res := newProcessor(events, &stepsHandler{names: []string{"order"}}, fixedNow).Process(context.Background(), sampleMessage(t))
+	var ce *eventrecord.ConflictError
+	if res.Outcome != process.OutcomeRetrying || !errors.As(res.Err, &ce) || events.finishes != 1 {
+		t.Errorf("outcome %s (%v) after %d final writes; want retrying after 1", res.Outcome, res.Err, events.finishes)
+	}
+}
+
+// panicky panics in the "email" step of the events whose id it names, after
+// the "order" step completed.
+type panicky struct{ ids map[string]bool }
+
+func (h panicky) Handle(ctx context.Context, ev process.Event, steps *process.Steps) error {
+	if err := steps.Run(ctx, "order", func(context.Context) error { return nil }); err != nil {
+		return err
+	}
+	return steps.Run(ctx, "email", func(context.Context) error {
+		if h.ids[ev.ID] {
+			var amounts []int64
+			_ = amounts[len(ev.ID)] // a merchant's bug: an index out of range
+		}
+		return nil
+	})
+}
+
+// TestPanicIsTheRecordsTransientFailure is the regression test of one panic
+// taking the whole batch down (no recover in the record's goroutine): a
+// handler panics on one record of a batch of 10; that record is RETRYING
+// with the step completed before the panic recorded and the stack logged,
+// and the nine others are processed.
+func TestPanicIsTheRecordsTransientFailure(t *testing.T) {
+	events := newFakeEvents()
+	var logs strings.Builder
+	p := newProcessor(events, panicky{ids: map[string]bool{"evt_4": true}}, fixedNow)
+	p.Logger = slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil))
+	msgs := make([]eventrecord.Message, 10)
+	for i := range msgs {
+		id := fmt.Sprintf("evt_%d", i)
+		msgs[i] = eventrecord.Message{EventID: id, Type: "payment.succeeded",
+			Body: []byte(fmt.Sprintf(`{"id":%q,"type":"payment.succeeded","created":1,"livemode":false,"data":{"object":{}}}`, id))}
+	}
+	results := p.ProcessBatch(context.Background(), msgs)
+	for i, r := range results {
+		rec := events.get(t, msgs[i].EventID)
+		if i == 4 {
+			var pe *process.PanicError
+			if r.Outcome != process.OutcomeRetrying || !errors.Is(r.Err, process.ErrPanic) || !errors.As(r.Err, &pe) ||
+				errors.Is(r.Err, process.ErrPermanent) {
+				t.Errorf("panicking record: %s %v", r.Outcome, r.Err)
+			}
+			if rec.Status != eventrecord.Retrying || !slices.Equal(rec.Steps, []string{"order"}) || !strings.Contains(rec.Error, "index out of range") {
+				t.Errorf("panicking record stored %s, steps %v, error %q", rec.Status, rec.Steps, rec.Error)
+			}
+			continue
+		}
+		if r.Outcome != process.OutcomeProcessed || rec.Status != eventrecord.Processed {
+			t.Errorf("record %d: %s (%v), stored %s", i, r.Outcome, r.Err, rec.Status)
+		}
+	}
+	if !strings.Contains(logs.String(), `"stack":"goroutine`) || !strings.Contains(logs.String(), "panicky.Handle") {
+		t.Errorf("no stack of the panic in the log: %.300s", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// TestNotes: notes a handler writes are returned with the result and kept
+// on the record, after those of earlier attempts, once each.
+func TestNotes(t *testing.T) {
+	events := newFakeEvents()
+	msg := sampleMessage(t)
+	earlier := process.Note{Kind: "email_undeliverable", Detail: "rejected"}
+	events.recs[msg.EventID] = eventrecord.Record{EventID: msg.EventID, Status: eventrecord.Retrying, Attempts: 1, Notes: []string{earlier.String()}}
+	h := process.HandlerFunc(func(ctx context.Context, ev process.Event, steps *process.Steps) error {
+		steps.Note(earlier)
+		steps.Note(process.Note{Metric: "OrderAnomaly", Kind: "double_charge", Detail: "2 payments"})
+		return nil
+	})
+	res := newProcessor(events, h, fixedNow).Process(context.Background(), msg)
+	if res.Outcome != process.OutcomeProcessed || len(res.Notes) != 2 || res.Notes[1].Kind != "double_charge" {
+		t.Fatalf("result %s, notes %v", res.Outcome, res.Notes)
+	}
+	want := []string{"email_undeliverable: rejected", "double_charge: 2 payments"}
+	if got := events.get(t, msg.EventID).Notes; !slices.Equal(got, want) {
+		t.Errorf("record notes: want %q, got %q", want, got)
+	}
+}
+
+// TestFinishIsTriedUntilTheDeadline: under an invocation deadline, the
+// outcome write is tried for as long as it leaves, more than the few tries
+// of a host without one.
+func TestFinishIsTriedUntilTheDeadline(t *testing.T) {
+	events := newFakeEvents()
+	events.finishErr, events.failFinishes = errors.New("connection refused"), 8
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := newProcessor(events, &stepsHandler{names: []string{"order"}}, fixedNow).Process(ctx, sampleMessage(t))
+	if res.Outcome != process.OutcomeProcessed || events.finishes != 9 {
+		t.Errorf("outcome %s (%v) after %d final writes; want processed after 9", res.Outcome, res.Err, events.finishes)
+	}
 }

@@ -11,6 +11,7 @@ package sqsbatch
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"time"
@@ -41,16 +42,27 @@ var outcomeMetrics = map[process.Outcome]string{
 	process.OutcomeFailed:    "Failed",
 }
 
-// MetricLatency is the processing time of a processed event, in ms.
-const MetricLatency = "ProcessingLatency"
+// Names of the handler's other metrics, and the EventType of a record whose
+// type is not known (a body that is not an envelope, without attributes):
+// a metric's dimension value is never empty, or CloudWatch may drop the
+// line.
+const (
+	// MetricLatency is the processing time of a processed event, in ms.
+	MetricLatency = "ProcessingLatency"
+	// MetricPanic counts records whose handler panicked.
+	MetricPanic = "ProcessorPanic"
+	UnknownType = "unknown"
+)
 
 // Handler is the processor function's Lambda handler.
 type Handler struct {
 	proc Processor
 	log  *slog.Logger
 	// Metrics receives a count per outcome (Processed, Retried, Failed,
-	// ProcessorDuplicate, ProcessorInFlight; dimension EventType) and
-	// ProcessingLatency; nil: no metrics.
+	// ProcessorDuplicate, ProcessorInFlight; dimension EventType),
+	// ProcessorPanic (EventType), one count per note the handlers wrote
+	// under the note's Metric (dimension Kind: EmailUndeliverable,
+	// OrderAnomaly) and ProcessingLatency; nil: no metrics.
 	Metrics *metrics.EMF
 }
 
@@ -111,8 +123,21 @@ func (h *Handler) count(r process.Result) {
 	if h.Metrics == nil {
 		return
 	}
+	typ := r.Type
+	if typ == "" {
+		typ = UnknownType
+	}
+	eventType := metrics.Dim{Name: "EventType", Value: typ}
 	if name, ok := outcomeMetrics[r.Outcome]; ok {
-		h.Metrics.Count(name, metrics.Dim{Name: "EventType", Value: r.Type})
+		h.Metrics.Count(name, eventType)
+	}
+	if errors.Is(r.Err, process.ErrPanic) {
+		h.Metrics.Count(MetricPanic, eventType)
+	}
+	for _, n := range r.Notes {
+		if n.Metric != "" {
+			h.Metrics.Count(n.Metric, metrics.Dim{Name: "Kind", Value: n.Kind})
+		}
 	}
 	if r.Outcome == process.OutcomeProcessed {
 		h.Metrics.Put(MetricLatency, float64(r.Duration.Milliseconds()), metrics.Milliseconds)

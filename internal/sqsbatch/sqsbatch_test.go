@@ -186,3 +186,57 @@ func TestMetricsPerOutcome(t *testing.T) {
 		t.Errorf("metric lines %v:\n%s", counts, buf.String())
 	}
 }
+
+// resultsProcessor answers the results it holds, one per message.
+type resultsProcessor []process.Result
+
+func (r resultsProcessor) ProcessBatch(_ context.Context, msgs []eventrecord.Message) []process.Result {
+	return r[:len(msgs)]
+}
+
+// TestMetricsOfPanicsNotesAndUnknownTypes: a panic is counted as
+// ProcessorPanic, each note under its metric with its kind, and a record of
+// no known type under EventType "unknown", never an empty value.
+func TestMetricsOfPanicsNotesAndUnknownTypes(t *testing.T) {
+	var buf bytes.Buffer
+	h := sqsbatch.New(resultsProcessor{
+		{Type: "payment.succeeded", Outcome: process.OutcomeRetrying, Err: &process.PanicError{Value: "boom"}},
+		{Type: "refund.completed", Outcome: process.OutcomeProcessed, Notes: []process.Note{
+			{Metric: "OrderAnomaly", Kind: "over_refund"}, {Metric: "EmailUndeliverable", Kind: "email_undeliverable"}}},
+		{Type: "", Outcome: process.OutcomeFailed, Err: process.ErrInvalidPayload},
+	}, slog.New(slog.DiscardHandler))
+	h.Metrics = &metrics.EMF{W: &buf, Function: "processor"}
+	ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "1"}, {MessageId: "2"}, {MessageId: "3"}}}
+	if _, err := h.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var m struct {
+			AWS struct {
+				CloudWatchMetrics []struct{ Metrics []struct{ Name string } }
+			} `json:"_aws"`
+			EventType, Kind *string
+		}
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatal(err)
+		}
+		name := m.AWS.CloudWatchMetrics[0].Metrics[0].Name
+		switch {
+		case m.EventType != nil:
+			name += " EventType=" + *m.EventType
+		case m.Kind != nil:
+			name += " Kind=" + *m.Kind
+		}
+		got = append(got, name)
+	}
+	want := []string{
+		"Retried EventType=payment.succeeded", "ProcessorPanic EventType=payment.succeeded",
+		"Processed EventType=refund.completed", "OrderAnomaly Kind=over_refund", "EmailUndeliverable Kind=email_undeliverable",
+		sqsbatch.MetricLatency,
+		"Failed EventType=unknown",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("metrics:\n got %q\nwant %q", got, want)
+	}
+}
