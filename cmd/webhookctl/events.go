@@ -216,6 +216,9 @@ func printEvent(w io.Writer, v ops.EventView) {
 	if v.DurationMS > 0 {
 		rows = append(rows, [2]string{"duration", fmt.Sprintf("%d ms", v.DurationMS)})
 	}
+	for _, n := range v.ProcessorNotes {
+		rows = append(rows, [2]string{"note", n})
+	}
 	if v.Error != "" {
 		rows = append(rows, [2]string{"error", v.Error})
 	}

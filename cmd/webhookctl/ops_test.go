@@ -43,6 +43,9 @@ func putRecord(t *testing.T, e awsEnv, id string, s eventrecord.Status, body str
 		t.Fatal(err)
 	}
 	rec.Status, rec.Body, rec.Error, rec.Steps = s, []byte(body), "order ord_1 is unknown", []string{"order_updated"}
+	if s == eventrecord.Processed {
+		rec.Notes = []string{"email_undeliverable: send payment_confirmation email for order ord_1: email cannot be delivered: SES MessageRejected"}
+	}
 	if err := e.table.Finish(ctx, rec, opsT0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -79,13 +82,14 @@ func testEvents(t *testing.T, e awsEnv) {
 			"status       FAILED (replayable", "type         payment.succeeded", "attempts     1", "steps        order_updated",
 			"error        order ord_1 is unknown", fmt.Sprintf("body         %d bytes", len(storedBody)), "updated      2026-11-27T12:00:02Z",
 		}},
-		{name: "get without body", args: []string{"get", "evt_f2"}, want: []string{"FAILED (no body kept", "body         0 bytes"}},
+		{name: "get without body", args: []string{"get", "evt_f2"}, want: []string{"FAILED (no body kept", "body         0 bytes"}, notWant: []string{"note"}},
+		{name: "get shows notes", args: []string{"get", "evt_p1"}, want: []string{"note         email_undeliverable: send payment_confirmation email for order ord_1"}},
 		{name: "get --json", args: []string{"get", "evt_p1", "--json"}, json: func(t *testing.T, out string) {
 			var v ops.EventView
 			if err := json.Unmarshal([]byte(out), &v); err != nil {
 				t.Fatal(err)
 			}
-			if v.EventID != "evt_p1" || v.Status != eventrecord.Processed || v.Attempts != 1 || v.Replayable {
+			if v.EventID != "evt_p1" || v.Status != eventrecord.Processed || v.Attempts != 1 || v.Replayable || len(v.ProcessorNotes) != 1 {
 				t.Errorf("got %+v", v)
 			}
 		}},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
+	"github.com/altafinex-webhooks/receiver/internal/orders"
 )
 
 const ordersUsage = `Usage: webhookctl orders get ORDER_ID [--json] [deployment flags]
@@ -168,9 +169,18 @@ func printOrder(w io.Writer, v ops.OrderView) {
 		customer = v.CustomerName
 	}
 	row("customer", customer)
+	for _, p := range v.Payments {
+		row("  paid", fmt.Sprintf("%s  %s  (%s)", p.PaymentID, orders.FormatAmount(p.Amount, p.Currency), p.EventID))
+	}
+	if v.ExtraPayments > 0 {
+		row("  paid", fmt.Sprintf("%d further payment(s) not listed", v.ExtraPayments))
+	}
 	row("refunded", v.Text(v.RefundedTotal))
-	for _, r := range v.Refunds {
-		row("  refund", fmt.Sprintf("%s  %s  (%s)", r.RefundID, v.Text(r.Amount), r.EventID))
+	for _, t := range v.RefundTotals {
+		row("  refunds", fmt.Sprintf("%s  %s  (%d refund(s))", t.PaymentID, orders.FormatAmount(t.Amount, t.Currency), t.Count))
+	}
+	if v.UnsummedRefunds > 0 {
+		row("  refunds", fmt.Sprintf("%d further refund(s) of other payments or currencies, not summed", v.UnsummedRefunds))
 	}
 	if v.Anomalies != nil {
 		row("anomalies", compactJSON(v.Anomalies))

@@ -6,7 +6,7 @@
 // network and connection errors, context cancellation and deadlines, and
 // the operational errors an operator fixes without touching the event:
 // access denied, bad or expired credentials, a missing table, bus or
-// configuration set, sending paused. Treating those as transient keeps the
+// configuration set, sending paused, an unverified MAIL FROM domain. Treating those as transient keeps the
 // message on the queue and, once its retries run out, in the dead-letter
 // queue, where its alarm fires and a redrive replays it.
 //
@@ -80,6 +80,10 @@ var transientCodes = map[string]bool{
 	"ResourceInUseException":    true,
 	"SendingPausedException":    true,
 	"AccountSuspendedException": true,
+	// SES configuration the operator fixes: the custom MAIL FROM domain
+	// is not verified (yet). The same email goes out once it is.
+	"MailFromDomainNotVerifiedException": true,
+	"MailFromDomainNotVerified":          true,
 }
 
 // Classify returns the class of err. A nil error is Transient; use

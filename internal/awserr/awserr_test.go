@@ -71,6 +71,7 @@ func TestClassify(t *testing.T) {
 		{"ses too many requests", sdkError(429, &sestypes.TooManyRequestsException{}), awserr.Transient},
 		{"ses limit exceeded", sdkError(400, &sestypes.LimitExceededException{}), awserr.Transient},
 		{"ses sending paused", sdkError(400, &sestypes.SendingPausedException{}), awserr.Transient},
+		{"ses MAIL FROM domain not verified", sdkError(400, &sestypes.MailFromDomainNotVerifiedException{}), awserr.Transient},
 		{"eventbridge internal", sdkError(500, &ebtypes.InternalException{}), awserr.Transient},
 		{"eventbridge bus missing", sdkError(400, &ebtypes.ResourceNotFoundException{}), awserr.Transient},
 		{"dynamodb conditional check failed", sdkError(400, &ddbtypes.ConditionalCheckFailedException{}), awserr.Permanent},

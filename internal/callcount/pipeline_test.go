@@ -4,11 +4,15 @@ package callcount_test
 // by counting what the real wiring asks of the SDK against moto_server:
 // ingest makes one PutItem and one SendMessage per accepted event; the
 // processor one claim and one final UpdateItem on the events table, one
-// UpdateItem on the orders table, one SendEmail and one PutEvents; every
-// item written stays under 1 KB (one write request unit).
+// SendEmail and one PutEvents, and for a payment one UpdateItem on the
+// orders table, for a refund one GetItem of the order and one
+// TransactWriteItems of two writes (the order and the refund's own item,
+// which keeps the order item bounded); every item written stays under 1 KB
+// (one write request unit).
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,7 +80,7 @@ func newPipeline(t *testing.T) *pipeline {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, n := range []string{p.eventsTable, p.ordersTable} {
+		for _, n := range []string{p.eventsTable, p.ordersTable, p.ordersTable + ddborders.RefundsTableSuffix} {
 			_, _ = p.plainDDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(n)})
 		}
 	})
@@ -205,6 +209,31 @@ func (p *pipeline) item(t *testing.T, table, keyName, key string) map[string]typ
 	return out.Item
 }
 
+// refundItem reads back the refund item of the refund event body, uncounted.
+func (p *pipeline) refundItem(t *testing.T, orderID string, body []byte) map[string]types.AttributeValue {
+	t.Helper()
+	var env struct {
+		Data struct {
+			Object struct {
+				ID string `json:"id"`
+			} `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.plainDDB.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(p.ordersTable + ddborders.RefundsTableSuffix), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			"order_id": &types.AttributeValueMemberS{Value: orderID}, "refund_id": &types.AttributeValueMemberS{Value: env.Data.Object.ID},
+		},
+	})
+	if err != nil || len(out.Item) == 0 {
+		t.Fatalf("refund item %s: %v", env.Data.Object.ID, err)
+	}
+	return out.Item
+}
+
 // expect compares counted calls with the budget.
 func expect(t *testing.T, who string, c *callcount.Counter, want map[string]int) {
 	t.Helper()
@@ -240,18 +269,18 @@ func TestHappyPathBudget(t *testing.T) {
 	payment := testevents.NewID("pay_")
 	// Each event is created a second after the previous one: the orders
 	// table orders events by their created time.
+	payments := map[string]int{"DynamoDB.UpdateItem": 1}
+	refunds := map[string]int{"DynamoDB.GetItem": 1, "DynamoDB.TransactWriteItems": 1}
 	steps := []struct {
 		name        string
 		o           testevents.Options
-		orderWrites int
+		orderCalls  map[string]int // on the orders and refunds tables
+		refundTable bool
 	}{
-		{"payment.succeeded", testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: payment}, 1},
-		{"payment.failed", testevents.Options{Type: testevents.PaymentFailed, Order: testevents.NewID("ord_")}, 1},
-		// A partial refund misses the fast path (it assumes a full refund):
-		// the refused write returns the order, a versioned write follows.
-		// Both consume a write request unit.
-		{"partial refund.completed", testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: payment, Amount: 1000}, 2},
-		{"final refund.completed", testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: payment, Amount: testevents.DefaultAmount - 1000}, 1},
+		{"payment.succeeded", testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: payment}, payments, false},
+		{"payment.failed", testevents.Options{Type: testevents.PaymentFailed, Order: testevents.NewID("ord_")}, payments, false},
+		{"partial refund.completed", testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: payment, Amount: 1000}, refunds, true},
+		{"final refund.completed", testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: payment, Amount: testevents.DefaultAmount - 1000}, refunds, true},
 	}
 	for i, step := range steps {
 		o := step.o
@@ -279,18 +308,24 @@ func TestHappyPathBudget(t *testing.T) {
 			if err != nil || len(resp2.BatchItemFailures) != 0 {
 				t.Fatalf("processor: %v, failures %v", err, resp2.BatchItemFailures)
 			}
-			expect(t, "processor", p.procCalls, map[string]int{
-				"DynamoDB.UpdateItem": 2 + step.orderWrites, "SESv2.SendEmail": 1, "EventBridge.PutEvents": 1,
-			})
+			want := map[string]int{"DynamoDB.UpdateItem": 2, "SESv2.SendEmail": 1, "EventBridge.PutEvents": 1}
+			for k, v := range step.orderCalls {
+				want[k] += v
+			}
+			expect(t, "processor", p.procCalls, want)
 			if n := p.procCalls.CountOn("DynamoDB", "UpdateItem", p.eventsTable); n != 2 {
 				t.Errorf("processor: %d UpdateItem on the events table, want 2 (claim, final status)", n)
 			}
-			if n := p.procCalls.CountOn("DynamoDB", "UpdateItem", p.ordersTable); n != step.orderWrites {
-				t.Errorf("processor: %d UpdateItem on the orders table, want %d", n, step.orderWrites)
+			if n, w := p.procCalls.CountOn("DynamoDB", "UpdateItem", p.ordersTable), step.orderCalls["DynamoDB.UpdateItem"]; n != w {
+				t.Errorf("processor: %d UpdateItem on the orders table, want %d", n, w)
 			}
 			processed := under1KB(t, "events (PROCESSED)", p.item(t, p.eventsTable, "event_id", ev.ID))
 			orderItem := under1KB(t, "orders", p.item(t, p.ordersTable, "order_id", o.Order))
-			t.Logf("item sizes: event RECEIVED %d B, PROCESSED %d B; order %d B", received, processed, orderItem)
+			refundItem := 0
+			if step.refundTable {
+				refundItem = under1KB(t, "refunds", p.refundItem(t, o.Order, ev.Body))
+			}
+			t.Logf("item sizes: event RECEIVED %d B, PROCESSED %d B; order %d B; refund %d B", received, processed, orderItem, refundItem)
 		})
 	}
 }

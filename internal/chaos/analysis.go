@@ -1,96 +1,114 @@
 package chaos
 
-import (
-	"slices"
-	"sort"
-)
-
-// Cause is why one event's email or domain event went out more than once.
+// Cause is why an effect (an email, a domain event) reached the emulator
+// more than once. SES and EventBridge are not idempotent: an effect whose
+// send reached the service but whose completion was not recorded is sent
+// again by the next attempt. Each cause but CauseUnexplained is one way
+// that happens; CauseUnexplained is a bug.
 type Cause string
 
-// The causes of a duplicate send. Every one but CauseUnexplained is a
-// crash between a send and its checkpoint, which the design accepts: SES
-// and EventBridge are not idempotent, so a retry of an attempt whose
-// completed send was not recorded sends again.
+// The causes of a duplicate effect.
 const (
-	// CauseInjectedCrash: the attempt "crashed" right after the real send
-	// (an injected fault), so the step was not recorded.
-	CauseInjectedCrash Cause = "injected crash after the send"
-	// CauseCheckpointLost: the send completed, but the attempt's final
-	// write, which records the completed steps, failed (a network fault).
-	CauseCheckpointLost Cause = "checkpoint write failed after the send"
+	// CauseCrash: the attempt "crashed" right after the send (injected),
+	// so the step was not recorded.
+	CauseCrash Cause = "injected crash after the send"
+	// CauseAnswerLost: the send failed on the way back (a reset, a
+	// timeout, the handler's deadline), after the service had it.
+	CauseAnswerLost Cause = "the send's answer was lost after the service had it"
+	// CauseSDKRetry: the SDK sent the request again after its answer was
+	// lost; both reached the service.
+	CauseSDKRetry Cause = "the SDK retried a send whose answer was lost"
+	// CauseOutcomeLost: the send completed, but every try of the outcome
+	// write that records it failed (a network fault).
+	CauseOutcomeLost Cause = "the outcome write failed after the send"
 	// CauseLeaseLost: the send completed, but the attempt outlived its
-	// lease and another attempt took the event over before it could record
-	// the step.
-	CauseLeaseLost Cause = "lease lost after the send"
+	// lease and another attempt took the event over.
+	CauseLeaseLost Cause = "the lease was lost after the send"
+	// CauseDeadline: the send completed, but the attempt was still running
+	// at the Lambda deadline, which froze it before it recorded the send.
+	CauseDeadline Cause = "the attempt ran into the Lambda deadline after the send"
 	// CauseUnexplained: none of the above; a bug.
 	CauseUnexplained Cause = "unexplained"
 )
 
-// ExplainDuplicates returns the cause of each extra send of one event: for
-// every send followed by another, the cause is read from the attempt that
-// made it. sends are the event's sends of one kind (emails, or domain
-// events); attempts are the event's attempts; crash is the injected fault
-// kind that counts as a crash after this kind of send; step is the
-// handler step that sends it. It returns nil when the event was sent at
-// most once.
-func ExplainDuplicates(sends []Sent, attempts []Attempt, crash, step string) []Cause {
-	if len(sends) < 2 {
+// Explain returns the causes of the extra deliveries of one effect: it
+// reached the service delivered times where want were due, through sends
+// (every send of that effect, in the order made). Each send that may have
+// reached the service without its step being recorded accounts for one
+// extra delivery, and each request the SDK repeated within a send for
+// another; the extras are attributed to those, in order. Extras no send
+// accounts for are CauseUnexplained.
+func Explain(delivered, want int, sends []Send, attempts map[string][]Attempt) []Cause {
+	extra := delivered - want
+	if extra <= 0 {
 		return nil
 	}
-	sends = slices.Clone(sends)
-	sort.SliceStable(sends, func(i, j int) bool { return sends[i].At.Before(sends[j].At) })
-	byN := map[int]Attempt{}
-	for _, a := range attempts {
-		byN[a.N] = a
-	}
-	perAttempt := map[int]int{}
+	var possible []Cause
 	for _, s := range sends {
-		perAttempt[s.Attempt]++
-	}
-	causes := make([]Cause, 0, len(sends)-1)
-	for _, s := range sends[:len(sends)-1] {
-		a, ok := byN[s.Attempt]
-		switch {
-		case !ok || perAttempt[s.Attempt] > 1:
-			causes = append(causes, CauseUnexplained)
-		case a.Crashed(crash):
-			causes = append(causes, CauseInjectedCrash)
-		case a.Finish == nil:
-			causes = append(causes, CauseUnexplained)
-		case a.Finish.Conflict:
-			causes = append(causes, CauseLeaseLost)
-		case a.Finish.Err != "":
-			causes = append(causes, CauseCheckpointLost)
-		case !slices.Contains(a.Finish.Steps, step):
-			causes = append(causes, CauseUnexplained)
-		default:
-			// The step was recorded, and still sent again.
-			causes = append(causes, CauseUnexplained)
+		for range max(0, reached(s)-1) {
+			possible = append(possible, CauseSDKRetry)
+		}
+		if c, ok := unrecorded(s, attempts); ok {
+			possible = append(possible, c)
 		}
 	}
-	return causes
+	out := make([]Cause, 0, extra)
+	for i := range extra {
+		if i < len(possible) {
+			out = append(out, possible[i])
+		} else {
+			out = append(out, CauseUnexplained)
+		}
+	}
+	return out
 }
 
-// FinalDecision returns the decision of the event's last attempt that
-// reached one (see Attempt.Notified); ok is false when no attempt decided.
-// When that attempt resumed after an earlier one, addressed holds only if
-// every attempt back to the one that ran the order step had a customer
-// address: the email step may have run (and sent nothing) in any of them.
-func FinalDecision(attempts []Attempt) (notify, addressed, ok bool) {
-	addressed = true
-	for i := len(attempts) - 1; i >= 0; i-- {
-		n, a, decided := attempts[i].Notified()
-		if !decided {
-			continue
+// unrecorded returns why the send s may have reached the service without
+// its step being recorded, if it may have.
+func unrecorded(s Send, attempts map[string][]Attempt) (Cause, bool) {
+	switch s.Result {
+	case InjectCrashAfter:
+		return CauseCrash, true
+	case InjectKill:
+		return CauseDeadline, true
+	case "error":
+		if reached(s) == 0 {
+			return "", false // never left
 		}
-		if !ok {
-			notify, ok = n, true
-		}
-		addressed = addressed && a
-		if !attempts[i].Resumed {
-			break
+		return CauseAnswerLost, true
+	case "ok":
+	default:
+		return "", false // an injected failure before the send
+	}
+	var a *Attempt
+	for i := range attempts[s.EventID] {
+		if attempts[s.EventID][i].N == s.Attempt {
+			a = &attempts[s.EventID][i]
 		}
 	}
-	return notify, addressed && ok, ok
+	switch {
+	case a == nil:
+		return CauseUnexplained, true
+	case a.Persisted(s.Step):
+		return "", false
+	case a.Finish == nil || a.Finish.Frozen:
+		return CauseDeadline, true
+	case a.Finish.Conflict:
+		return CauseLeaseLost, true
+	case a.Finish.Err != "":
+		return CauseOutcomeLost, true
+	}
+	return "", false
+}
+
+// reached counts the requests of s that left for the service (not refused
+// by a frozen sandbox).
+func reached(s Send) int {
+	n := 0
+	for _, h := range s.HTTP {
+		if h.Err != ErrFrozen.Error() {
+			n++
+		}
+	}
+	return n
 }

@@ -1,22 +1,35 @@
-// Package chaos holds the pieces of the chaos test, which proves the two
-// promises of the design under faults: nothing answered 2xx is lost, and no
-// event's effects are applied twice.
+// Package chaos holds the pieces of the chaos test, which proves the
+// promises of the design under faults: nothing answered 2xx is lost, no
+// event's effects are applied twice, and every effect reaches the outside
+// world once, or more than once for a reason named and counted.
 //
-// The test (chaos_test.go) wires the real ingest and processor code to
+// The test (chaos_test.go, check_test.go) wires the real ingest and
+// processor code, each under its IAM policy from template.yaml, to
 // moto_server through toxiproxy, and this package provides what it drives
-// them with:
+// and watches them with:
 //
 //   - Generate builds a random set of orders and their payment and refund
-//     events, and Expected computes each order's final state from them with
-//     the orders package (the model);
+//     events, with every contradiction the design names (a payment announced
+//     twice, a double charge, refund ids shared by two events, mixed
+//     currencies, over-refunds, refunds of a foreign payment, equal created
+//     times) and a few poison events whose handler panics until they are
+//     dead-lettered; each event carries its fact for the oracle (package
+//     oracle, the test's own model of the rules, which imports none of the
+//     code under test);
 //   - Provider delivers the events like Altafinex does: shuffled, concurrent,
 //     some twice, every non-2xx answer retried with bounded backoff;
-//   - Network puts toxiproxy proxies between the functions and the emulator
-//     and toggles latency, timeouts, resets and refused connections;
-//   - Recorder wraps the processor's handlers, events table, orders table,
-//     mailer and publisher (through processorapp's options) to record every
-//     attempt and every real email and domain event, and to inject crashes
-//     before and after a send.
+//   - Network puts toxiproxy proxies between the functions and DynamoDB,
+//     SQS, SES and EventBridge, and toggles latency, timeouts, resets and
+//     refused connections;
+//   - HTTPClient is the functions' HTTP client: it plays Lambda's freeze
+//     (nothing an invocation does after its deadline leaves the sandbox)
+//     and records every request of a send;
+//   - Recorder wraps the processor's handlers, events table, mailer and
+//     publisher (through processorapp's options) to record every attempt
+//     and send, and injects faults on a fixed schedule: failures before a
+//     send, crashes after one, permanent email rejections, panics, hangs
+//     until the handler's deadline and past the Lambda deadline;
+//   - Explain names the cause of each extra delivery of an effect.
 //
 // Run the small version with `go test ./internal/chaos/`, the full one with
 // `make chaos` (CHAOS_EVENTS events).

@@ -1,46 +1,75 @@
 package chaos
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"sort"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/chaos/oracle"
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 // Event is one generated webhook event and the fact it carries.
 type Event struct {
-	ID       string
-	Type     string // testevents.PaymentSucceeded, PaymentFailed or RefundCompleted
-	OrderID  string
-	Created  time.Time
-	Body     []byte // the envelope, signed at delivery time
-	Amount   int64  // the payment's amount, or the refund's
-	RefundID string // refund.completed only
-	Payment  orders.Payment
-	Refund   orders.Refund
+	ID      string
+	Type    string // testevents.PaymentSucceeded, PaymentFailed or RefundCompleted
+	OrderID string
+	Created time.Time
+	Body    []byte // the envelope, signed at delivery time
+	// Fact is what the event says, as the oracle reads it.
+	Fact oracle.Fact
+	// Poison marks an event whose handler panics on every attempt until
+	// its message has been received maxReceiveCount times: it reaches the
+	// dead-letter queue, and a redrive must bring it through.
+	Poison bool
 }
 
 // Order is one generated order and its events, in created order.
 type Order struct {
 	ID     string
-	Amount int64
 	Events []Event
+}
+
+// Facts returns what the order's events say.
+func (o Order) Facts() []oracle.Fact {
+	out := make([]oracle.Fact, len(o.Events))
+	for i, e := range o.Events {
+		out[i] = e.Fact
+	}
+	return out
 }
 
 // ErrBadCount is returned by Generate for a count below 1.
 var ErrBadCount = errors.New("event count must be at least 1")
 
+// Shapes of generated orders, as chances per order (or per event where
+// said). Every contradiction the design names occurs in a run of a few
+// hundred events.
+const (
+	chanceFailure      = 0.35 // a payment.failed before the success
+	chanceSuccess      = 0.85 // a payment.succeeded
+	chanceAnnouncedTwo = 0.15 // the success announced again, by another event
+	chanceDoubleCharge = 0.10 // a second, different payment succeeds
+	chanceOtherCur     = 0.25 // of a double charge: in another currency
+	chanceRefundOther  = 0.10 // per refund: in another currency than the payment
+	chanceForeign      = 0.05 // per refund: of a payment that is not the order's
+	chanceRefundTwice  = 0.15 // per refund: announced again, by another event
+	chanceOverRefund   = 0.10 // a last refund beyond what was paid
+	chanceSameCreated  = 0.10 // every event of the order created the same second
+	// PoisonEvery is one event in how many that is poison (at least one
+	// per run).
+	PoisonEvery = 150
+)
+
 // Generate builds orders until they hold at least n events. Each order gets
-// a random subset of: a payment.failed (created first), a payment.succeeded,
-// zero to two partial refunds with distinct ids, and sometimes a
-// full refund of what remains; refunded totals never exceed the amount.
-// Created times lie in the hour before now, one minute apart within an
-// order.
+// a random subset of: a payment.failed, a payment.succeeded (sometimes
+// announced twice), a second payment (a double charge, sometimes in
+// another currency), zero to two partial refunds with distinct ids, some in
+// another currency, of a foreign payment or announced twice, sometimes a
+// full refund of what remains and sometimes an over-refund. Created times
+// lie in the hour before now, one minute apart within an order, or all
+// equal. One event in PoisonEvery (at least one) is poison.
 func Generate(rng *mrand.Rand, n int, now time.Time) ([]Order, error) {
 	if n < 1 {
 		return nil, ErrBadCount
@@ -55,95 +84,116 @@ func Generate(rng *mrand.Rand, n int, now time.Time) ([]Order, error) {
 		out = append(out, o)
 		total += len(o.Events)
 	}
+	poisons := max(1, total/PoisonEvery)
+	for range poisons {
+		o := &out[rng.IntN(len(out))]
+		o.Events[rng.IntN(len(o.Events))].Poison = true
+	}
 	return out, nil
 }
 
 func generateOrder(rng *mrand.Rand, now time.Time) (Order, error) {
-	o := Order{ID: testevents.NewID("ord_"), Amount: 1000 + rng.Int64N(99000)}
+	o := Order{ID: testevents.NewID("ord_")}
+	amount := 1000 + rng.Int64N(99000)
 	payment := testevents.NewID("pay_")
-	t := now.Add(-time.Duration(10+rng.IntN(50)) * time.Minute).Truncate(time.Second)
-	next := func() time.Time { t = t.Add(time.Minute); return t }
+	start := now.Add(-time.Duration(10+rng.IntN(50)) * time.Minute).Truncate(time.Second)
+	t := start
+	sameCreated := rng.Float64() < chanceSameCreated
+	next := func() time.Time {
+		if !sameCreated {
+			t = t.Add(time.Minute)
+		}
+		return t
+	}
+	add := func(opts testevents.Options, fact oracle.Fact) error {
+		opts.Order, opts.Created = o.ID, next()
+		ev, err := testevents.Build(opts, now)
+		if err != nil {
+			return fmt.Errorf("build %s for %s: %w", opts.Type, o.ID, err)
+		}
+		fact.EventID, fact.Kind, fact.Created, fact.OrderID = ev.ID, oracle.Kind(opts.Type), opts.Created, o.ID
+		fact.PaymentID, fact.Amount, fact.Currency, fact.RefundID = opts.Payment, opts.Amount, currencyOr(opts.Currency), opts.Refund
+		o.Events = append(o.Events, Event{ID: ev.ID, Type: ev.Type, OrderID: o.ID, Created: opts.Created, Body: ev.Body, Fact: fact})
+		return nil
+	}
 
-	failed := rng.Float64() < 0.35
-	succeeded := rng.Float64() < 0.85
+	failed := rng.Float64() < chanceFailure
+	succeeded := rng.Float64() < chanceSuccess
 	partials := rng.IntN(3)
 	full := rng.Float64() < 0.25
 	if !failed && !succeeded && partials == 0 && !full {
 		succeeded = true
 	}
-	type spec struct {
-		typ    string
-		amount int64
-	}
-	var specs []spec
 	if failed {
-		specs = append(specs, spec{testevents.PaymentFailed, o.Amount})
+		if err := add(testevents.Options{Type: testevents.PaymentFailed, Payment: payment, Amount: amount}, oracle.Fact{}); err != nil {
+			return Order{}, err
+		}
 	}
+	paid := start.Add(-time.Hour) // the payment's own time, shared by its announcements
 	if succeeded {
-		specs = append(specs, spec{testevents.PaymentSucceeded, o.Amount})
+		p := testevents.Options{Type: testevents.PaymentSucceeded, Payment: payment, Amount: amount, ObjectCreated: paid}
+		if err := add(p, oracle.Fact{PaymentCreated: paid}); err != nil {
+			return Order{}, err
+		}
+		if rng.Float64() < chanceAnnouncedTwo {
+			if err := add(p, oracle.Fact{PaymentCreated: paid}); err != nil {
+				return Order{}, err
+			}
+		}
+		if rng.Float64() < chanceDoubleCharge {
+			second := testevents.Options{Type: testevents.PaymentSucceeded, Payment: testevents.NewID("pay_"), Amount: amount,
+				ObjectCreated: paid.Add(time.Duration(rng.IntN(3)-1) * time.Minute)} // before, with or after the first
+			if rng.Float64() < chanceOtherCur {
+				second.Currency = "eur"
+			}
+			if err := add(second, oracle.Fact{PaymentCreated: second.ObjectCreated}); err != nil {
+				return Order{}, err
+			}
+		}
 	}
 	// Partial refunds: together at most half the amount.
 	refunded := int64(0)
+	refund := func(a int64) error {
+		r := testevents.Options{Type: testevents.RefundCompleted, Payment: payment, Refund: testevents.NewID("re_"), Amount: a}
+		switch x := rng.Float64(); {
+		case x < chanceRefundOther:
+			r.Currency = "eur"
+		case x < chanceRefundOther+chanceForeign:
+			r.Payment = testevents.NewID("pay_")
+		}
+		if err := add(r, oracle.Fact{}); err != nil {
+			return err
+		}
+		if rng.Float64() < chanceRefundTwice {
+			return add(r, oracle.Fact{})
+		}
+		return nil
+	}
 	for i := range partials {
-		a := o.Amount/4 - int64(i)*7 - rng.Int64N(o.Amount/8)
-		a = max(a, int64(i+1))
-		specs = append(specs, spec{testevents.RefundCompleted, a})
+		a := max(amount/4-int64(i)*7-rng.Int64N(amount/8), int64(i+1))
+		if err := refund(a); err != nil {
+			return Order{}, err
+		}
 		refunded += a
 	}
-	if full && o.Amount-refunded > 0 {
-		specs = append(specs, spec{testevents.RefundCompleted, o.Amount - refunded})
+	if full && amount-refunded > 0 {
+		if err := refund(amount - refunded); err != nil {
+			return Order{}, err
+		}
 	}
-	for _, s := range specs {
-		created := next()
-		ev, err := testevents.Build(testevents.Options{
-			Type: s.typ, Order: o.ID, Payment: payment, Amount: s.amount, Created: created,
-		}, now)
-		if err != nil {
-			return Order{}, fmt.Errorf("build %s for %s: %w", s.typ, o.ID, err)
+	if rng.Float64() < chanceOverRefund {
+		if err := refund(amount + 1 + rng.Int64N(amount)); err != nil {
+			return Order{}, err
 		}
-		e := Event{ID: ev.ID, Type: ev.Type, OrderID: o.ID, Created: created, Body: ev.Body, Amount: s.amount}
-		switch s.typ {
-		case testevents.RefundCompleted:
-			rid, err := refundID(ev.Body)
-			if err != nil {
-				return Order{}, err
-			}
-			e.RefundID = rid
-			e.Refund = orders.Refund{
-				EventID: ev.ID, EventCreated: created, RefundID: rid, PaymentID: payment,
-				Amount: s.amount, Currency: testevents.DefaultCurrency,
-			}
-		default:
-			e.Payment = orders.Payment{
-				EventID: ev.ID, EventCreated: created, PaymentID: payment,
-				Succeeded: s.typ == testevents.PaymentSucceeded, Amount: s.amount, Currency: testevents.DefaultCurrency,
-				CustomerEmail: "test.customer@example.com", CustomerName: "Test Customer",
-			}
-			if !e.Payment.Succeeded {
-				e.Payment.FailureCode = "card_declined"
-				e.Payment.FailureMessage = "The card was declined by the issuer."
-			}
-		}
-		o.Events = append(o.Events, e)
 	}
 	return o, nil
 }
 
-// Expected is the model: the state the order must end in once every event
-// of o has been applied once, in any order. Store-set fields (CreatedAt,
-// UpdatedAt) are left zero.
-func Expected(o Order) orders.Order {
-	evs := append([]Event(nil), o.Events...)
-	sort.Slice(evs, func(i, j int) bool { return evs[i].Created.Before(evs[j].Created) })
-	m := orders.Order{ID: o.ID}
-	for _, e := range evs {
-		if e.Type == testevents.RefundCompleted {
-			m, _ = m.ApplyRefund(e.Refund)
-		} else {
-			m, _ = m.ApplyPayment(e.Payment)
-		}
+func currencyOr(c string) string {
+	if c == "" {
+		return testevents.DefaultCurrency
 	}
-	return m
+	return c
 }
 
 // Events returns every event of list.
@@ -153,19 +203,4 @@ func Events(list []Order) []Event {
 		out = append(out, o.Events...)
 	}
 	return out
-}
-
-// refundID reads data.object.id of a refund event's body.
-func refundID(body []byte) (string, error) {
-	var env struct {
-		Data struct {
-			Object struct {
-				ID string `json:"id"`
-			} `json:"object"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil || env.Data.Object.ID == "" {
-		return "", fmt.Errorf("refund event without data.object.id: %v", err)
-	}
-	return env.Data.Object.ID, nil
 }

@@ -170,10 +170,12 @@ type Phase struct {
 }
 
 // StandardPhases returns the fault schedule of the chaos test for the
-// proxies called ddb and sqs: latency, timeouts, resets (of requests, and of
-// responses after the request was served) and refused connections, on each
-// service separately, then on both, each followed by a calm phase.
-func StandardPhases(ddb, sqs string) []Phase {
+// proxies called ddb, sqs, ses and eb: latency, timeouts, resets (of
+// requests, and of responses after the request was served) and refused
+// connections, each on DynamoDB and SES together, then on SQS and
+// EventBridge together, each followed by a calm phase; then mixes on all
+// four.
+func StandardPhases(ddb, sqs, ses, eb string) []Phase {
 	// 50 to 200 ms on every answer.
 	latency := Toxic{Name: "latency", Type: "latency", Stream: "downstream", Toxicity: 1,
 		Attributes: map[string]int64{"latency": 125, "jitter": 75}}
@@ -194,17 +196,40 @@ func StandardPhases(ddb, sqs string) []Phase {
 		{Toxics: []Toxic{resetReq}},
 		{Disabled: true},
 	} {
-		for _, svc := range []string{ddb, sqs} {
-			f.Proxy = svc
-			out = append(out, Phase{Faults: []Fault{f}}, Phase{})
+		for _, pair := range [][2]string{{ddb, ses}, {sqs, eb}} {
+			a, b := f, f
+			a.Proxy, b.Proxy = pair[0], pair[1]
+			out = append(out, Phase{Faults: []Fault{a, b}}, Phase{})
 		}
 	}
 	out = append(out,
-		Phase{Faults: []Fault{{Proxy: ddb, Toxics: []Toxic{latency, resetResp}}, {Proxy: sqs, Toxics: []Toxic{latency}}}},
+		Phase{Faults: []Fault{
+			{Proxy: ddb, Toxics: []Toxic{latency, resetResp}}, {Proxy: sqs, Toxics: []Toxic{latency}},
+			{Proxy: ses, Toxics: []Toxic{latency}}, {Proxy: eb, Toxics: []Toxic{latency, resetResp}},
+		}},
 		Phase{},
-		Phase{Faults: []Fault{{Proxy: ddb, Toxics: []Toxic{resetResp}}, {Proxy: sqs, Toxics: []Toxic{resetResp}}}},
+		Phase{Faults: []Fault{
+			{Proxy: ddb, Toxics: []Toxic{resetResp}}, {Proxy: sqs, Toxics: []Toxic{resetResp}},
+			{Proxy: ses, Toxics: []Toxic{resetResp}}, {Proxy: eb, Toxics: []Toxic{resetResp}},
+		}},
 		Phase{},
 	)
+	return out
+}
+
+// Kinds returns every fault kind phases apply, once each.
+func Kinds(phases []Phase) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ph := range phases {
+		for _, f := range ph.Faults {
+			if k := f.Kind(); !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,15 @@ type Provider struct {
 	Spread time.Duration
 	// Seed seeds the shuffle, duplicates and jitter.
 	Seed uint64
+	// Hold, when set, is asked before each delivery starts (retries are
+	// not held): while it reports true the deliveries wait. The chaos test
+	// holds them while the processor's queue is long, since the emulator's
+	// SQS slows with the length of the queue.
+	Hold func() bool
+	// PoisonFirst starts the poison events' deliveries first, so that
+	// their way to the dead-letter queue (every receive the queue allows)
+	// overlaps the other deliveries instead of trailing them.
+	PoisonFirst bool
 }
 
 // Report is what the provider saw.
@@ -126,6 +136,18 @@ func (p *Provider) Deliver(ctx context.Context, evs []Event) Report {
 		order = append(order[:at], append([]*chain{d}, order[at:]...)...)
 	}
 
+	if p.PoisonFirst {
+		slices.SortStableFunc(order, func(a, b *chain) int {
+			switch {
+			case a.ev.Poison == b.ev.Poison:
+				return 0
+			case a.ev.Poison:
+				return -1
+			}
+			return 1
+		})
+	}
+
 	rep := Report{
 		Events: len(evs), Deliveries: len(order), Duplicates: dups,
 		Non2xx: map[int]int{}, Answers2xx: map[string]int{}, Accepted: map[string]bool{},
@@ -140,6 +162,12 @@ func (p *Provider) Deliver(ctx context.Context, evs []Event) Report {
 				select {
 				case <-ctx.Done():
 				case <-time.After(time.Until(at)):
+				}
+			}
+			for p.Hold != nil && ctx.Err() == nil && p.Hold() {
+				select {
+				case <-ctx.Done():
+				case <-time.After(50 * time.Millisecond):
 				}
 			}
 			work <- c

@@ -2,24 +2,24 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
-	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process"
 )
 
 var (
 	_ process.Handler    = (*RecordingHandler)(nil)
 	_ process.Events     = (*RecordingEvents)(nil)
-	_ handlers.Orders    = (*RecordingOrders)(nil)
 	_ handlers.Mailer    = (*RecordingMailer)(nil)
 	_ handlers.Publisher = (*RecordingPublisher)(nil)
 )
@@ -27,25 +27,68 @@ var (
 // ErrInjected is the (transient) error of every fault the Recorder injects.
 var ErrInjected = errors.New("chaos: injected fault")
 
-// The kinds of injected processor faults, as Recorder.Injected counts them.
+// The kinds of faults the Recorder injects into the processor, as Injected
+// counts them.
 const (
-	InjectEmailBefore   = "email: fail before the send"
-	InjectEmailAfter    = "email: crash after the send"
-	InjectPublishBefore = "publish: fail before the send"
-	InjectPublishAfter  = "publish: crash after the send"
+	InjectFailBefore = "send: fails before reaching the service"
+	InjectCrashAfter = "send: crash right after the send"
+	InjectReject     = "email: SES rejects it for good (undeliverable)"
+	InjectPanic      = "send: the step panics"
+	InjectHang       = "send: hangs until the handler's deadline"
+	InjectKill       = "send: hangs past the Lambda deadline after the send"
+	InjectPoison     = "handler: a poison event panics until dead-lettered"
 )
 
-// Apply is one call of the order step.
-type Apply struct {
-	Changed bool
-	// Holds: the order as returned names this event as the one whose fact
-	// it holds (PaymentEventID for payments, RefundEvents for refunds): the
-	// handlers' test for a retry that still owes the notice.
-	Holds bool
-	// Addressed: the order as returned has a customer email address (a
-	// refund applied before its payment has none, and emails no one).
-	Addressed bool
-	Err       string
+// Schedule says which sends get which fault: the n-th send counted while
+// injecting gets kind k when n % Every[k] == At[k]. A fixed schedule, not a
+// chance, so that every kind is injected in every run of some size, and a
+// run where injection stopped shows in the counts.
+type Schedule struct {
+	Every map[string]int
+	At    map[string]int
+}
+
+// DefaultSchedule injects each fault into a fixed share of the sends: a
+// failure before and a crash after one send in 20 each, a panic in one in
+// 40, a permanent rejection of one email in 25, and a hang until the
+// handler's deadline and one past the Lambda deadline in one send in 200
+// each (each of those holds a batch for seconds).
+func DefaultSchedule() Schedule {
+	return Schedule{
+		Every: map[string]int{InjectFailBefore: 20, InjectCrashAfter: 20, InjectPanic: 40, InjectReject: 25, InjectHang: 200, InjectKill: 200},
+		// The rare ones early in each period, so that a short run has them.
+		At: map[string]int{InjectFailBefore: 3, InjectCrashAfter: 13, InjectPanic: 31, InjectReject: 7, InjectHang: 17, InjectKill: 37},
+	}
+}
+
+// HTTPAttempt is one HTTP request the SDK made for a send.
+type HTTPAttempt struct {
+	Status int    // 0 when no answer came back
+	Err    string // the transport's error, if any
+}
+
+// Send is one call of the mailer or the publisher, and what became of it.
+type Send struct {
+	// Key names the effect: "email confirmation <order>", "email failure
+	// <order>", "email refund <order> <refund>", "event OrderPaid <order>",
+	// "event OrderPaymentFailed <source event>", "event OrderRefunded
+	// <order> <refund>". EmulatorKeys name what the emulator received the
+	// same way.
+	Key     string
+	EventID string
+	Attempt int
+	Step    string // handlers.StepEmail or StepEvent
+	// Result is "ok", "error" (the call failed, the service may have the
+	// send), or the injected fault (InjectFailBefore, …).
+	Result string
+	Err    string
+	HTTP   []HTTPAttempt
+	At     time.Time
+}
+
+// Delivered reports whether the send certainly reached the service.
+func (s Send) Delivered() bool {
+	return s.Result == "ok" || s.Result == InjectCrashAfter || s.Result == InjectKill
 }
 
 // FinishCall is the processor's final write of an attempt.
@@ -54,120 +97,112 @@ type FinishCall struct {
 	Steps  []string
 	Err    string
 	// Conflict: the write was refused because another attempt holds the
-	// record (the lease was lost).
-	Conflict bool
+	// record (the lease was lost). Frozen: the attempt had outlived the
+	// Lambda deadline, and the write never left.
+	Conflict, Frozen bool
 }
 
 // Attempt is one run of a handler for one event: a successful claim.
 type Attempt struct {
 	EventID string
 	N       int // the claim count, process.Event.Attempt
-	// Resumed: an earlier attempt completed the order step.
-	Resumed  bool
-	ReadBack bool // the order was read back (Resumed)
-	// ReadBackAddressed: the order read back has a customer address.
-	ReadBackAddressed bool
-	Applies           []Apply
-	EmailsSent        int
-	Published         int
 	// Injected lists the faults injected into this attempt.
 	Injected   []string
 	HandlerErr string
 	Finish     *FinishCall
 }
 
-// Notified reports whether this attempt decided that the customer and the
-// bus are to be told: it resumed after the order step, or its order step
-// changed the order or found it holding this event's fact. addressed
-// reports whether the order it decided on had a customer address. ok is
-// false when the attempt made no decision (its order step failed, or
-// reading the order back did).
-func (a Attempt) Notified() (notify, addressed, ok bool) {
-	if a.Resumed {
-		return true, a.ReadBackAddressed, a.ReadBack
-	}
-	for _, ap := range a.Applies {
-		if ap.Err == "" {
-			return ap.Changed || ap.Holds, ap.Addressed, true
-		}
-	}
-	return false, false, false
+// Persisted reports whether the attempt recorded step as completed.
+func (a Attempt) Persisted(step string) bool {
+	return a.Finish != nil && a.Finish.Err == "" && slices.Contains(a.Finish.Steps, step)
 }
 
-// Crashed reports whether the fault kind was injected into this attempt.
-func (a Attempt) Crashed(kind string) bool { return slices.Contains(a.Injected, kind) }
-
-// Sent is one real email or domain event, sent by the emulator.
-type Sent struct {
-	EventID string
-	Attempt int
-	Kind    string // the email template or the domain event's detail type
-	At      time.Time
-}
-
-// Recorder records the processor's attempts and effects and injects
-// faults into its sends. Its decorators share it; it is safe for
-// concurrent use.
+// Recorder records the processor's attempts and sends and injects faults
+// into them. Its decorators share it; it is safe for concurrent use.
 type Recorder struct {
-	mu sync.Mutex
-	// failBefore and crashAfter are the chances that a send fails before
-	// reaching the service, or that the attempt "crashes" right after a
-	// real send (the send returns an error, so its step is not recorded
-	// as completed).
-	failBefore, crashAfter float64
-	rng                    *mrand.Rand
-	inject                 bool
-	attempts               map[string][]*Attempt
-	emails, published      []Sent
-	injected               map[string]int
-	claims                 map[string]int
-	// unsure counts, by kind, sends that returned an error other than an
-	// injected one: the request may have reached the service (a timeout
-	// after SES stored the mail), so the service may hold one more.
-	unsure map[string]int
+	mu        sync.Mutex
+	schedule  Schedule
+	inject    bool
+	sends     int // counted while injecting
+	emails    int
+	poisonMax int // poison events panic until their claim count passes it
+	poison    map[string]bool
+	attempts  map[string][]*Attempt
+	calls     []*Send
+	injected  map[string]int
+	claims    map[string]int
 }
 
-// NewRecorder returns a Recorder that injects faults with the given
-// chances, drawn from a generator seeded with seed.
-func NewRecorder(seed uint64, failBefore, crashAfter float64) *Recorder {
-	return &Recorder{
-		failBefore: failBefore, crashAfter: crashAfter,
-		rng:      mrand.New(mrand.NewPCG(seed, seed+1)),
-		inject:   true,
-		attempts: map[string][]*Attempt{},
-		injected: map[string]int{},
-		claims:   map[string]int{},
-		unsure:   map[string]int{},
+// NewRecorder returns a Recorder that injects faults on schedule, and
+// panics on the poison events until their claim count passes poisonMax
+// (the queue's maxReceiveCount: by then the message is dead-lettered).
+func NewRecorder(schedule Schedule, poison []string, poisonMax int) *Recorder {
+	r := &Recorder{
+		schedule: schedule, inject: true, poisonMax: poisonMax, poison: map[string]bool{},
+		attempts: map[string][]*Attempt{}, injected: map[string]int{}, claims: map[string]int{},
 	}
+	for _, id := range poison {
+		r.poison[id] = true
+	}
+	return r
 }
 
-// SetInjecting turns fault injection on or off.
+// SetInjecting turns fault injection on or off (poison events excepted:
+// their panics end with the claim count).
 func (r *Recorder) SetInjecting(on bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inject = on
 }
 
-// roll reports whether a fault of chance p fires now.
-func (r *Recorder) roll(p float64) bool {
+// due returns the faults scheduled for the next send (and, for an email,
+// the next email).
+func (r *Recorder) due(email bool) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.inject && p > 0 && r.rng.Float64() < p
-}
-
-// update runs fn on the attempt of ctx under the lock; without an attempt
-// in ctx it does nothing.
-func (r *Recorder) update(ctx context.Context, fn func(a *Attempt)) {
-	a, ok := ctx.Value(attemptKey{}).(*Attempt)
-	if !ok {
-		return
+	if !r.inject {
+		return nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fn(a)
+	r.sends++
+	var out []string
+	for _, k := range []string{InjectFailBefore, InjectCrashAfter, InjectPanic, InjectHang, InjectKill} {
+		if every := r.schedule.Every[k]; every > 0 && r.sends%every == r.schedule.At[k] {
+			out = append(out, k)
+		}
+	}
+	if email {
+		r.emails++
+		if every := r.schedule.Every[InjectReject]; every > 0 && r.emails%every == r.schedule.At[InjectReject] {
+			out = append(out, InjectReject)
+		}
+	}
+	return out
 }
 
 type attemptKey struct{}
+
+// sendKey carries the send under way, and its Recorder, to the transport.
+type sendKey struct{}
+
+type sendCtx struct {
+	rec *Recorder
+	s   *Send
+}
+
+// attempt returns the attempt of ctx, or nil.
+func attemptOf(ctx context.Context) *Attempt {
+	a, _ := ctx.Value(attemptKey{}).(*Attempt)
+	return a
+}
+
+func (r *Recorder) injectedInto(a *Attempt, kind string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.injected[kind]++
+	if a != nil {
+		a.Injected = append(a.Injected, kind)
+	}
+}
 
 // Handlers returns reg with every handler wrapped by a RecordingHandler.
 func (r *Recorder) Handlers(reg process.Registry) process.Registry {
@@ -178,26 +213,41 @@ func (r *Recorder) Handlers(reg process.Registry) process.Registry {
 	return out
 }
 
-// RecordingHandler records each run of the handler it wraps as an Attempt
-// and hands the attempt to the other decorators through the context.
+// RecordingHandler records each run of the handler it wraps as an Attempt,
+// hands the attempt to the other decorators through the context, and
+// panics for poison events.
 type RecordingHandler struct {
 	rec  *Recorder
 	next process.Handler
 }
 
 // Handle runs the wrapped handler.
-func (h *RecordingHandler) Handle(ctx context.Context, ev process.Event, steps *process.Steps) error {
-	a := &Attempt{EventID: ev.ID, N: ev.Attempt, Resumed: steps.Done(handlers.StepOrder)}
+func (h *RecordingHandler) Handle(ctx context.Context, ev process.Event, steps *process.Steps) (err error) {
+	a := &Attempt{EventID: ev.ID, N: ev.Attempt}
 	h.rec.mu.Lock()
 	h.rec.attempts[ev.ID] = append(h.rec.attempts[ev.ID], a)
+	poison := h.rec.poison[ev.ID] && ev.Attempt <= h.rec.poisonMax
 	h.rec.mu.Unlock()
-	err := h.next.Handle(context.WithValue(ctx, attemptKey{}, a), ev, steps)
-	if err != nil {
-		h.rec.mu.Lock()
-		a.HandlerErr = err.Error()
-		h.rec.mu.Unlock()
+	defer func() {
+		if err != nil {
+			h.rec.mu.Lock()
+			a.HandlerErr = err.Error()
+			h.rec.mu.Unlock()
+		}
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			h.rec.mu.Lock()
+			a.HandlerErr = fmt.Sprint("panic: ", v)
+			h.rec.mu.Unlock()
+			panic(v) // the processor's to recover
+		}
+	}()
+	if poison {
+		h.rec.injectedInto(a, InjectPoison)
+		panic(fmt.Sprintf("chaos: poison event %s, attempt %d", ev.ID, ev.Attempt))
 	}
-	return err
+	return h.next.Handle(context.WithValue(ctx, attemptKey{}, a), ev, steps)
 }
 
 // Events returns a RecordingEvents over next.
@@ -229,7 +279,7 @@ func (e *RecordingEvents) Claim(ctx context.Context, rec eventrecord.Record, now
 }
 
 // Finish writes through the wrapped table and records the write on the
-// attempt it ends.
+// attempt it ends (the last try, when the processor tries again).
 func (e *RecordingEvents) Finish(ctx context.Context, rec eventrecord.Record, now time.Time) error {
 	err := e.next.Finish(ctx, rec, now)
 	fc := &FinishCall{Status: rec.Status, Steps: slices.Clone(rec.Steps)}
@@ -237,11 +287,12 @@ func (e *RecordingEvents) Finish(ctx context.Context, rec eventrecord.Record, no
 		fc.Err = err.Error()
 		var ce *eventrecord.ConflictError
 		fc.Conflict = errors.As(err, &ce)
+		fc.Frozen = errors.Is(err, ErrFrozen)
 	}
 	e.rec.mu.Lock()
 	defer e.rec.mu.Unlock()
 	for _, a := range e.rec.attempts[rec.EventID] {
-		if a.N == rec.Attempts && a.Finish == nil {
+		if a.N == rec.Attempts {
 			a.Finish = fc
 			return err
 		}
@@ -251,65 +302,39 @@ func (e *RecordingEvents) Finish(ctx context.Context, rec eventrecord.Record, no
 	return err
 }
 
-// Orders returns a RecordingOrders over next.
-func (r *Recorder) Orders(next handlers.Orders) *RecordingOrders {
-	return &RecordingOrders{rec: r, next: next}
-}
-
-// RecordingOrders records every order step's result on its attempt.
-type RecordingOrders struct {
-	rec  *Recorder
-	next handlers.Orders
-}
-
-// ApplyPayment applies through the wrapped store.
-func (o *RecordingOrders) ApplyPayment(ctx context.Context, orderID string, p orders.Payment, now time.Time) (orders.Order, bool, error) {
-	got, changed, err := o.next.ApplyPayment(ctx, orderID, p, now)
-	// The handler addresses a payment's notice to the payload's customer
-	// when the order has none.
-	o.record(ctx, Apply{Changed: changed, Holds: err == nil && got.PaymentEventID == p.EventID,
-		Addressed: got.CustomerEmail != "" || p.CustomerEmail != ""}, err)
-	return got, changed, err
-}
-
-// ApplyRefund applies through the wrapped store.
-func (o *RecordingOrders) ApplyRefund(ctx context.Context, orderID string, rf orders.Refund, now time.Time) (orders.Order, bool, error) {
-	got, changed, err := o.next.ApplyRefund(ctx, orderID, rf, now)
-	o.record(ctx, Apply{Changed: changed, Holds: err == nil && got.RefundEvents[rf.RefundID].ID == rf.EventID,
-		Addressed: got.CustomerEmail != ""}, err)
-	return got, changed, err
-}
-
-func (o *RecordingOrders) record(ctx context.Context, ap Apply, err error) {
-	if err != nil {
-		ap.Err = err.Error()
-	}
-	o.rec.update(ctx, func(a *Attempt) { a.Applies = append(a.Applies, ap) })
-}
-
-// Get reads through the wrapped store.
-func (o *RecordingOrders) Get(ctx context.Context, orderID string) (orders.Order, error) {
-	got, err := o.next.Get(ctx, orderID)
-	o.rec.update(ctx, func(a *Attempt) { a.ReadBack, a.ReadBackAddressed = err == nil, got.CustomerEmail != "" })
-	return got, err
-}
-
 // Mailer returns a RecordingMailer over next.
 func (r *Recorder) Mailer(next handlers.Mailer) *RecordingMailer {
 	return &RecordingMailer{rec: r, next: next}
 }
 
-// RecordingMailer records every email the wrapped mailer sent, and injects
-// failures before and crashes after the send.
+// RecordingMailer records every email send and injects faults into it.
 type RecordingMailer struct {
 	rec  *Recorder
 	next handlers.Mailer
 }
 
-// Send sends e through the wrapped mailer, unless a fault fires first.
+// refundRef finds the refund an email names.
+var refundRef = regexp.MustCompile(`refund reference ([A-Za-z0-9_]+)`)
+
+// EmailKey is the key of an email about order with subject subject and body
+// body: a confirmation, a failure notice or the notice of one refund.
+func EmailKey(order, subject, body string) string {
+	switch {
+	case strings.HasSuffix(subject, ": payment confirmed"):
+		return "email confirmation " + order
+	case strings.HasSuffix(subject, ": payment failed"):
+		return "email failure " + order
+	}
+	ref := ""
+	if m := refundRef.FindStringSubmatch(body); m != nil {
+		ref = m[1]
+	}
+	return "email refund " + order + " " + ref
+}
+
+// Send sends e through the wrapped mailer, unless a fault is due.
 func (m *RecordingMailer) Send(ctx context.Context, e handlers.Email) error {
-	return m.rec.send(ctx, e.Template, InjectEmailBefore, InjectEmailAfter, &m.rec.emails,
-		func(a *Attempt) { a.EmailsSent++ },
+	return m.rec.send(ctx, EmailKey(e.OrderID, e.Subject, e.Text), handlers.StepEmail, true,
 		func(ctx context.Context) error { return m.next.Send(ctx, e) })
 }
 
@@ -318,52 +343,107 @@ func (r *Recorder) Publisher(next handlers.Publisher) *RecordingPublisher {
 	return &RecordingPublisher{rec: r, next: next}
 }
 
-// RecordingPublisher records every domain event the wrapped publisher
-// published, and injects failures before and crashes after the send.
+// RecordingPublisher records every domain event published and injects
+// faults into it.
 type RecordingPublisher struct {
 	rec  *Recorder
 	next handlers.Publisher
 }
 
-// Publish publishes e through the wrapped publisher, unless a fault fires
-// first.
+// EventKey is the key of a domain event of detailType with detail.
+func EventKey(detailType string, detail handlers.Detail) string {
+	switch detailType {
+	case handlers.DetailOrderPaymentFailed:
+		return "event " + detailType + " " + detail.SourceEventID
+	case handlers.DetailOrderRefunded:
+		ref := ""
+		if detail.Refund != nil {
+			ref = detail.Refund.RefundID
+		}
+		return "event " + detailType + " " + detail.Order.OrderID + " " + ref
+	}
+	return "event " + detailType + " " + detail.Order.OrderID
+}
+
+// Publish publishes e through the wrapped publisher, unless a fault is due.
 func (p *RecordingPublisher) Publish(ctx context.Context, e handlers.DomainEvent) error {
-	return p.rec.send(ctx, e.DetailType, InjectPublishBefore, InjectPublishAfter, &p.rec.published,
-		func(a *Attempt) { a.Published++ },
+	var d handlers.Detail
+	_ = json.Unmarshal(e.Detail, &d)
+	return p.rec.send(ctx, EventKey(e.DetailType, d), handlers.StepEvent, false,
 		func(ctx context.Context) error { return p.next.Publish(ctx, e) })
 }
 
-func (r *Recorder) send(ctx context.Context, kind, before, after string, log *[]Sent, count func(*Attempt), do func(context.Context) error) error {
-	if r.roll(r.failBefore) {
-		r.injectedInto(ctx, before)
-		return fmt.Errorf("%s: %w", before, ErrInjected)
-	}
-	if err := do(ctx); err != nil {
-		r.mu.Lock()
-		r.unsure[before]++
-		r.mu.Unlock()
-		return err
-	}
-	s := Sent{Kind: kind, At: time.Now()}
-	if a, ok := ctx.Value(attemptKey{}).(*Attempt); ok {
+// send makes one recorded send, with the faults due.
+func (r *Recorder) send(ctx context.Context, key, step string, email bool, do func(context.Context) error) error {
+	a := attemptOf(ctx)
+	s := &Send{Key: key, Step: step, Result: "ok", At: time.Now()}
+	if a != nil {
 		s.EventID, s.Attempt = a.EventID, a.N
 	}
 	r.mu.Lock()
-	*log = append(*log, s)
+	r.calls = append(r.calls, s)
 	r.mu.Unlock()
-	r.update(ctx, count)
-	if r.roll(r.crashAfter) {
-		r.injectedInto(ctx, after)
-		return fmt.Errorf("%s: %w", after, ErrInjected)
+	finish := func(result string, err error) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		s.Result = result
+		if err != nil {
+			s.Err = err.Error()
+		}
+		return err
 	}
-	return nil
+	due := r.due(email)
+	for _, k := range []string{InjectFailBefore, InjectReject, InjectPanic, InjectHang} {
+		if !slices.Contains(due, k) {
+			continue
+		}
+		r.injectedInto(a, k)
+		switch k {
+		case InjectFailBefore:
+			return finish(k, fmt.Errorf("%s: %w", k, ErrInjected))
+		case InjectReject:
+			return finish(k, fmt.Errorf("%s: %w: %w", k, handlers.ErrUndeliverable, ErrInjected))
+		case InjectPanic:
+			_ = finish(k, nil)
+			panic("chaos: " + k)
+		case InjectHang:
+			<-ctx.Done()
+			return finish(k, fmt.Errorf("%s: %w", k, ctx.Err()))
+		}
+	}
+	err := do(context.WithValue(ctx, sendKey{}, sendCtx{rec: r, s: s}))
+	if err != nil {
+		return finish("error", err)
+	}
+	switch {
+	case slices.Contains(due, InjectKill):
+		// Sent, then stuck past the Lambda deadline, ignoring ctx: the
+		// simulated Lambda has frozen the attempt by the time it returns.
+		r.injectedInto(a, InjectKill)
+		if at, ok := FreezeTime(ctx); ok {
+			time.Sleep(time.Until(at) + 50*time.Millisecond)
+		}
+		return finish(InjectKill, fmt.Errorf("%s: %w", InjectKill, ErrInjected))
+	case slices.Contains(due, InjectCrashAfter):
+		r.injectedInto(a, InjectCrashAfter)
+		return finish(InjectCrashAfter, fmt.Errorf("%s: %w", InjectCrashAfter, ErrInjected))
+	}
+	return finish("ok", nil)
 }
 
-func (r *Recorder) injectedInto(ctx context.Context, kind string) {
-	r.mu.Lock()
-	r.injected[kind]++
-	r.mu.Unlock()
-	r.update(ctx, func(a *Attempt) { a.Injected = append(a.Injected, kind) })
+// recordHTTP adds one HTTP attempt to the send of ctx, if any.
+func recordHTTP(ctx context.Context, status int, err error) {
+	sc, ok := ctx.Value(sendKey{}).(sendCtx)
+	if !ok {
+		return
+	}
+	h := HTTPAttempt{Status: status}
+	if err != nil {
+		h.Err = err.Error()
+	}
+	sc.rec.mu.Lock()
+	sc.s.HTTP = append(sc.s.HTTP, h)
+	sc.rec.mu.Unlock()
 }
 
 // Injected returns how many faults of each kind were injected.
@@ -371,14 +451,6 @@ func (r *Recorder) Injected() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return cloneCounts(r.injected)
-}
-
-// UnsureEmails returns how many email sends failed with an error that was
-// not injected: each may have reached SES all the same.
-func (r *Recorder) UnsureEmails() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.unsure[InjectEmailBefore]
 }
 
 // Claims returns the outcomes of the processor's claims, counted.
@@ -398,7 +470,6 @@ func (r *Recorder) Attempts() map[string][]Attempt {
 		cp := make([]Attempt, len(as))
 		for i, a := range as {
 			cp[i] = *a
-			cp[i].Applies = slices.Clone(a.Applies)
 			cp[i].Injected = slices.Clone(a.Injected)
 		}
 		sort.SliceStable(cp, func(i, j int) bool { return cp[i].N < cp[j].N })
@@ -407,18 +478,16 @@ func (r *Recorder) Attempts() map[string][]Attempt {
 	return out
 }
 
-// Emails returns every email sent.
-func (r *Recorder) Emails() []Sent {
+// Sends returns a copy of every send, in the order they started.
+func (r *Recorder) Sends() []Send {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.emails)
-}
-
-// Published returns every domain event published.
-func (r *Recorder) Published() []Sent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.published)
+	out := make([]Send, len(r.calls))
+	for i, s := range r.calls {
+		out[i] = *s
+		out[i].HTTP = slices.Clone(s.HTTP)
+	}
+	return out
 }
 
 func cloneCounts(m map[string]int) map[string]int {

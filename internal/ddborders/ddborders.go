@@ -1,37 +1,39 @@
-// Package ddborders stores orders in the DynamoDB orders table, applying the
-// rules of the orders package with conditional writes, so that two
-// processors racing on one order cannot both win and an event applied twice
-// changes nothing.
+// Package ddborders stores orders in DynamoDB, applying the rules of the
+// orders package with conditional writes, so that two processors racing on
+// one order cannot both win and an event applied twice changes nothing.
 //
-// # Item
+// # Tables
 //
-// Key order_id (S). Attributes: status, amount, currency, payment_id,
-// payment_event_id, customer_email, customer_name, paid_at_ms (present
-// exactly when a success is held), failure_code, failure_message,
-// failed_at_ms (present exactly when a failure is held), refunds (a map,
-// always present, of refund id to a map of amount, event_id and
-// event_created_ms: the refund and the event that applied it), refunded_total, remaining (paid
-// amount minus refunded total, present with a success), last_event_id,
-// last_event_created_ms, created_at_ms, updated_at_ms and version, a counter
-// every write increments. Times are Unix milliseconds; event times are
-// truncated to the millisecond before the rules are applied.
+// The orders table, key order_id (S), holds one item per order: status,
+// amount, currency, payment_id, payment_event_id, customer_email,
+// customer_name, paid_at_ms and paid_event_id (present once a payment
+// succeeded), failure_code, failure_message and failed_at_ms (present
+// exactly when a failure is held), payments (the successful payments, at
+// most orders.MaxPayments), extra_payments, paid_total, refund_totals (the
+// refunds summed per payment id and currency, at most
+// orders.MaxRefundTotals), unsummed_refunds, refund_count, refunded_total,
+// last_refund_event_id and last_refund_event_ms, anomalies (a list of kind
+// and detail), last_event_id, last_event_created_ms, created_at_ms,
+// updated_at_ms and version, a counter every write increments. Times are
+// Unix milliseconds; event times are truncated to the millisecond before the
+// rules are applied. Whatever the number of refunds, the item stays a few
+// hundred bytes: it keeps sums, never one entry per refund.
 //
-// # One write per event
+// The refunds table, key order_id (S) and refund_id (S), holds one item per
+// refund applied: payment_id, amount, currency, event_id (the event that
+// applied it), event_created_ms and applied_at_ms. It is how a refund id is
+// applied once, and it lists an order's refunds (a Query on order_id).
 //
-// Each event costs exactly one UpdateItem on the happy path, with no read
-// before it. The fast path is a blind UpdateItem whose condition is the
-// precondition under which its fixed update equals the orders package's
-// result:
+// # Writes
+//
+// A payment costs one UpdateItem on the happy path, with no read before it.
+// The fast path is a blind UpdateItem whose condition is the precondition
+// under which its fixed update equals the orders package's result:
 //
 //   - payment.succeeded: the order does not exist, or holds no success and
-//     no refund; it becomes PAID.
+//     no refund; it becomes PAID with this one payment.
 //   - payment.failed: the order does not exist, or holds no success, no
 //     refund and no later failure; it becomes PAYMENT_FAILED.
-//   - refund.completed: the order holds a success in the refund's currency,
-//     not this refund id, the refund is the latest event, and it brings the
-//     refunded total to the paid amount (remaining <= amount); it becomes
-//     REFUNDED, the refund (amount and event) is added to the map and
-//     refunded_total is ADDed.
 //
 // When the condition fails, DynamoDB returns the item as it was in the same
 // call (ReturnValuesOnConditionCheckFailure ALL_OLD), so there is still no
@@ -42,11 +44,14 @@
 // retried when another writer got in first, at most maxAttempts times, then
 // ErrContention (transient) is returned.
 //
-// A partial refund, refunds before the payment, out-of-order refunds and an
-// earlier-created event taking over a refund id already held take the slow
-// path: one refused write plus one versioned write. DynamoDB cannot
-// choose a status from a comparison inside one update, so the fast path has
-// to guess one outcome; it guesses a full refund, the common case.
+// A refund costs one consistent GetItem of the order and one
+// TransactWriteItems of two writes: the refund's item, on condition that the
+// refund id is new for the order, and the order's new state, on condition of
+// the version read. The refund's item is the price of a bounded order item:
+// the order no longer keeps refund ids, so the refunds table is what makes a
+// second event for one refund id add nothing. A refused transaction tells
+// which condition failed: a refund id already applied returns the refund as
+// recorded and writes nothing; a version that moved is read and tried again.
 package ddborders
 
 import (
@@ -100,12 +105,20 @@ const (
 	attrEmail          = "customer_email"
 	attrName           = "customer_name"
 	attrPaidAt         = "paid_at_ms"
+	attrPaidEventID    = "paid_event_id"
 	attrFailureCode    = "failure_code"
 	attrFailureMessage = "failure_message"
 	attrFailedAt       = "failed_at_ms"
-	attrRefunds        = "refunds"
+	attrPayments       = "payments"
+	attrExtraPayments  = "extra_payments"
+	attrPaidTotal      = "paid_total"
+	attrRefundTotals   = "refund_totals"
+	attrUnsummed       = "unsummed_refunds"
+	attrRefundCount    = "refund_count"
 	attrRefundedTotal  = "refunded_total"
-	attrRemaining      = "remaining"
+	attrLastRefundID   = "last_refund_event_id"
+	attrLastRefundAt   = "last_refund_event_ms"
+	attrAnomalies      = "anomalies"
 	attrLastEventID    = "last_event_id"
 	attrLastEventAt    = "last_event_created_ms"
 	attrCreatedAt      = "created_at_ms"
@@ -120,22 +133,20 @@ const (
 var names = map[string]string{
 	"#id": attrOrderID, "#status": attrStatus, "#amount": attrAmount, "#currency": attrCurrency,
 	"#pid": attrPaymentID, "#peid": attrPaymentEventID, "#email": attrEmail, "#name": attrName,
-	"#paid": attrPaidAt, "#fcode": attrFailureCode, "#fmsg": attrFailureMessage, "#failed": attrFailedAt,
-	"#refunds": attrRefunds, "#total": attrRefundedTotal, "#remaining": attrRemaining,
+	"#paid": attrPaidAt, "#paidby": attrPaidEventID, "#fcode": attrFailureCode, "#fmsg": attrFailureMessage,
+	"#failed": attrFailedAt, "#payments": attrPayments, "#extra": attrExtraPayments, "#paidtotal": attrPaidTotal,
+	"#totals": attrRefundTotals, "#unsummed": attrUnsummed, "#rcount": attrRefundCount, "#total": attrRefundedTotal,
+	"#lastrid": attrLastRefundID, "#lastrat": attrLastRefundAt, "#anomalies": attrAnomalies,
 	"#lastid": attrLastEventID, "#lastat": attrLastEventAt, "#created": attrCreatedAt,
-	"#updated": attrUpdatedAt, "#version": attrVersion, "#events": attrEvents,
+	"#updated": attrUpdatedAt, "#version": attrVersion, "#rid": attrRefundID, "#events": attrEvents,
 }
 
 // placeholder finds the attribute name placeholders of an expression.
 var placeholder = regexp.MustCompile(`#[a-z]+`)
 
-// namesFor returns the ExpressionAttributeNames for the expressions, plus
-// the extra ones given.
-func namesFor(extra map[string]string, exprs ...string) map[string]string {
-	out := maps.Clone(extra)
-	if out == nil {
-		out = map[string]string{}
-	}
+// namesFor returns the ExpressionAttributeNames for the expressions.
+func namesFor(exprs ...string) map[string]string {
+	out := map[string]string{}
 	for _, e := range exprs {
 		for _, ref := range placeholder.FindAllString(e, -1) {
 			if n, ok := names[ref]; ok {
@@ -146,159 +157,260 @@ func namesFor(extra map[string]string, exprs ...string) map[string]string {
 	return out
 }
 
-// Store is the orders table.
+// RefundsTableSuffix names the refunds table of an orders table when none
+// is given: "<orders table>-refunds".
+const RefundsTableSuffix = "-refunds"
+
+// Store is the orders table and its refunds table.
 type Store struct {
-	client *dynamodb.Client
-	table  string
+	client  *dynamodb.Client
+	table   string
+	refunds string
 }
 
-// New returns the orders table called table, reached through client.
+// New returns the orders table called table, and its refunds table called
+// table+RefundsTableSuffix, reached through client. WithRefundsTable names
+// another refunds table.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table}
+	return &Store{client: client, table: table, refunds: table + RefundsTableSuffix}
 }
 
-// CreateTable creates the orders table called name for local runs and tests:
-// on-demand billing, key order_id (S). It waits until the table is ACTIVE and
-// is idempotent: a table that already exists is not an error.
+// WithRefundsTable returns s with its refunds table called name (the
+// template's RefundsTable); an empty name keeps the default.
+func (s *Store) WithRefundsTable(name string) *Store {
+	if name != "" {
+		s.refunds = name
+	}
+	return s
+}
+
+// RefundsTable returns the name of the refunds table.
+func (s *Store) RefundsTable() string { return s.refunds }
+
+// CreateTable creates, for local runs and tests, the orders table called
+// name (key order_id) and its refunds table name+RefundsTableSuffix (keys
+// order_id and refund_id), both on-demand. It waits until they are ACTIVE
+// and is idempotent: a table that already exists is not an error.
 func CreateTable(ctx context.Context, client *dynamodb.Client, name string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	if err := createTable(ctx, client, name, attrOrderID, ""); err != nil {
+		return err
+	}
+	return CreateRefundsTable(ctx, client, name+RefundsTableSuffix)
+}
+
+// CreateRefundsTable creates the refunds table called name, as CreateTable
+// does.
+func CreateRefundsTable(ctx context.Context, client *dynamodb.Client, name string) error {
+	return createTable(ctx, client, name, attrOrderID, attrRefundID)
+}
+
+func createTable(ctx context.Context, client *dynamodb.Client, name, hash, rng string) error {
+	in := &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrOrderID), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrOrderID), KeyType: types.KeyTypeHash}},
-	})
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hash), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}},
+	}
+	if rng != "" {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(rng), AttributeType: types.ScalarAttributeTypeS})
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange})
+	}
+	_, err := client.CreateTable(ctx, in)
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create orders table %s: %w", name, err)
+		return fmt.Errorf("create table %s: %w", name, err)
 	}
 	waiter := dynamodb.NewTableExistsWaiter(client)
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, createWait); err != nil {
-		return fmt.Errorf("wait for orders table %s: %w", name, err)
+		return fmt.Errorf("wait for table %s: %w", name, err)
 	}
 	return nil
 }
 
 // Get returns the order with id orderID, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, orderID string) (orders.Order, error) {
+	o, _, exists, err := s.read(ctx, orderID)
+	if err != nil {
+		return orders.Order{}, fmt.Errorf("get order %s: %w", orderID, err)
+	}
+	if !exists {
+		return orders.Order{}, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
+	}
+	return o, nil
+}
+
+// read reads the order with a consistent read, with its version.
+func (s *Store) read(ctx context.Context, orderID string) (orders.Order, int64, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(orderID),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return orders.Order{}, fmt.Errorf("get order %s: %w", orderID, err)
+		return orders.Order{}, 0, false, err
 	}
 	if len(out.Item) == 0 {
-		return orders.Order{}, fmt.Errorf("order %s: %w", orderID, ErrNotFound)
+		return orders.Order{ID: orderID}, 0, false, nil
 	}
-	o, _, err := decode(out.Item)
+	o, version, err := decode(out.Item)
+	return o, version, err == nil, err
+}
+
+// GetRefund returns the refund refundID as recorded for order orderID
+// (EventID is the event that applied it), or ErrNotFound.
+func (s *Store) GetRefund(ctx context.Context, orderID, refundID string) (orders.Refund, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.refunds),
+		Key:            refundKey(orderID, refundID),
+		ConsistentRead: aws.Bool(true),
+	})
 	if err != nil {
-		return orders.Order{}, fmt.Errorf("get order %s: %w", orderID, err)
+		return orders.Refund{}, fmt.Errorf("get refund %s of order %s: %w", refundID, orderID, err)
 	}
-	return o, nil
+	if len(out.Item) == 0 {
+		return orders.Refund{}, fmt.Errorf("refund %s of order %s: %w", refundID, orderID, ErrNotFound)
+	}
+	r, err := decodeRefund(out.Item)
+	if err != nil {
+		return orders.Refund{}, fmt.Errorf("get refund %s of order %s: %w", refundID, orderID, err)
+	}
+	return r, nil
 }
 
 // ApplyPayment applies the payment outcome p to order orderID at now and
-// returns the order as stored, and whether p changed it (false: a duplicate
-// or stale event, nothing written). An invalid payment wraps
-// orders.ErrInvalid and a currency conflict orders.ErrCurrencyMismatch:
-// both are permanent.
-func (s *Store) ApplyPayment(ctx context.Context, orderID string, p orders.Payment, now time.Time) (orders.Order, bool, error) {
+// returns the order as stored, whether p changed it (false: a duplicate or
+// stale event, nothing written) and the anomalies it brought. An invalid
+// payment wraps orders.ErrInvalid, which is permanent.
+func (s *Store) ApplyPayment(ctx context.Context, orderID string, p orders.Payment, now time.Time) (orders.Applied, error) {
 	if err := checkID(orderID); err != nil {
-		return orders.Order{}, false, err
+		return orders.Applied{}, err
 	}
 	if err := p.Validate(); err != nil {
-		return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
+		return orders.Applied{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
-	p.EventCreated = ms(p.EventCreated)
+	p.EventCreated, p.PaymentCreated = ms(p.EventCreated), ms(p.PaymentCreated)
+	if p.PaymentCreated.IsZero() {
+		p.PaymentCreated = p.EventCreated
+	}
+	p.Currency = strings.ToLower(strings.TrimSpace(p.Currency))
 	now = ms(now)
 	in := fastPayment(p, now)
 	in.TableName, in.Key = aws.String(s.table), key(orderID)
-	return s.apply(ctx, orderID, in, now, func(o orders.Order) (orders.Order, bool, error) {
-		if err := o.CheckPayment(p); err != nil {
-			return o, false, err
-		}
-		n, changed := o.ApplyPayment(p)
-		if changed {
-			n.Events = withEvent(o.Events, p.EventID)
-		}
-		return n, changed, nil
-	})
-}
-
-// ApplyRefund applies the refund r to order orderID at now and returns the
-// order as stored, and whether r changed it (false: the refund id was
-// already applied, nothing written). An invalid refund wraps
-// orders.ErrInvalid and a refund in another currency
-// orders.ErrCurrencyMismatch: both are permanent.
-func (s *Store) ApplyRefund(ctx context.Context, orderID string, r orders.Refund, now time.Time) (orders.Order, bool, error) {
-	if err := checkID(orderID); err != nil {
-		return orders.Order{}, false, err
-	}
-	if err := r.Validate(); err != nil {
-		return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
-	}
-	r.EventCreated = ms(r.EventCreated)
-	now = ms(now)
-	in := fastRefund(r, now)
-	in.TableName, in.Key = aws.String(s.table), key(orderID)
-	return s.apply(ctx, orderID, in, now, func(o orders.Order) (orders.Order, bool, error) {
-		if err := o.CheckRefund(r); err != nil {
-			return o, false, err
-		}
-		n, changed := o.ApplyRefund(r)
-		if changed {
-			n.Events = withEvent(o.Events, r.EventID)
-		}
-		return n, changed, nil
-	})
-}
-
-// apply runs the fast path fast, then on a refused condition the slow path:
-// rule computes the new state from the item the refusal returned, and a
-// version-conditioned write stores it.
-func (s *Store) apply(ctx context.Context, orderID string, fast *dynamodb.UpdateItemInput, now time.Time,
-	rule func(orders.Order) (orders.Order, bool, error)) (orders.Order, bool, error) {
-	fast.ReturnValues = types.ReturnValueAllNew
-	fast.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	stored, refused, err := s.update(ctx, fast)
+	in.ReturnValues = types.ReturnValueAllNew
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	stored, refused, err := s.update(ctx, in)
 	if err != nil {
-		return orders.Order{}, false, fmt.Errorf("update order %s: %w", orderID, err)
+		return orders.Applied{}, fmt.Errorf("update order %s: %w", orderID, err)
 	}
 	if refused == nil {
-		return stored, true, nil
+		// The fast path's condition: the order held no success and no
+		// refund, hence no anomaly, and one payment brings none.
+		return orders.Applied{Order: stored, Changed: true}, nil
 	}
 	for range maxAttempts {
 		old, version, err := decode(refused)
 		if err != nil {
-			return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
+			return orders.Applied{}, fmt.Errorf("order %s: %w", orderID, err)
 		}
 		exists := len(refused) > 0
 		if !exists {
 			old = orders.Order{ID: orderID}
 		}
-		n, changed, err := rule(old)
-		if err != nil {
-			return old, false, fmt.Errorf("order %s: %w", orderID, err)
-		}
+		n, changed := old.ApplyPayment(p)
 		if !changed {
-			return old, false, nil
+			return orders.Applied{Order: old}, nil
 		}
-		n.ID, n.UpdatedAt = orderID, now
-		if !exists {
-			n.CreatedAt = now
-		}
-		in := versioned(n, exists, version)
+		n.Events = withEvent(old.Events, p.EventID)
+		in := versioned(stamp(n, orderID, exists, now), exists, version)
 		in.TableName, in.Key = aws.String(s.table), key(orderID)
+		in.ReturnValues = types.ReturnValueAllNew
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		stored, refused, err = s.update(ctx, in)
 		if err != nil {
-			return orders.Order{}, false, fmt.Errorf("update order %s at version %d: %w", orderID, version, err)
+			return orders.Applied{}, fmt.Errorf("update order %s at version %d: %w", orderID, version, err)
 		}
 		if refused == nil {
-			return stored, true, nil
+			return orders.Applied{Order: stored, Changed: true, NewAnomalies: orders.NewAnomalies(old, stored)}, nil
 		}
 	}
-	return orders.Order{}, false, fmt.Errorf("order %s after %d attempts: %w", orderID, maxAttempts, ErrContention)
+	return orders.Applied{}, fmt.Errorf("order %s after %d attempts: %w", orderID, maxAttempts, ErrContention)
+}
+
+// ApplyRefund applies the refund r to order orderID at now. It returns what
+// it did to the order (Changed is false when the refund id was applied
+// already: nothing written) and the refund as recorded: r itself when this
+// call applied it, else the refund as the event that applied that refund id
+// first recorded it. An invalid refund wraps orders.ErrInvalid, which is
+// permanent.
+func (s *Store) ApplyRefund(ctx context.Context, orderID string, r orders.Refund, now time.Time) (orders.Applied, orders.Refund, error) {
+	if err := checkID(orderID); err != nil {
+		return orders.Applied{}, orders.Refund{}, err
+	}
+	if err := r.Validate(); err != nil {
+		return orders.Applied{}, orders.Refund{}, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	r.EventCreated = ms(r.EventCreated)
+	r.Currency = strings.ToLower(strings.TrimSpace(r.Currency))
+	now = ms(now)
+	for range maxAttempts {
+		old, version, exists, err := s.read(ctx, orderID)
+		if err != nil {
+			return orders.Applied{}, orders.Refund{}, fmt.Errorf("read order %s: %w", orderID, err)
+		}
+		n, _ := old.ApplyRefund(r)
+		n.Events = withEvent(old.Events, r.EventID)
+		upd := versioned(stamp(n, orderID, exists, now), exists, version)
+		cond := "attribute_not_exists(#rid)"
+		_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{
+				TableName:                           aws.String(s.refunds),
+				Item:                                refundItem(orderID, r, now),
+				ConditionExpression:                 aws.String(cond),
+				ExpressionAttributeNames:            namesFor(cond),
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			{Update: &types.Update{
+				TableName:                 aws.String(s.table),
+				Key:                       key(orderID),
+				UpdateExpression:          upd.UpdateExpression,
+				ConditionExpression:       upd.ConditionExpression,
+				ExpressionAttributeNames:  upd.ExpressionAttributeNames,
+				ExpressionAttributeValues: upd.ExpressionAttributeValues,
+			}},
+		}})
+		if err == nil {
+			return orders.Applied{Order: stamp(n, orderID, exists, now), Changed: true, NewAnomalies: orders.NewAnomalies(old, n)}, r, nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return orders.Applied{}, orders.Refund{}, fmt.Errorf("apply refund %s to order %s: %w", r.RefundID, orderID, err)
+		}
+		switch reasons := tce.CancellationReasons; {
+		case len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
+			held, derr := decodeRefund(reasons[0].Item)
+			if derr != nil || len(reasons[0].Item) == 0 {
+				// No item returned: read the refund instead.
+				if held, err = s.GetRefund(ctx, orderID, r.RefundID); err != nil {
+					return orders.Applied{}, orders.Refund{}, err
+				}
+			}
+			return orders.Applied{Order: old}, held, nil
+		case len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
+			continue // another writer changed the order: read it again
+		default:
+			return orders.Applied{}, orders.Refund{}, fmt.Errorf("apply refund %s to order %s: %w", r.RefundID, orderID, err)
+		}
+	}
+	return orders.Applied{}, orders.Refund{}, fmt.Errorf("order %s after %d attempts: %w", orderID, maxAttempts, ErrContention)
+}
+
+// stamp sets the store's fields of n before a write.
+func stamp(n orders.Order, orderID string, exists bool, now time.Time) orders.Order {
+	n.ID, n.UpdatedAt = orderID, now
+	if !exists {
+		n.CreatedAt = now
+	}
+	return n
 }
 
 // update runs one UpdateItem. It returns the stored order, or the item as it
@@ -319,69 +431,54 @@ func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (order
 	return o, nil, err
 }
 
-// fastPayment is the fast-path update for p.
+// fastPayment is the fast-path update for p (see the package doc). Its
+// condition admits only an order with no success and no refund, hence no
+// payments, sums, refunds or anomalies: the attributes of those are left
+// absent (a missing sum or count reads as 0), which keeps the expression
+// short, as DynamoDB's (and moto's) cost of a write grows with it.
 func fastPayment(p orders.Payment, now time.Time) *dynamodb.UpdateItemInput {
 	values := map[string]types.AttributeValue{
 		":amount": num(p.Amount), ":currency": str(p.Currency), ":pid": str(p.PaymentID),
 		":eid": str(p.EventID), ":email": str(p.CustomerEmail), ":name": str(p.CustomerName),
-		":at": num(p.EventCreated.UnixMilli()), ":zero": num(0), ":one": num(1),
-		":empty": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
-		":now":   num(now.UnixMilli()),
+		":at": num(p.EventCreated.UnixMilli()), ":zero": num(0), ":one": num(1), ":now": num(now.UnixMilli()),
 	}
 	addEvent(values, p.EventID)
 	set := `SET #amount = :amount, #currency = :currency, #pid = :pid, #peid = :eid, #email = :email,
-		#name = :name, #total = :zero, #refunds = :empty, #lastid = :eid, #lastat = :at,
-		#created = if_not_exists(#created, :now), #updated = :now, #status = :status,
+		#name = :name, #lastid = :eid, #lastat = :at, #created = if_not_exists(#created, :now), #updated = :now, #status = :status,
 		#events = list_append(if_not_exists(#events, :noevents), :event)`
+	// No refund: the count is absent (no write since the fast path's) or 0.
+	noRefund := `(attribute_not_exists(#rcount) OR #rcount = :zero)`
 	var update, cond string
 	if p.Succeeded {
 		values[":status"] = str(string(orders.Paid))
-		update = set + `, #paid = :at, #remaining = :amount REMOVE #fcode, #fmsg, #failed ADD #version :one`
-		cond = `(attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND #total = :zero))`
+		values[":payments"] = paymentsValue([]orders.PaymentRecord{{
+			PaymentID: p.PaymentID, Created: p.PaymentCreated, Amount: p.Amount, Currency: p.Currency,
+			Event: orders.EventRef{ID: p.EventID, Created: p.EventCreated},
+		}})
+		update = set + `, #paid = :at, #paidby = :eid, #payments = :payments, #paidtotal = :amount
+			REMOVE #fcode, #fmsg, #failed ADD #version :one`
+		cond = `attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND ` + noRefund + `)`
 	} else {
 		values[":status"] = str(string(orders.PaymentFailed))
 		values[":fcode"], values[":fmsg"] = str(p.FailureCode), str(p.FailureMessage)
-		update = set + `, #fcode = :fcode, #fmsg = :fmsg, #failed = :at REMOVE #paid, #remaining ADD #version :one`
-		cond = `(attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND #total = :zero AND
-			(attribute_not_exists(#failed) OR #failed < :at OR (#failed = :at AND #peid < :eid))))`
+		update = set + `, #fcode = :fcode, #fmsg = :fmsg, #failed = :at ADD #version :one`
+		cond = `attribute_not_exists(#id) OR (attribute_not_exists(#paid) AND ` + noRefund + ` AND
+			(attribute_not_exists(#failed) OR #failed < :at OR (#failed = :at AND #peid < :eid)))`
 	}
-	update, cond = oneLine(update), oneLine(cond+" AND "+eventsRoom)
+	update, cond = oneLine(update), oneLine("("+cond+") AND "+eventsRoom)
 	return &dynamodb.UpdateItemInput{
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  namesFor(nil, update, cond),
+		ExpressionAttributeNames:  namesFor(update, cond),
 		ExpressionAttributeValues: values,
 	}
 }
 
-// fastRefund is the fast-path update for r: it assumes a full refund.
-func fastRefund(r orders.Refund, now time.Time) *dynamodb.UpdateItemInput {
-	update := `SET #refunds.#rid = :refund, #status = :status, #lastid = :eid, #lastat = :at, #updated = :now,
-		#events = list_append(if_not_exists(#events, :noevents), :event)
-		ADD #total :amt, #remaining :neg, #version :one`
-	cond := `attribute_exists(#paid) AND attribute_not_exists(#refunds.#rid) AND #currency = :currency AND
-		#remaining <= :amt AND (#lastat < :at OR (#lastat = :at AND #lastid < :eid))`
-	update, cond = oneLine(update), oneLine(cond+" AND "+eventsRoom)
-	values := map[string]types.AttributeValue{
-		":refund": refundValue(r.Amount, orders.EventRef{ID: r.EventID, Created: r.EventCreated}),
-		":amt":    num(r.Amount), ":neg": num(-r.Amount), ":status": str(string(orders.Refunded)),
-		":eid": str(r.EventID), ":at": num(r.EventCreated.UnixMilli()), ":now": num(now.UnixMilli()),
-		":currency": str(r.Currency), ":one": num(1),
-	}
-	addEvent(values, r.EventID)
-	return &dynamodb.UpdateItemInput{
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  namesFor(map[string]string{"#rid": r.RefundID}, update, cond),
-		ExpressionAttributeValues: values,
-	}
-}
-
-// eventsRoom is the fast paths' extra condition: the event_ids list has room
+// eventsRoom is the fast path's extra condition: the event_ids list has room
 // for one more id (a full one is trimmed by the slow path).
 const eventsRoom = `(attribute_not_exists(#events) OR size(#events) < :maxevents)`
 
-// addEvent adds the values the fast paths' event_ids append and eventsRoom
+// addEvent adds the values the fast path's event_ids append and eventsRoom
 // use.
 func addEvent(values map[string]types.AttributeValue, eventID string) {
 	values[":event"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{str(eventID)}}
@@ -407,39 +504,23 @@ func withEvent(events []string, eventID string) []string {
 func versioned(o orders.Order, exists bool, version int64) *dynamodb.UpdateItemInput {
 	item := encode(o)
 	values := map[string]types.AttributeValue{":v": num(version), ":one": num(1)}
-	update := "SET "
-	i := 0
+	var set, remove []string
 	for _, ref := range sortedRefs() {
 		attr := names[ref]
-		if attr == attrOrderID || attr == attrVersion {
+		if attr == attrOrderID || attr == attrVersion || attr == attrRefundID {
 			continue
 		}
-		v, ok := item[attr]
-		if !ok {
-			continue
-		}
-		if i > 0 {
-			update += ", "
-		}
-		update += fmt.Sprintf("%s = :v%d", ref, i)
-		values[fmt.Sprintf(":v%d", i)] = v
-		i++
-	}
-	var remove []string
-	for _, ref := range sortedRefs() {
-		attr := names[ref]
-		if _, ok := item[attr]; !ok && attr != attrOrderID && attr != attrVersion {
+		if v, ok := item[attr]; ok {
+			val := fmt.Sprintf(":v%d", len(set))
+			set = append(set, ref+" = "+val)
+			values[val] = v
+		} else {
 			remove = append(remove, ref)
 		}
 	}
+	update := "SET " + strings.Join(set, ", ")
 	if len(remove) > 0 {
-		update += " REMOVE "
-		for j, ref := range remove {
-			if j > 0 {
-				update += ", "
-			}
-			update += ref
-		}
+		update += " REMOVE " + strings.Join(remove, ", ")
 	}
 	update += " ADD #version :one"
 	var cond string
@@ -454,12 +535,10 @@ func versioned(o orders.Order, exists bool, version int64) *dynamodb.UpdateItemI
 		cond = "#version = :v"
 	}
 	return &dynamodb.UpdateItemInput{
-		UpdateExpression:                    aws.String(update),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            namesFor(nil, update, cond),
-		ExpressionAttributeValues:           values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  namesFor(update, cond),
+		ExpressionAttributeValues: values,
 	}
 }
 
@@ -482,6 +561,10 @@ func checkID(orderID string) error {
 
 func key(orderID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrOrderID: str(orderID)}
+}
+
+func refundKey(orderID, refundID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrOrderID: str(orderID), attrRefundID: str(refundID)}
 }
 
 // ms truncates t to the millisecond the table keeps, in UTC.

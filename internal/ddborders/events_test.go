@@ -39,27 +39,37 @@ func TestOrderKeepsTheIDsOfItsEventsBounded(t *testing.T) {
 
 	// A failure, then the success (both fast paths).
 	fail := orders.Payment{EventID: "evt_fail", EventCreated: at(1), PaymentID: "pay_0", Amount: 100000, Currency: "usd", FailureCode: "card_declined"}
-	o, changed, err := store.ApplyPayment(ctx, id, fail, at(1))
+	payment := func(p orders.Payment) (orders.Order, bool, error) {
+		a, err := store.ApplyPayment(ctx, id, p, p.EventCreated)
+		return a.Order, a.Changed, err
+	}
+	refund := func(r orders.Refund) (orders.Order, bool, error) {
+		a, _, err := store.ApplyRefund(ctx, id, r, r.EventCreated)
+		return a.Order, a.Changed, err
+	}
+	o, changed, err := payment(fail)
 	if err != nil || !changed {
 		t.Fatalf("failure: changed %v, %v", changed, err)
 	}
 	want = append(want, "evt_fail")
 	check("failure", o)
 	pay := orders.Payment{EventID: "evt_pay", EventCreated: at(2), PaymentID: "pay_1", Succeeded: true, Amount: 100000, Currency: "usd"}
-	if o, changed, err = store.ApplyPayment(ctx, id, pay, at(2)); err != nil || !changed {
+	if o, changed, err = payment(pay); err != nil || !changed {
 		t.Fatalf("payment: changed %v, %v", changed, err)
 	}
 	want = append(want, "evt_pay")
 	check("payment", o)
 
 	// The same payment again and a stale failure change nothing.
-	if o, changed, err = store.ApplyPayment(ctx, id, pay, at(3)); err != nil || changed {
+	again := pay
+	again.EventCreated = at(3)
+	if o, changed, err = payment(again); err != nil || changed {
 		t.Fatalf("payment again: changed %v, %v", changed, err)
 	}
 	check("payment again", o)
 	stale := fail
 	stale.EventID, stale.EventCreated = "evt_stale", at(0)
-	if o, changed, err = store.ApplyPayment(ctx, id, stale, at(3)); err != nil || changed {
+	if o, changed, err = payment(stale); err != nil || changed {
 		t.Fatalf("stale failure: changed %v, %v", changed, err)
 	}
 	check("stale failure", o)
@@ -68,16 +78,15 @@ func TestOrderKeepsTheIDsOfItsEventsBounded(t *testing.T) {
 	for i := range ddborders.MaxEvents + 5 {
 		ev := fmt.Sprintf("evt_re_%02d", i)
 		r := orders.Refund{EventID: ev, EventCreated: at(10 + i), RefundID: fmt.Sprintf("re_%02d", i), PaymentID: "pay_1", Amount: 100, Currency: "usd"}
-		if o, changed, err = store.ApplyRefund(ctx, id, r, at(10+i)); err != nil || !changed {
+		if o, changed, err = refund(r); err != nil || !changed {
 			t.Fatalf("refund %d: changed %v, %v", i, changed, err)
 		}
 		want = append(want, ev)
 		check(ev, o)
 	}
-	// The last refund brings it to REFUNDED on a full list: the fast path's
-	// condition refuses, the slow path trims.
+	// The last refund brings it to REFUNDED on a full list, trimmed.
 	last := orders.Refund{EventID: "evt_re_last", EventCreated: at(100), RefundID: "re_last", PaymentID: "pay_1", Amount: 100000, Currency: "usd"}
-	if o, changed, err = store.ApplyRefund(ctx, id, last, at(100)); err != nil || !changed {
+	if o, changed, err = refund(last); err != nil || !changed {
 		t.Fatalf("last refund: changed %v, %v", changed, err)
 	}
 	want = append(want, "evt_re_last")
@@ -87,24 +96,29 @@ func TestOrderKeepsTheIDsOfItsEventsBounded(t *testing.T) {
 	}
 }
 
-// A full refund on a short list takes the fast path and appends too.
-func TestFastRefundAppendsItsEvent(t *testing.T) {
+// A refund's transaction appends its event too, and a second payment (the
+// slow path of a payment) does.
+func TestRefundAndSecondPaymentAppendTheirEvents(t *testing.T) {
 	store, c := newStore(t)
 	ctx := context.Background()
 	pay := orders.Payment{EventID: "evt_pay", EventCreated: at(1), PaymentID: "pay_1", Succeeded: true, Amount: 500, Currency: "usd"}
-	if _, _, err := store.ApplyPayment(ctx, "ord_fast", pay, at(1)); err != nil {
+	if _, err := store.ApplyPayment(ctx, "ord_ev", pay, at(1)); err != nil {
 		t.Fatal(err)
 	}
-	before := c.updates.Load()
+	before := c.snapshot()["TransactWriteItems"]
 	r := orders.Refund{EventID: "evt_re", EventCreated: at(2), RefundID: "re_1", PaymentID: "pay_1", Amount: 500, Currency: "usd"}
-	o, changed, err := store.ApplyRefund(ctx, "ord_fast", r, at(2))
-	if err != nil || !changed {
-		t.Fatalf("changed %v, %v", changed, err)
+	a, _, err := store.ApplyRefund(ctx, "ord_ev", r, at(2))
+	if err != nil || !a.Changed {
+		t.Fatalf("changed %v, %v", a.Changed, err)
 	}
-	if n := c.updates.Load() - before; n != 1 {
-		t.Errorf("%d UpdateItem calls, want 1 (the fast path)", n)
+	if n := c.snapshot()["TransactWriteItems"] - before; n != 1 {
+		t.Errorf("%d transactions, want 1", n)
 	}
-	if want := []string{"evt_pay", "evt_re"}; !slices.Equal(o.Events, want) {
-		t.Errorf("events %v, want %v", o.Events, want)
+	second := orders.Payment{EventID: "evt_pay2", EventCreated: at(3), PaymentID: "pay_2", Succeeded: true, Amount: 500, Currency: "usd"}
+	if a, err = store.ApplyPayment(ctx, "ord_ev", second, at(3)); err != nil || !a.Changed {
+		t.Fatalf("second payment: changed %v, %v", a.Changed, err)
+	}
+	if want := []string{"evt_pay", "evt_re", "evt_pay2"}; !slices.Equal(a.Order.Events, want) {
+		t.Errorf("events %v, want %v", a.Order.Events, want)
 	}
 }

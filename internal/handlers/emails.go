@@ -97,11 +97,12 @@ func FailureEmail(o orders.Order, amount int64, currency, retryURL string) Email
 	}
 }
 
-// RefundEmail is the email of a completed refund of amount.
-func RefundEmail(o orders.Order, amount int64, currency string) Email {
+// RefundEmail is the email of the completed refund refundID of amount. It
+// names the refund, as the customer's statement may.
+func RefundEmail(o orders.Order, refundID string, amount int64, currency string) Email {
 	paras := []string{
 		greeting(o.CustomerName),
-		fmt.Sprintf("We refunded %s for order %s.", orders.FormatAmount(amount, currency), o.ID),
+		fmt.Sprintf("We refunded %s for order %s (refund reference %s).", orders.FormatAmount(amount, currency), o.ID, refundID),
 		fmt.Sprintf("Refunded so far: %s.", orders.FormatAmount(o.RefundedTotal, currency)),
 		"It may take a few days to appear on your statement.",
 	}

@@ -3,54 +3,78 @@
 // package a merchant edits to change what happens when a payment succeeds,
 // fails or is refunded.
 //
-// Every built-in handler runs three named steps, in order:
+// # Steps, and why in this order
 //
-//   - "order": apply the event to the orders table (one conditional update);
+// Every built-in handler runs three named steps, in this order:
+//
+//   - "order": apply the event to the orders table (conditional writes);
+//   - "event": publish the domain event (OrderPaid, OrderPaymentFailed,
+//     OrderRefunded) on the EventBridge bus, for fulfilment and the
+//     merchant's other systems;
 //   - "email": tell the customer (confirmation, failure notice with a retry
-//     link, refund notice);
-//   - "event": publish a domain event (OrderPaid, OrderPaymentFailed,
-//     OrderRefunded) on the EventBridge bus for fulfilment and other systems.
+//     link, refund notice).
+//
+// The order comes first in all three: the domain event and the email report
+// the order as the table holds it, so nothing is announced that the table
+// might not hold, and a retry that finds the order step done reads the
+// order back instead of applying the event twice. The domain event comes
+// before the email in all three: fulfilment (shipping a paid order, offering
+// a failed one another way, booking a refund) must never wait for, nor be
+// blocked by, a courtesy email. An email can fail for good (SES in its
+// sandbox rejects every recipient it has not verified; an address SES
+// refuses): the email step then records the failure on the event as a note
+// (EmailUndeliverable, counted and alarmed) and completes, so the event ends
+// PROCESSED. A transient email failure (throttling, an SES configuration
+// being fixed) retries the event, and the retry resumes at the email: the
+// domain event is not published again. Last, the email step is the one
+// effect that can move behind a queue of its own without the other two
+// changing: it only reads the order and the event.
 //
 // The processor skips the steps an earlier attempt of the same event
 // completed, and records the completed ones when a later step fails, so a
 // retry resumes where the last attempt stopped (see package process).
 //
-// # When the customer is told
+// # When the customer and the bus are told
 //
-// The email and the domain event are decided from the order as the update
-// returned it, after the change. They are sent when this event changed the
-// order, or when the order already holds this event's fact as applied by
-// this very event: that is a retry of an attempt that updated the order and
-// stopped before it recorded anything (a crash, a timeout), so the notice is
-// still owed; it is also what a write looks like when DynamoDB's answer was
-// lost and the SDK's automatic retry found the order already updated. The
-// order names the event that applied each fact: for a payment the event
-// whose outcome it holds (PaymentEventID), for a refund the event that
-// applied that refund id (RefundEvents), whatever was applied since.
+// Each fact is told once, by the event that brought it, whatever else
+// arrives; the decision is taken from the order as stored, so a retry after
+// a crash (which finds the order step applied, or recorded) takes it the
+// same way:
 //
-// Nothing is sent when the order did not change for another reason: a
-// duplicate refund (another event with the same refund id, created later),
-// a stale payment.failed after a success or a refund, a second event for a
-// payment already applied. When "order" is among the completed steps, the
-// earlier attempt had already decided to notify (later steps only run, and
-// are only recorded, then), and the order is read back instead of updated
-// again.
+//   - payment.succeeded: OrderPaid and the confirmation, by the event that
+//     first made the order paid (orders.Order.PaidEventID). The same payment
+//     announced again, or a second payment on a paid order (a double
+//     charge), tells no one: fulfilment must not ship twice. The double
+//     charge is kept on the order as an anomaly, logged, counted and
+//     alarmed; the merchant refunds it, and that refund's notice tells the
+//     customer.
+//   - payment.failed: OrderPaymentFailed and the failure notice, by the
+//     event whose failure the order holds; nothing for a stale failure
+//     (after a success, a refund or a later failure).
+//   - refund.completed: OrderRefunded by the event that applied the refund
+//     id first (ddborders keeps which); nothing for another event with the
+//     same refund id. The refund notice goes to the customer only for a
+//     refund the order can vouch for: of one of its payments, in its
+//     currency, not beyond what was paid. Any other refund (an anomaly:
+//     foreign, in another currency, an over-refund) is published and
+//     alarmed, and the customer hears from the merchant, not from a notice
+//     that may state a wrong amount. A refund that arrives before its
+//     payment has no address to go to; the confirmation mentions it.
 //
-// Two events for one refund id are told apart by their created time, not by
-// their arrival (package orders): the earlier one owns the refund. If it
-// arrives after the later one was applied, it takes the refund over and its
-// notice is sent too, so that customer hears of that refund twice. A retry
-// after the earlier one took over sends nothing: its refund is another
-// event's now.
+// Every anomaly an event brings (double_charge, currency_mismatch,
+// over_refund, foreign_refund; see package orders) is written as a note
+// (OrderAnomaly) and logged as an error.
 //
 // SES and EventBridge are not idempotent: an email or event whose send
 // succeeded but whose response was lost is sent again by the retry. Domain
-// event consumers dedupe on source_event_id.
+// event consumers dedupe on source_event_id, which is always the event that
+// brought the fact, whichever attempt publishes it.
 package handlers
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -61,9 +85,26 @@ import (
 // The names of the built-in handlers' steps, in the order they run.
 const (
 	StepOrder = "order"
-	StepEmail = "email"
 	StepEvent = "event"
+	StepEmail = "email"
 )
+
+// The metrics the built-in handlers' notes are counted under (see
+// process.Note), with the note kinds of emails.
+const (
+	MetricEmailUndeliverable = "EmailUndeliverable"
+	MetricOrderAnomaly       = "OrderAnomaly"
+	KindEmailUndeliverable   = "email_undeliverable"
+)
+
+// ErrUndeliverable marks an email that no retry can send: the recipient
+// rejected (SES's MessageRejected, which is every recipient not verified
+// while the SES account is in its sandbox), an address SES refuses. A
+// Mailer wraps it; the email step then records the failure and completes.
+// A configuration problem the operator fixes (an unverified MAIL FROM
+// domain, sending paused, a missing configuration set) is not
+// undeliverable: it is retried.
+var ErrUndeliverable = errors.New("email cannot be delivered")
 
 // The event types with a built-in handler.
 const (
@@ -76,11 +117,16 @@ const (
 // configured; {order_id} is replaced by the order id.
 const DefaultRetryURLTemplate = "https://shop.example.com/orders/{order_id}/pay"
 
-// Orders is the orders table as the handlers use it.
+// Orders is the orders table as the handlers use it (ddborders.Store).
 type Orders interface {
-	ApplyPayment(ctx context.Context, orderID string, p orders.Payment, now time.Time) (orders.Order, bool, error)
-	ApplyRefund(ctx context.Context, orderID string, r orders.Refund, now time.Time) (orders.Order, bool, error)
+	// ApplyPayment applies a payment outcome to the order.
+	ApplyPayment(ctx context.Context, orderID string, p orders.Payment, now time.Time) (orders.Applied, error)
+	// ApplyRefund applies a refund once per refund id, and returns the
+	// refund as recorded: its EventID is the event that applied it.
+	ApplyRefund(ctx context.Context, orderID string, r orders.Refund, now time.Time) (orders.Applied, orders.Refund, error)
+	// Get reads the order; GetRefund a refund as recorded.
 	Get(ctx context.Context, orderID string) (orders.Order, error)
+	GetRefund(ctx context.Context, orderID, refundID string) (orders.Refund, error)
 }
 
 // Email is one message to a customer.
@@ -96,7 +142,8 @@ type Email struct {
 }
 
 // Mailer sends an email (sesmail.Mailer, or sesmail.LogMailer when no
-// sender is configured).
+// sender is configured). An email that can never be sent is an error that
+// wraps ErrUndeliverable.
 type Mailer interface {
 	Send(ctx context.Context, e Email) error
 }

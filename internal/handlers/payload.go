@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/process"
 )
@@ -15,6 +16,7 @@ type payment struct {
 	Amount         int64  `json:"amount"`
 	Currency       string `json:"currency"`
 	Status         string `json:"status"`
+	Created        int64  `json:"created"` // the payment's own time, Unix seconds
 	FailureCode    string `json:"failure_code"`
 	FailureMessage string `json:"failure_message"`
 	Customer       struct {
@@ -36,6 +38,14 @@ type refund struct {
 
 type metadata struct {
 	OrderID string `json:"order_id"`
+}
+
+// unixTime is the time of Unix seconds sec, or the zero time for 0.
+func unixTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
 }
 
 // invalid returns the permanent error of a data.object that cannot be

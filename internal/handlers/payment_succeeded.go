@@ -7,8 +7,9 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process"
 )
 
-// PaymentSucceeded handles payment.succeeded: the order becomes PAID, the
-// customer gets a confirmation, and OrderPaid is published for fulfilment.
+// PaymentSucceeded handles payment.succeeded: the payment is added to the
+// order (PAID), OrderPaid is published for fulfilment, and the customer
+// gets a confirmation; both only from the event that made the order paid.
 type PaymentSucceeded struct{ Deps }
 
 // Handle applies one payment.succeeded event.
@@ -18,20 +19,28 @@ func (h PaymentSucceeded) Handle(ctx context.Context, ev process.Event, steps *p
 		return err
 	}
 	orderID := p.Metadata.OrderID
-	order, notify, err := h.applyOrder(ctx, ev, steps, orderID, func(ctx context.Context) (orders.Order, bool, error) {
-		return h.Orders.ApplyPayment(ctx, orderID, paymentFact(ev, p, true), h.now())
-	}, ownsPayment(ev))
-	if err != nil || !notify {
+	order, err := h.orderStep(ctx, ev, steps, orderID,
+		func(ctx context.Context) (orders.Applied, error) {
+			return h.Orders.ApplyPayment(ctx, orderID, paymentFact(ev, p, true), h.now())
+		},
+		func(ctx context.Context) (orders.Order, error) { return h.Orders.Get(ctx, orderID) })
+	if err != nil {
 		return err
 	}
-	if order.CustomerEmail == "" {
-		order.CustomerEmail, order.CustomerName = p.Customer.Email, p.Customer.Name
+	if order.PaidEventID != ev.ID {
+		// The same payment again, or a second payment (a double charge,
+		// noted by the order step): fulfilment must not ship twice.
+		h.silent(ctx, ev, order, "the order was paid by another event")
+		return nil
 	}
 	de, err := domainEvent(DetailOrderPaid, ev, order, nil, h.now())
 	if err != nil {
 		return err
 	}
-	return h.notify(ctx, ev, steps, ConfirmationEmail(order), de)
+	if err := h.publishStep(ctx, steps, de); err != nil {
+		return err
+	}
+	return h.emailStep(ctx, ev, steps, ConfirmationEmail(order))
 }
 
 // paymentFact is what the orders table learns from a payment event.
@@ -40,6 +49,7 @@ func paymentFact(ev process.Event, p payment, succeeded bool) orders.Payment {
 		EventID:        ev.ID,
 		EventCreated:   ev.Created,
 		PaymentID:      p.ID,
+		PaymentCreated: unixTime(p.Created),
 		Succeeded:      succeeded,
 		Amount:         p.Amount,
 		Currency:       p.Currency,

@@ -63,6 +63,9 @@ type Call struct {
 	Action    string            // e.g. dynamodb:PutItem
 	Resources []string          // the ARNs it touches; each must be allowed
 	Context   map[string]string // condition keys the request sets
+	// Parts, when set, are the calls IAM authorizes in its stead, each of
+	// which must be allowed: the items of a DynamoDB transaction.
+	Parts []Call
 }
 
 // Decision is the outcome of evaluating a call against a policy.
@@ -80,6 +83,23 @@ type Decision struct {
 // for every resource some Allow statement matches the action, the resource
 // and its conditions, and no Deny statement does.
 func (p Policy) Evaluate(c Call) Decision {
+	if len(c.Parts) > 0 {
+		d := Decision{Allowed: true}
+		for _, part := range c.Parts {
+			pd := p.Evaluate(part)
+			d.Allowed = d.Allowed && pd.Allowed
+			d.Refused = append(d.Refused, pd.Refused...)
+			for _, ref := range pd.Matched {
+				if !slices.Contains(d.Matched, ref) {
+					d.Matched = append(d.Matched, ref)
+				}
+			}
+		}
+		if !d.Allowed {
+			d.Matched = nil
+		}
+		return d
+	}
 	d := Decision{Allowed: true}
 	resources := c.Resources
 	if len(resources) == 0 {
@@ -182,6 +202,15 @@ func glob(pattern, s string) bool {
 	return p == len(pattern)
 }
 
+// dynamodbTransactItems maps the kinds of item of a DynamoDB
+// TransactWriteItems to the actions IAM authorizes each under (there is no
+// IAM action for the transaction itself; moto_server authorizes it under
+// its own name).
+var dynamodbTransactItems = map[string]string{
+	"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem",
+	"Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
 // sqsBatchActions are the SQS batch APIs that IAM authorizes under the
 // single-message action, and moto_server under their own names.
 var sqsBatchActions = map[string]string{
@@ -242,6 +271,14 @@ func motoDocument(stmts []Statement) (map[string]any, error) {
 			for batch, single := range sqsBatchActions {
 				if strings.EqualFold(a, single) {
 					*group = append(*group, batch)
+				}
+			}
+			// moto_server authorizes a transaction under its own name:
+			// allow it where a statement allows one of its item actions;
+			// the proxy checks each item against the template's statements.
+			for _, item := range dynamodbTransactItems {
+				if strings.EqualFold(a, item) && !slices.Contains(widened, "dynamodb:TransactWriteItems") {
+					widened = append(widened, "dynamodb:TransactWriteItems")
 				}
 			}
 		}

@@ -72,6 +72,11 @@ func TestEvaluate(t *testing.T) {
 			[]ActionRef{{"p", "NotFromSpam", "ses:SendRawEmail"}}},
 		{"negative condition hit", Call{Action: "ses:SendRawEmail", Resources: identity, Context: mail("x@spam.example")}, false, identity, nil},
 		{"every resource must be allowed", Call{Action: "dynamodb:PutItem", Resources: []string{table, other}}, false, []string{other}, nil},
+		{"a transaction whose items are allowed", Call{Action: "dynamodb:TransactWriteItems", Parts: []Call{
+			{Action: "dynamodb:PutItem", Resources: []string{table}}, {Action: "dynamodb:PutItem", Resources: []string{table}}}}, true, nil,
+			[]ActionRef{{"p", "Rows", "dynamodb:PutItem"}}},
+		{"a transaction with one item refused", Call{Action: "dynamodb:TransactWriteItems", Parts: []Call{
+			{Action: "dynamodb:PutItem", Resources: []string{table}}, {Action: "dynamodb:UpdateItem", Resources: []string{other}}}}, false, []string{other}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,7 +90,8 @@ func TestEvaluate(t *testing.T) {
 
 // The moto copy keeps SQS resources (moto matches them), widens the others
 // to * (moto does not), splits mixed statements by service, and adds the
-// SQS batch names moto authorizes under.
+// SQS batch names and the DynamoDB transaction moto authorizes under (the
+// proxy checks the transaction's items one by one).
 func TestMotoDocument(t *testing.T) {
 	queue := "arn:aws:sqs:us-east-1:123456789012:q"
 	doc, err := motoDocument([]Statement{
@@ -103,7 +109,7 @@ func TestMotoDocument(t *testing.T) {
 	}
 	want := `{"Statement":[` +
 		`{"Action":["sqs:SendMessage","sqs:SendMessageBatch"],"Effect":"Allow","Resource":["arn:aws:sqs:us-east-1:123456789012:q","arn:aws:dynamodb:us-east-1:123456789012:table/t"]},` +
-		`{"Action":["dynamodb:PutItem"],"Effect":"Allow","Resource":["*"]},` +
+		`{"Action":["dynamodb:PutItem","dynamodb:TransactWriteItems"],"Effect":"Allow","Resource":["*"]},` +
 		`{"Action":["ses:SendEmail"],"Condition":{"StringEquals":{"ses:FromAddress":["a@b.example"]}},"Effect":"Allow","Resource":["*"]}` +
 		`],"Version":"2012-10-17"}`
 	if string(got) != want {

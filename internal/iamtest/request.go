@@ -85,7 +85,19 @@ func describe(ctx context.Context, r *http.Request, body []byte, s signer, look 
 	switch s.Service {
 	case "dynamodb":
 		switch op {
-		case "BatchGetItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems",
+		case "TransactWriteItems":
+			parts, err := transactParts(in, func(t string) string {
+				if strings.HasPrefix(t, "arn:") {
+					return t
+				}
+				return arn("dynamodb", "table/"+t)
+			})
+			if err != nil {
+				return Call{}, false, err
+			}
+			c.Parts = parts
+			return c, false, nil
+		case "BatchGetItem", "BatchWriteItem", "TransactGetItems",
 			"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction":
 			return Call{}, false, fmt.Errorf("%w: dynamodb:%s (teach request.go its tables)", ErrUnmapped, op)
 		}
@@ -175,4 +187,31 @@ func describe(ctx context.Context, r *http.Request, body []byte, s signer, look 
 		return Call{}, false, fmt.Errorf("%w: service %s (teach request.go its resources)", ErrUnmapped, s.Service)
 	}
 	return c, false, nil
+}
+
+// transactParts returns the calls of a TransactWriteItems request's items:
+// each Put, Update, Delete or ConditionCheck on its table, as IAM
+// authorizes them.
+func transactParts(in map[string]any, tableARN func(string) string) ([]Call, error) {
+	items, _ := in["TransactItems"].([]any)
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%w: dynamodb:TransactWriteItems without items", ErrUnmapped)
+	}
+	var parts []Call
+	for i, it := range items {
+		m, _ := it.(map[string]any)
+		if len(m) != 1 {
+			return nil, fmt.Errorf("%w: dynamodb:TransactWriteItems item %d is not one operation", ErrUnmapped, i)
+		}
+		for kind, v := range m {
+			action, ok := dynamodbTransactItems[kind]
+			op, _ := v.(map[string]any)
+			table, _ := op["TableName"].(string)
+			if !ok || table == "" {
+				return nil, fmt.Errorf("%w: dynamodb:TransactWriteItems item %d: %s on %q", ErrUnmapped, i, kind, table)
+			}
+			parts = append(parts, Call{Action: action, Resources: []string{tableARN(table)}})
+		}
+	}
+	return parts, nil
 }

@@ -3,6 +3,7 @@ package iamtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,7 +50,16 @@ func TestDescribe(t *testing.T) {
 			Call{Action: "dynamodb:PutItem", Resources: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/events"}}, false, nil},
 		{"dynamodb without table", jsonReq("dynamodb", "DynamoDB_20120810.ListTables", `{}`),
 			Call{Action: "dynamodb:ListTables"}, false, nil},
-		{"dynamodb transaction", jsonReq("dynamodb", "DynamoDB_20120810.TransactWriteItems", `{"TransactItems":[]}`), Call{}, false, ErrUnmapped},
+		{"dynamodb transaction without items", jsonReq("dynamodb", "DynamoDB_20120810.TransactWriteItems", `{"TransactItems":[]}`), Call{}, false, ErrUnmapped},
+		{"dynamodb transaction", jsonReq("dynamodb", "DynamoDB_20120810.TransactWriteItems",
+			`{"TransactItems":[{"Put":{"TableName":"refunds"}},{"Update":{"TableName":"orders"}},{"ConditionCheck":{"TableName":"arn:aws:dynamodb:us-east-1:123456789012:table/x"}}]}`),
+			Call{Action: "dynamodb:TransactWriteItems", Parts: []Call{
+				{Action: "dynamodb:PutItem", Resources: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/refunds"}},
+				{Action: "dynamodb:UpdateItem", Resources: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/orders"}},
+				{Action: "dynamodb:ConditionCheckItem", Resources: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/x"}},
+			}}, false, nil},
+		{"dynamodb transaction item of an unknown kind", jsonReq("dynamodb", "DynamoDB_20120810.TransactWriteItems", `{"TransactItems":[{"Swap":{"TableName":"t"}}]}`),
+			Call{}, false, ErrUnmapped},
 		{"sqs", jsonReq("sqs", "AmazonSQS.SendMessage", `{"QueueUrl":"http://127.0.0.1:4566/123456789012/q1"}`),
 			Call{Action: "sqs:SendMessage", Resources: []string{"arn:aws:sqs:us-east-1:123456789012:q1"}}, false, nil},
 		{"sqs batch is authorized as the single call", jsonReq("sqs", "AmazonSQS.DeleteMessageBatch", `{"QueueUrl":"http://h/123456789012/q1"}`),
@@ -85,7 +95,8 @@ func TestDescribe(t *testing.T) {
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
 			}
 			if got.Action != tc.want.Action || !slices.Equal(got.Resources, tc.want.Resources) || len(got.Context) != len(tc.want.Context) ||
-				got.Context["ses:FromAddress"] != tc.want.Context["ses:FromAddress"] || free != tc.free {
+				got.Context["ses:FromAddress"] != tc.want.Context["ses:FromAddress"] || free != tc.free ||
+				fmt.Sprint(got.Parts) != fmt.Sprint(tc.want.Parts) {
 				t.Errorf("describe\n got %+v free %v\nwant %+v free %v", got, free, tc.want, tc.free)
 			}
 		})

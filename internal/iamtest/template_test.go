@@ -89,8 +89,8 @@ func arn(service, resource string) string { return fmt.Sprintf(arnPrefix, servic
 // parameters and the others that change a policy.
 func TestPolicies(t *testing.T) {
 	ingestEnv := map[string]string{"EVENTS_TABLE": "events", "QUEUE_URL": queueURL, "WEBHOOK_SECRET_ID": secretARN}
-	processorEnv := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "EVENT_BUS_NAME": "shop-orders", "SENDER_EMAIL": senderAddr}
-	withoutSender := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "EVENT_BUS_NAME": "shop-orders"}
+	processorEnv := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "shop-orders", "SENDER_EMAIL": senderAddr}
+	withoutSender := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "shop-orders"}
 	ingest := func(secret string) []stmt {
 		return []stmt{
 			{sid: "DedupeRecord", actions: []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, resources: []string{arn("dynamodb", "table/events")}},
@@ -102,6 +102,7 @@ func TestPolicies(t *testing.T) {
 		out := []stmt{
 			{sid: "EventRecords", actions: []string{"dynamodb:UpdateItem", "dynamodb:PutItem"}, resources: []string{arn("dynamodb", "table/events")}},
 			{sid: "Orders", actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/orders")}},
+			{sid: "Refunds", actions: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, resources: []string{arn("dynamodb", "table/refunds")}},
 			{sid: "DomainEvents", actions: []string{"events:PutEvents"}, resources: []string{arn("events", "event-bus/"+bus)}},
 		}
 		if email {
@@ -120,7 +121,7 @@ func TestPolicies(t *testing.T) {
 		{"ingest, secret given", "IngestFunction", map[string]string{"EVENTS_TABLE": "events", "QUEUE_URL": queueURL, "WEBHOOK_SECRET_ID": secretARN + "x"},
 			map[string]string{"WebhookSecretArn": secretARN + "x"}, ingest(secretARN + "x")},
 		{"processor, bus made by the stack", "ProcessorFunction", processorEnv, nil, processor("shop-orders", true)},
-		{"processor, bus given", "ProcessorFunction", map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "EVENT_BUS_NAME": "default", "SENDER_EMAIL": senderAddr},
+		{"processor, bus given", "ProcessorFunction", map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "default", "SENDER_EMAIL": senderAddr},
 			map[string]string{"EventBusName": "default"}, processor("default", true)},
 		{"processor without a sender: no SES at all", "ProcessorFunction", withoutSender, nil, processor("shop-orders", false)},
 		{"operator", "OperatorPolicy", nil, map[string]string{"AWS::StackName": "shop", "EventsTable": "events", "EventsQueue": queueURL, "EventsDLQ": dlqURL,
@@ -273,6 +274,8 @@ func TestActions(t *testing.T) {
 		"ProcessorFunctionRolePolicy0/EventRecords dynamodb:PutItem",
 		"ProcessorFunctionRolePolicy0/Orders dynamodb:GetItem",
 		"ProcessorFunctionRolePolicy0/Orders dynamodb:UpdateItem",
+		"ProcessorFunctionRolePolicy0/Refunds dynamodb:GetItem",
+		"ProcessorFunctionRolePolicy0/Refunds dynamodb:PutItem",
 		"ProcessorFunctionRolePolicy0/DomainEvents events:PutEvents",
 		"ProcessorFunctionRolePolicy1/CustomerEmail ses:SendEmail",
 	}

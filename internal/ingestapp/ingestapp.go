@@ -31,6 +31,10 @@ var (
 	_ ingest.SecretSource = secrets.Static(nil)
 )
 
+// MetricsFunction is the Function dimension of the ingest function's
+// metrics, as template.yaml's alarms and dashboard name it.
+const MetricsFunction = "ingest"
+
 // New builds the handler. With a Secrets Manager secret it fetches the
 // secret once now, so a deployment that cannot read it fails its cold start.
 // Metrics go to metricsOut (stdout in Lambda).
@@ -65,6 +69,6 @@ func New(ctx context.Context, cfg ingestconfig.Config, awsCfg aws.Config, log *s
 	return &apigw.Handler{
 		Receiver: svc,
 		Log:      log,
-		Metrics:  &metrics.EMF{W: metricsOut, Namespace: cfg.Namespace, Function: "ingest"},
+		Metrics:  &metrics.EMF{W: metricsOut, Namespace: cfg.Namespace, Function: MetricsFunction},
 	}, nil
 }

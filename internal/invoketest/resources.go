@@ -66,8 +66,9 @@ func DLQName(queue string) string {
 }
 
 // CreateResources creates, on the AWS endpoint cfg points at, what env
-// names: the events table (EVENTS_TABLE), the orders table (ORDERS_TABLE),
-// and the queue named by the last path element of QUEUE_URL with its
+// names: the events table (EVENTS_TABLE), the orders table (ORDERS_TABLE)
+// and its refunds table (REFUNDS_TABLE, else ORDERS_TABLE-refunds), and the
+// queue named by the last path element of QUEUE_URL with its
 // dead-letter queue (DLQName), with the template's redrive policy and
 // visibility timeout. Existing ones are kept. It returns a copy of env whose
 // QUEUE_URL is the URL the emulator gave the queue.
@@ -81,6 +82,11 @@ func CreateResources(ctx context.Context, cfg aws.Config, env map[string]string)
 	}
 	if name := env["ORDERS_TABLE"]; name != "" {
 		if err := ddborders.CreateTable(ctx, db, name); err != nil {
+			return nil, err
+		}
+	}
+	if name := env["REFUNDS_TABLE"]; name != "" {
+		if err := ddborders.CreateRefundsTable(ctx, db, name); err != nil {
 			return nil, err
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
@@ -140,6 +141,8 @@ func Run(ctx context.Context, o Options) error {
 		"WEBHOOK_SECRETS":   joinSecrets(o.Secrets),
 		"WEBHOOK_SECRET_ID": "",
 		"ORDERS_TABLE":      o.OrdersTable,
+		// ddborders.CreateTable makes the refunds table under this name.
+		"REFUNDS_TABLE": o.OrdersTable + ddborders.RefundsTableSuffix,
 	}
 	if o.SecretID != "" {
 		fixed["WEBHOOK_SECRETS"], fixed["WEBHOOK_SECRET_ID"] = "", o.SecretID

@@ -166,6 +166,9 @@ func (v EventView) Notes() []string {
 	if v.Expired {
 		n = append(n, "expired")
 	}
+	if len(v.ProcessorNotes) > 0 {
+		n = append(n, "noted")
+	}
 	return n
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -45,41 +44,64 @@ const AnomaliesAttr = "anomalies"
 // other attribute is shown as it is, under Other.
 var shownAttrs = []string{
 	"order_id", "status", "amount", "currency", "payment_id", "payment_event_id", "customer_email",
-	"customer_name", "paid_at_ms", "failure_code", "failure_message", "failed_at_ms", "refunds",
-	"refunded_total", "remaining", "last_event_id", "last_event_created_ms", "created_at_ms",
-	"updated_at_ms", "version", "event_ids", AnomaliesAttr,
+	"customer_name", "paid_at_ms", "paid_event_id", "failure_code", "failure_message", "failed_at_ms",
+	"payments", "extra_payments", "paid_total", "refund_totals", "unsummed_refunds", "refund_count",
+	"refunded_total", "last_refund_event_id", "last_refund_event_ms", "last_event_id",
+	"last_event_created_ms", "created_at_ms", "updated_at_ms", "version", "event_ids", AnomaliesAttr,
 }
 
 // OrderView is an order as the operator's tool shows it (the --json shape
 // of webhookctl orders get).
 type OrderView struct {
-	OrderID        string         `json:"order_id"`
-	Status         orders.Status  `json:"status"`
-	Amount         int64          `json:"amount"`
-	Currency       string         `json:"currency,omitempty"`
-	PaymentID      string         `json:"payment_id,omitempty"`
-	CustomerEmail  string         `json:"customer_email,omitempty"`
-	CustomerName   string         `json:"customer_name,omitempty"`
-	PaidAt         *time.Time     `json:"paid_at,omitempty"`
-	FailureCode    string         `json:"failure_code,omitempty"`
-	FailureMessage string         `json:"failure_message,omitempty"`
-	FailedAt       *time.Time     `json:"failed_at,omitempty"`
-	RefundedTotal  int64          `json:"refunded_total"`
-	Refunds        []RefundView   `json:"refunds"`
-	Anomalies      any            `json:"anomalies,omitempty"`
-	Other          map[string]any `json:"other,omitempty"`
-	CreatedAt      *time.Time     `json:"created_at,omitempty"`
-	UpdatedAt      *time.Time     `json:"updated_at,omitempty"`
+	OrderID        string        `json:"order_id"`
+	Status         orders.Status `json:"status"`
+	Amount         int64         `json:"amount"`
+	Currency       string        `json:"currency,omitempty"`
+	PaymentID      string        `json:"payment_id,omitempty"`
+	CustomerEmail  string        `json:"customer_email,omitempty"`
+	CustomerName   string        `json:"customer_name,omitempty"`
+	PaidAt         *time.Time    `json:"paid_at,omitempty"`
+	FailureCode    string        `json:"failure_code,omitempty"`
+	FailureMessage string        `json:"failure_message,omitempty"`
+	FailedAt       *time.Time    `json:"failed_at,omitempty"`
+	// Payments are the successful payments the order holds, earliest
+	// first (more than one is a double charge), ExtraPayments those it
+	// holds no room for; PaidTotal sums Payments.
+	Payments      []PaymentView `json:"payments"`
+	ExtraPayments int           `json:"extra_payments,omitempty"`
+	PaidTotal     int64         `json:"paid_total"`
+	// RefundTotals sum the refunds per payment and currency (each refund
+	// is an item of the refunds table), UnsummedRefunds counts those of
+	// further payments or currencies; RefundCount counts them all.
+	RefundedTotal   int64             `json:"refunded_total"`
+	RefundTotals    []RefundTotalView `json:"refund_totals"`
+	UnsummedRefunds int               `json:"unsummed_refunds,omitempty"`
+	RefundCount     int               `json:"refund_count"`
+	Anomalies       any               `json:"anomalies,omitempty"`
+	Other           map[string]any    `json:"other,omitempty"`
+	CreatedAt       *time.Time        `json:"created_at,omitempty"`
+	UpdatedAt       *time.Time        `json:"updated_at,omitempty"`
 	// Timeline is every event the order's item names (the ids it keeps,
-	// its payment's and its refunds'), with its record, oldest first.
+	// its payments' and its latest refund's), with its record, oldest first.
 	Timeline []TimelineEntry `json:"timeline"`
 }
 
-// RefundView is one refund the order holds.
-type RefundView struct {
-	RefundID string `json:"refund_id"`
-	Amount   int64  `json:"amount"`
-	EventID  string `json:"event_id,omitempty"`
+// PaymentView is one successful payment the order holds.
+type PaymentView struct {
+	PaymentID string     `json:"payment_id"`
+	Amount    int64      `json:"amount"`
+	Currency  string     `json:"currency"`
+	Created   *time.Time `json:"created,omitempty"`
+	EventID   string     `json:"event_id,omitempty"`
+}
+
+// RefundTotalView is the sum of the refunds of one payment in one
+// currency.
+type RefundTotalView struct {
+	PaymentID string `json:"payment_id"`
+	Currency  string `json:"currency"`
+	Amount    int64  `json:"amount"`
+	Count     int    `json:"count"`
 }
 
 // TimelineEntry is one event that touched the order.
@@ -159,8 +181,8 @@ func GetOrder(ctx context.Context, db OrderTable, table string, er EventReader, 
 }
 
 // orderEventIDs lists the ids of the events that touched o: those its item
-// keeps, then its payment's, its refunds' and its last one (an item
-// written before it kept ids still names those), each once.
+// keeps, then its payments', its latest refund's and its last one, each
+// once.
 func orderEventIDs(o orders.Order) []string {
 	ids := slices.Clone(o.Events)
 	add := func(id string) {
@@ -169,9 +191,10 @@ func orderEventIDs(o orders.Order) []string {
 		}
 	}
 	add(o.PaymentEventID)
-	for _, rid := range slices.Sorted(maps.Keys(o.RefundEvents)) {
-		add(o.RefundEvents[rid].ID)
+	for _, p := range o.Payments {
+		add(p.Event.ID)
 	}
+	add(o.LastRefund.ID)
 	add(o.LastEventID)
 	return ids
 }
@@ -186,11 +209,17 @@ func orderView(item map[string]types.AttributeValue) (OrderView, orders.Order, e
 		OrderID: o.ID, Status: o.Status, Amount: o.Amount, Currency: o.Currency, PaymentID: o.PaymentID,
 		CustomerEmail: o.CustomerEmail, CustomerName: o.CustomerName, PaidAt: timePtr(o.PaidAt),
 		FailureCode: o.FailureCode, FailureMessage: o.FailureMessage, FailedAt: timePtr(o.FailedAt),
-		RefundedTotal: o.RefundedTotal, Refunds: []RefundView{}, Timeline: []TimelineEntry{},
+		Payments: []PaymentView{}, ExtraPayments: o.ExtraPayments, PaidTotal: o.PaidTotal, RefundedTotal: o.RefundedTotal,
+		RefundTotals: []RefundTotalView{}, UnsummedRefunds: o.UnsummedRefunds, RefundCount: o.RefundCount, Timeline: []TimelineEntry{},
 		CreatedAt: timePtr(o.CreatedAt), UpdatedAt: timePtr(o.UpdatedAt),
 	}
-	for _, id := range slices.Sorted(maps.Keys(o.Refunds)) {
-		v.Refunds = append(v.Refunds, RefundView{RefundID: id, Amount: o.Refunds[id], EventID: o.RefundEvents[id].ID})
+	for _, p := range o.Payments {
+		v.Payments = append(v.Payments, PaymentView{
+			PaymentID: p.PaymentID, Amount: p.Amount, Currency: p.Currency, Created: timePtr(p.Created), EventID: p.Event.ID,
+		})
+	}
+	for _, t := range o.RefundTotals {
+		v.RefundTotals = append(v.RefundTotals, RefundTotalView{PaymentID: t.PaymentID, Currency: t.Currency, Amount: t.Amount, Count: t.Count})
 	}
 	if a, ok := item[AnomaliesAttr]; ok {
 		if err := attributevalue.Unmarshal(a, &v.Anomalies); err != nil {

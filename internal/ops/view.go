@@ -37,6 +37,9 @@ type EventView struct {
 	// for StrandedAfter: a replay that may never have sent its message.
 	// Replaying it again is safe (the processor applies an event once).
 	Stranded bool `json:"stranded"`
+	// ProcessorNotes are what the processor noted while it processed the
+	// event without failing it (an email SES refused, an anomaly found).
+	ProcessorNotes []string `json:"processor_notes,omitempty"`
 }
 
 // StrandedAfter is how long a replayed record may wait for the processor
@@ -84,7 +87,7 @@ func View(r eventrecord.Record, now time.Time) EventView {
 	}
 	return EventView{
 		EventID: r.EventID, Status: r.Status, Type: r.Type, Created: at(r.Created), Livemode: r.Livemode,
-		Attempts: r.Attempts, Steps: steps, Error: r.Error,
+		Attempts: r.Attempts, Steps: steps, ProcessorNotes: r.Notes, Error: r.Error,
 		ReceivedAt: at(r.ReceivedAt), UpdatedAt: at(r.UpdatedAt), LeaseUntil: at(r.LeaseUntil), ExpiresAt: at(r.ExpiresAt),
 		DurationMS: r.DurationMS, PayloadHash: r.PayloadHash, BodyBytes: len(r.Body),
 		Expired:    r.Expired(now),

@@ -2,52 +2,74 @@
 // facts carried by webhook events into the state of an order, whatever order
 // the events arrive in.
 //
-// An order's state is a function of the facts accumulated so far, never of
-// their arrival order:
+// # Facts
 //
-//   - the payment outcome it holds: a successful payment always wins over a
-//     failed one, whatever their times; among successes the one with the
-//     latest event created time wins, and so does the latest among failures
-//     (ties broken by the greater event id);
-//   - the set of refunds applied, one per refund id, each with its amount and
-//     the event that applied it. When two different events carry the same
-//     refund id, the one with the earliest created time (ties: the smaller
-//     event id) is the refund's: it applies the refund, whatever arrived
-//     first, and a later-created one is a duplicate that changes nothing.
+// An order holds three kinds of facts:
 //
-// A refund proves that a payment succeeded, so once the order holds a refund
-// a failure is no longer recorded (it is stale), exactly as after a success.
-// The status is derived from those facts (see Derive):
+//   - the successful payments, one per payment id: a second event
+//     announcing a payment the order holds is a duplicate and changes
+//     nothing;
+//   - the latest failed payment (by the event's created time, ties broken
+//     by the greater event id), kept only while the order holds no success
+//     and no refund: a stale failure never overrides a success, and a
+//     refund proves that a payment succeeded;
+//   - the refunds, one per refund id. The order does not keep the refunds
+//     themselves (an order item must stay bounded whatever the number of
+//     refunds): it keeps their sums and counts per payment id and currency
+//     (RefundTotals). Which refund ids were applied is the store's to
+//     remember (package ddborders keeps one item per refund), and it never
+//     applies one refund id twice.
+//
+// Each fact is recorded with the event that first brought it. Two events
+// announcing one fact carry the same fact, so the order's facts, totals,
+// status and anomalies are the same whatever the arrival order; only which
+// announcement's event id and time are recorded (PaymentEventID, PaidAt,
+// LastEventID, LastEventCreated) can depend on it.
+//
+// # What the order shows
+//
+// The order shows one payment (Amount, Currency, PaymentID, the customer):
+// the earliest of its successful payments, by the payment's own created
+// time (ties: the smaller payment id), or the failure it holds when it has
+// no success. With two payments, the earliest is the one the customer meant
+// to make and the one a merchant keeps; the later one is the double charge
+// to refund. Choosing by the payment's own time, not by the arrival of its
+// event, keeps the choice independent of the arrival order.
+//
+// The status is derived from the facts (see Derive):
 //
 //	no payment outcome, no refund                 "" (no status yet)
 //	failure only                                  PAYMENT_FAILED
 //	success, refunded total 0                     PAID
-//	success, 0 < refunded total < paid amount     PARTIALLY_REFUNDED
-//	success, refunded total >= paid amount        REFUNDED
+//	success, 0 < refunded total < paid total      PARTIALLY_REFUNDED
+//	success, refunded total >= paid total         REFUNDED
 //	refunds but no success yet                    REFUND_RECEIVED
 //
-// REFUND_RECEIVED covers a refund that arrives before its payment: the refund
-// is kept, but whether it is partial or full cannot be told without the paid
-// amount. When the late payment.succeeded arrives the status is derived
-// normally, so the order becomes PARTIALLY_REFUNDED or REFUNDED, never PAID.
+// The paid total is the sum of the successful payments in the order's
+// currency; the refunded total the sum of the refunds in that currency of
+// those payments (or, before any success, of every refund in it).
 //
-// Applying a fact is a pure function that reports whether the order changed;
-// applying the same fact twice, or a stale one, changes nothing. An event
-// that carries a refund id the order holds from a later-created event takes
-// the refund over (its amount and event replace the held ones) and changes
-// the order: providers send one event per refund, so this is the rare case
-// in which arrival order would otherwise decide. Because the
-// merge of facts is commutative, associative and idempotent, any permutation
-// of a set of events ends in the same Order.
+// # Anomalies
+//
+// Facts that contradict each other are kept all the same, and flagged
+// (Anomalies), derived from the facts like the status:
+//
+//   - double_charge: two or more different payments succeeded;
+//   - currency_mismatch: a payment or refund in another currency than the
+//     order's (it is kept, but counts in no total);
+//   - over_refund: the refunded total exceeds the paid total;
+//   - foreign_refund: refunds name a payment that is not one of the
+//     order's successful payments (they count in no total).
 //
 // The package has no dependency on AWS; the ddborders package stores orders
 // in DynamoDB with these rules.
 package orders
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -63,24 +85,30 @@ const (
 	// PaymentFailed: a failed payment and no evidence of a success.
 	PaymentFailed Status = "PAYMENT_FAILED"
 	// PartiallyRefunded: a successful payment and refunds that sum to less
-	// than the paid amount.
+	// than the paid total.
 	PartiallyRefunded Status = "PARTIALLY_REFUNDED"
 	// Refunded: a successful payment and refunds that sum to at least the
-	// paid amount.
+	// paid total.
 	Refunded Status = "REFUNDED"
 	// RefundReceived: refunds arrived before the payment they refund. The
 	// status becomes PartiallyRefunded or Refunded when the payment arrives.
 	RefundReceived Status = "REFUND_RECEIVED"
 )
 
-// Permanent errors: no retry of the same event can fix them.
-var (
-	// ErrInvalid reports a fact that lacks a required field or carries an
-	// impossible value (a negative amount, a missing order id, …).
-	ErrInvalid = errors.New("invalid order fact")
-	// ErrCurrencyMismatch reports a refund or payment whose currency differs
-	// from the currency the order already holds.
-	ErrCurrencyMismatch = errors.New("currency does not match the order's")
+// ErrInvalid reports a fact that lacks a required field or carries an
+// impossible value (a negative amount, a missing id, …): no retry of the
+// same event can fix it.
+var ErrInvalid = errors.New("invalid order fact")
+
+// Bounds of an order: however many events name it, its item stays small.
+const (
+	// MaxPayments is how many successful payments an order keeps; the
+	// ones beyond it are counted (ExtraPayments), not kept.
+	MaxPayments = 10
+	// MaxRefundTotals is how many (payment id, currency) sums of refunds
+	// an order keeps; refunds of further payment ids or currencies are
+	// only counted (UnsummedRefunds), and count in no total.
+	MaxRefundTotals = 10
 )
 
 // Payment is the outcome of a payment attempt, from payment.succeeded or
@@ -89,8 +117,11 @@ type Payment struct {
 	// EventID and EventCreated identify the event that carried the fact.
 	EventID      string
 	EventCreated time.Time
-	// PaymentID is the provider's payment id.
-	PaymentID string
+	// PaymentID is the provider's payment id; PaymentCreated the payment's
+	// own created time (zero when the payload has none: EventCreated then
+	// stands in for it).
+	PaymentID      string
+	PaymentCreated time.Time
 	// Succeeded is true for payment.succeeded, false for payment.failed.
 	Succeeded bool
 	// Amount is in the currency's minor unit; Currency is an ISO 4217 code.
@@ -117,44 +148,110 @@ type Refund struct {
 	Currency string
 }
 
+// PaymentRecord is one successful payment an order holds. The customer is
+// the order's (one customer pays for one order): it is kept once, from the
+// payment the order shows.
+type PaymentRecord struct {
+	PaymentID string
+	Created   time.Time // the payment's own created time
+	Amount    int64
+	Currency  string
+	// Event is the event that first announced the payment.
+	Event EventRef
+}
+
+// RefundTotal sums the refunds of one payment in one currency.
+type RefundTotal struct {
+	PaymentID string
+	Currency  string
+	Amount    int64
+	Count     int
+}
+
+// AnomalyKind names a contradiction between an order's facts.
+type AnomalyKind string
+
+// The anomalies an order can hold.
+const (
+	DoubleCharge     AnomalyKind = "double_charge"
+	CurrencyMismatch AnomalyKind = "currency_mismatch"
+	OverRefund       AnomalyKind = "over_refund"
+	ForeignRefund    AnomalyKind = "foreign_refund"
+)
+
+// AnomalyKinds lists every anomaly kind, in the order Anomalies holds them.
+func AnomalyKinds() []AnomalyKind {
+	return []AnomalyKind{DoubleCharge, CurrencyMismatch, OverRefund, ForeignRefund}
+}
+
+// Anomaly is one contradiction between an order's facts, with a sentence
+// that says what it is about (amounts and payment ids, never a customer's
+// address).
+type Anomaly struct {
+	Kind   AnomalyKind
+	Detail string
+}
+
+// EventRef names a webhook event: its id and created time.
+type EventRef struct {
+	ID      string
+	Created time.Time
+}
+
 // Order is the state of one order.
 type Order struct {
 	// ID is the merchant's order reference (metadata.order_id).
 	ID     string
 	Status Status
-	// Amount, Currency, PaymentID and the customer fields come from the
-	// payment outcome the order holds (the success, else the failure). With
-	// refunds but no success, Currency is the refunds' and Amount is 0.
+	// Amount, Currency, PaymentID and the customer fields are those of the
+	// payment the order shows (see the package doc): the earliest success,
+	// else the failure held. With refunds but no success, Currency is the
+	// refunds' (the smallest code when they are in several) and Amount is 0.
 	Amount        int64
 	Currency      string
 	PaymentID     string
 	CustomerEmail string
 	CustomerName  string
-	// PaymentEventID is the id of the event whose payment outcome the
-	// order holds.
+	// PaymentEventID is the id of the event that announced the payment
+	// shown (the success, or the failure held).
 	PaymentEventID string
-	// PaidAt is the created time of the payment.succeeded event held; it is
-	// non-zero exactly when the order holds a successful payment.
+	// PaidAt is the created time of the event that announced the payment
+	// shown; it is non-zero exactly when the order holds a success.
 	PaidAt time.Time
+	// PaidEventID is the event that first made the order paid: the one
+	// event that tells the customer and fulfilment (OrderPaid). It is set
+	// once and never changes.
+	PaidEventID string
 	// FailureCode, FailureMessage and FailedAt (the created time of the
 	// payment.failed event) describe the failure held; FailedAt is non-zero
 	// exactly when the order holds a failure, that is, a failure and no
-	// evidence of a success.
+	// success and no refund.
 	FailureCode, FailureMessage string
 	FailedAt                    time.Time
-	// RefundedTotal is the sum of Refunds, keyed by refund id.
-	RefundedTotal int64
-	Refunds       map[string]int64
-	// RefundEvents names, per refund id of Refunds, the event that applied
-	// the refund: the earliest created (ties: the smallest id) of the
-	// events that carried that refund id. A handler tells a retry of that
-	// event (which still owes the notice) from a duplicate with it.
-	RefundEvents map[string]EventRef
-	// LastEventID and LastEventCreated name the event with the latest
-	// created time (ties: the greatest id) among the events whose facts the
-	// order holds: its payment outcome and its refunds. A stale event that
-	// changed nothing is not counted, so the value does not depend on the
-	// arrival order.
+	// Payments are the successful payments, at most MaxPayments, earliest
+	// first; ExtraPayments counts those beyond.
+	Payments      []PaymentRecord
+	ExtraPayments int
+	// PaidTotal sums the Payments in Currency.
+	PaidTotal int64
+	// RefundTotals sum the refunds per payment id and currency, sorted,
+	// at most MaxRefundTotals of them; UnsummedRefunds counts the refunds
+	// beyond (further payment ids or currencies), which are flagged as
+	// foreign. RefundCount counts every refund. RefundedTotal is the part
+	// that counts against PaidTotal (see the package doc).
+	RefundTotals    []RefundTotal
+	UnsummedRefunds int
+	RefundCount     int
+	RefundedTotal   int64
+	// LastRefund is the latest-created of the events that brought the
+	// order's refunds.
+	LastRefund EventRef
+	// Anomalies are the contradictions between the facts, derived from
+	// them, in the order of AnomalyKinds; nil when there is none.
+	Anomalies []Anomaly
+	// LastEventID and LastEventCreated name the latest-created of the
+	// events whose facts the order holds: its payments, the failure held,
+	// its refunds.
 	LastEventID      string
 	LastEventCreated time.Time
 	// CreatedAt and UpdatedAt are set by the store, not by this package.
@@ -166,28 +263,61 @@ type Order struct {
 	Events []string
 }
 
-// EventRef names a webhook event: its id and created time.
-type EventRef struct {
-	ID      string
-	Created time.Time
-}
-
 // HasSuccess reports whether the order holds a successful payment.
-func (o Order) HasSuccess() bool { return !o.PaidAt.IsZero() }
+func (o Order) HasSuccess() bool { return len(o.Payments) > 0 }
 
 // HasFailure reports whether the order holds a failed payment.
 func (o Order) HasFailure() bool { return !o.FailedAt.IsZero() }
+
+// HasPayment reports whether paymentID is one of the order's successful
+// payments.
+func (o Order) HasPayment(paymentID string) bool {
+	return slices.ContainsFunc(o.Payments, func(p PaymentRecord) bool { return p.PaymentID == paymentID })
+}
+
+// Anomaly returns the anomaly of kind k the order holds.
+func (o Order) Anomaly(k AnomalyKind) (Anomaly, bool) {
+	for _, a := range o.Anomalies {
+		if a.Kind == k {
+			return a, true
+		}
+	}
+	return Anomaly{}, false
+}
+
+// Applied is what applying one event's fact did to its order.
+type Applied struct {
+	// Order is the order after the fact, as stored.
+	Order Order
+	// Changed is false for a duplicate or stale fact: nothing was written.
+	Changed bool
+	// NewAnomalies are the anomalies the fact brought (NewAnomalies of the
+	// order before and after it).
+	NewAnomalies []Anomaly
+}
+
+// NewAnomalies returns the anomalies of after that before did not hold:
+// what one event brought.
+func NewAnomalies(before, after Order) []Anomaly {
+	var out []Anomaly
+	for _, a := range after.Anomalies {
+		if _, held := before.Anomaly(a.Kind); !held {
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // Derive computes the status of o from the facts it holds.
 func Derive(o Order) Status {
 	switch {
 	case o.HasSuccess() && o.RefundedTotal == 0:
 		return Paid
-	case o.HasSuccess() && o.RefundedTotal >= o.Amount:
+	case o.HasSuccess() && o.RefundedTotal >= o.PaidTotal:
 		return Refunded
 	case o.HasSuccess():
 		return PartiallyRefunded
-	case len(o.Refunds) > 0:
+	case o.RefundCount > 0:
 		return RefundReceived
 	case o.HasFailure():
 		return PaymentFailed
@@ -234,6 +364,9 @@ func (r Refund) Validate() error {
 	if r.RefundID == "" {
 		problems = append(problems, "no refund id")
 	}
+	if r.PaymentID == "" {
+		problems = append(problems, "no payment id")
+	}
 	if r.Amount <= 0 {
 		problems = append(problems, fmt.Sprintf("amount %d is not positive", r.Amount))
 	}
@@ -242,36 +375,6 @@ func (r Refund) Validate() error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("refund %s of event %s: %s: %w", r.RefundID, r.EventID, strings.Join(problems, ", "), ErrInvalid)
-	}
-	return nil
-}
-
-// CheckPayment reports whether p can be applied to o: p must be valid
-// (ErrInvalid), and a successful payment must be in the currency of the
-// refunds o already holds (ErrCurrencyMismatch).
-func (o Order) CheckPayment(p Payment) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	if p.Succeeded && len(o.Refunds) > 0 && !strings.EqualFold(p.Currency, o.Currency) {
-		return fmt.Errorf("payment %s in %q, order %s holds refunds in %q: %w", p.PaymentID, p.Currency, o.ID, o.Currency, ErrCurrencyMismatch)
-	}
-	return nil
-}
-
-// CheckRefund reports whether r can be applied to o: r must be valid
-// (ErrInvalid), and in the currency of the successful payment or the refunds
-// o already holds (ErrCurrencyMismatch). A refund already applied by an
-// event created no later than r's passes: applying r is a no-op.
-func (o Order) CheckRefund(r Refund) error {
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	if _, dup := o.Refunds[r.RefundID]; dup && !o.takesOver(r) {
-		return nil
-	}
-	if (o.HasSuccess() || len(o.Refunds) > 0) && !strings.EqualFold(r.Currency, o.Currency) {
-		return fmt.Errorf("refund %s in %q, order %s is in %q: %w", r.RefundID, r.Currency, o.ID, o.Currency, ErrCurrencyMismatch)
 	}
 	return nil
 }
@@ -286,125 +389,216 @@ func later(at time.Time, id string, than time.Time, thanID string) bool {
 }
 
 // ApplyPayment returns o with the payment outcome p merged in, and whether
-// anything changed. A success replaces a failure, and an earlier success; a
-// failure replaces only an earlier failure, and changes nothing once the
-// order holds a success or a refund. A payment that CheckPayment refuses
-// changes nothing.
+// anything changed. A success adds its payment, unless the order holds that
+// payment id already (a duplicate: nothing changes). A failure replaces only
+// an earlier failure, and changes nothing once the order holds a success or
+// a refund. An invalid payment changes nothing.
 func (o Order) ApplyPayment(p Payment) (Order, bool) {
-	if o.CheckPayment(p) != nil {
+	if p.Validate() != nil {
 		return o, false
 	}
+	p.Currency = normCurrency(p.Currency)
 	if !p.Succeeded {
-		if o.HasSuccess() || len(o.Refunds) > 0 {
+		if o.HasSuccess() || o.RefundCount > 0 {
 			return o, false // a stale failure never overrides a success
 		}
 		if o.HasFailure() && !later(p.EventCreated, p.EventID, o.FailedAt, o.PaymentEventID) {
 			return o, false
 		}
-		n := o.withPayment(p)
-		n.PaidAt = time.Time{}
+		n := o
+		n.Amount, n.Currency, n.PaymentID = p.Amount, p.Currency, p.PaymentID
+		n.CustomerEmail, n.CustomerName, n.PaymentEventID = p.CustomerEmail, p.CustomerName, p.EventID
 		n.FailureCode, n.FailureMessage, n.FailedAt = p.FailureCode, p.FailureMessage, p.EventCreated
-		// The order held nothing, or only the failure replaced here.
-		n.LastEventID, n.LastEventCreated = p.EventID, p.EventCreated
-		n.Status = Derive(n)
-		return n, true
+		return n.derive(), true
 	}
-	if o.HasSuccess() && !later(p.EventCreated, p.EventID, o.PaidAt, o.PaymentEventID) {
-		return o, false
+	if o.HasPayment(p.PaymentID) {
+		return o, false // the same payment announced again
 	}
-	n := o.withPayment(p)
-	n.PaidAt = p.EventCreated
+	created := p.PaymentCreated
+	if created.IsZero() {
+		created = p.EventCreated
+	}
+	rec := PaymentRecord{
+		PaymentID: p.PaymentID, Created: created, Amount: p.Amount, Currency: p.Currency,
+		Event: EventRef{ID: p.EventID, Created: p.EventCreated},
+	}
+	n := o
+	n.Payments = append(slices.Clone(o.Payments), rec)
+	slices.SortFunc(n.Payments, comparePayments)
+	if n.Payments[0].PaymentID == p.PaymentID {
+		// The order shows this payment now, and its customer.
+		n.CustomerEmail, n.CustomerName = p.CustomerEmail, p.CustomerName
+	}
+	if len(n.Payments) > MaxPayments {
+		n.Payments = n.Payments[:MaxPayments]
+		n.ExtraPayments++
+	}
+	if n.PaidEventID == "" {
+		n.PaidEventID = p.EventID
+	}
+	// A failure is stale once a payment succeeded.
 	n.FailureCode, n.FailureMessage, n.FailedAt = "", "", time.Time{}
-	if o.HasFailure() || later(p.EventCreated, p.EventID, o.LastEventCreated, o.LastEventID) {
-		// A failure held means no refund and no success: p is the only
-		// fact left. Otherwise the success replaced here was earlier than
-		// p, so the latest event is p or a refund's.
-		n.LastEventID, n.LastEventCreated = p.EventID, p.EventCreated
-	}
-	n.Status = Derive(n)
-	return n, true
+	return n.derive(), true
 }
 
-// withPayment copies the payment fields of p into o.
-func (o Order) withPayment(p Payment) Order {
-	o.Amount, o.Currency, o.PaymentID = p.Amount, p.Currency, p.PaymentID
-	o.CustomerEmail, o.CustomerName = p.CustomerEmail, p.CustomerName
-	o.PaymentEventID = p.EventID
+// comparePayments orders payments earliest first: by their own created
+// time, then by payment id.
+func comparePayments(a, b PaymentRecord) int {
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(a.PaymentID, b.PaymentID)
+}
+
+// ApplyRefund returns o with the refund r added. The caller applies each
+// refund id at most once (the order does not keep refund ids: see the
+// package doc). A refund replaces a failure the order holds: it proves that
+// a payment succeeded. An invalid refund changes nothing.
+func (o Order) ApplyRefund(r Refund) (Order, bool) {
+	if r.Validate() != nil {
+		return o, false
+	}
+	r.Currency = normCurrency(r.Currency)
+	n := o
+	n.RefundTotals = slices.Clone(o.RefundTotals)
+	i := slices.IndexFunc(n.RefundTotals, func(t RefundTotal) bool { return t.PaymentID == r.PaymentID && t.Currency == r.Currency })
+	switch {
+	case i >= 0:
+		n.RefundTotals[i].Amount += r.Amount
+		n.RefundTotals[i].Count++
+	case len(n.RefundTotals) < MaxRefundTotals:
+		n.RefundTotals = append(n.RefundTotals, RefundTotal{PaymentID: r.PaymentID, Currency: r.Currency, Amount: r.Amount, Count: 1})
+		slices.SortFunc(n.RefundTotals, func(a, b RefundTotal) int {
+			return cmp.Or(strings.Compare(a.PaymentID, b.PaymentID), strings.Compare(a.Currency, b.Currency))
+		})
+	default:
+		n.UnsummedRefunds++
+	}
+	n.RefundCount++
+	if n.LastRefund.ID == "" || later(r.EventCreated, r.EventID, n.LastRefund.Created, n.LastRefund.ID) {
+		n.LastRefund = EventRef{ID: r.EventID, Created: r.EventCreated}
+	}
+	if n.HasFailure() {
+		// The failure is stale now; the order holds the refund.
+		n.Amount, n.PaymentID, n.CustomerEmail, n.CustomerName, n.PaymentEventID = 0, "", "", "", ""
+		n.FailureCode, n.FailureMessage, n.FailedAt = "", "", time.Time{}
+	}
+	return n.derive(), true
+}
+
+// RefundCounts reports whether the refund r, applied to o, counts against
+// its paid total: it is in the order's currency and of one of its payments
+// (before any success, any refund in the currency counts).
+func (o Order) RefundCounts(r Refund) bool {
+	if normCurrency(r.Currency) != o.Currency {
+		return false
+	}
+	return !o.HasSuccess() || o.HasPayment(r.PaymentID)
+}
+
+// derive recomputes everything the facts decide: the payment shown, the
+// totals, the status, the anomalies and the last event.
+func (o Order) derive() Order {
+	if o.HasSuccess() {
+		primary := o.Payments[0]
+		o.Amount, o.Currency, o.PaymentID = primary.Amount, primary.Currency, primary.PaymentID
+		o.PaymentEventID, o.PaidAt = primary.Event.ID, primary.Event.Created
+		o.PaidTotal = 0
+		for _, p := range o.Payments {
+			if p.Currency == o.Currency {
+				o.PaidTotal += p.Amount
+			}
+		}
+	} else {
+		o.PaidAt, o.PaidTotal = time.Time{}, 0
+		if o.RefundCount > 0 {
+			o.Currency = ""
+			for _, t := range o.RefundTotals {
+				if o.Currency == "" || t.Currency < o.Currency {
+					o.Currency = t.Currency
+				}
+			}
+		}
+	}
+	o.RefundedTotal = 0
+	for _, t := range o.RefundTotals {
+		if t.Currency == o.Currency && (!o.HasSuccess() || o.HasPayment(t.PaymentID)) {
+			o.RefundedTotal += t.Amount
+		}
+	}
+	o.Status = Derive(o)
+	o.Anomalies = o.anomalies()
+	o.LastEventID, o.LastEventCreated = o.lastEvent()
 	return o
 }
 
-// takesOver reports whether r, whose refund id o already holds, is created
-// before the event that applied it (ties: the smaller event id), so that r
-// is the refund's event instead.
-func (o Order) takesOver(r Refund) bool {
-	held, ok := o.RefundEvents[r.RefundID]
-	return ok && later(held.Created, held.ID, r.EventCreated, r.EventID)
-}
-
-// ApplyRefund returns o with the refund r added, and whether anything
-// changed. A refund is added once per refund id, with the event that applied
-// it; a second event for the same refund id changes nothing, unless it was
-// created earlier than the held one: then it takes the refund over (see the
-// package doc). A refund replaces a failure the order holds: it proves that
-// a payment succeeded. A refund that CheckRefund refuses changes nothing.
-func (o Order) ApplyRefund(r Refund) (Order, bool) {
-	if o.CheckRefund(r) != nil {
-		return o, false
-	}
-	if _, dup := o.Refunds[r.RefundID]; dup {
-		if !o.takesOver(r) {
-			return o, false
+// anomalies returns the contradictions between o's facts (see the package
+// doc), in the order of AnomalyKinds, each with a sentence built only from
+// the facts, so the same facts give the same sentences.
+func (o Order) anomalies() []Anomaly {
+	var out []Anomaly
+	if n := len(o.Payments) + o.ExtraPayments; n > 1 {
+		parts := make([]string, 0, len(o.Payments))
+		for _, p := range o.Payments {
+			parts = append(parts, fmt.Sprintf("%s (%s)", p.PaymentID, FormatAmount(p.Amount, p.Currency)))
 		}
-		n := o.withRefund(r)
-		n.RefundedTotal = o.RefundedTotal - o.Refunds[r.RefundID] + r.Amount
-		n.LastEventID, n.LastEventCreated = n.lastEvent()
-		n.Status = Derive(n)
-		return n, true
+		if o.ExtraPayments > 0 {
+			parts = append(parts, fmt.Sprintf("%d more", o.ExtraPayments))
+		}
+		out = append(out, Anomaly{DoubleCharge, fmt.Sprintf("%d payments succeeded: %s; the order shows %s", n, strings.Join(parts, ", "), o.PaymentID)})
 	}
-	n := o.withRefund(r)
-	n.RefundedTotal = o.RefundedTotal + r.Amount
-	if o.HasFailure() {
-		// The failure is stale now; the order holds the refund alone.
-		n.Amount, n.PaymentID, n.CustomerEmail, n.CustomerName, n.PaymentEventID = 0, "", "", "", ""
-		n.FailureCode, n.FailureMessage, n.FailedAt = "", "", time.Time{}
-		n.LastEventID, n.LastEventCreated = "", time.Time{}
+	var mismatched []string
+	for _, p := range o.Payments {
+		if p.Currency != o.Currency {
+			mismatched = append(mismatched, fmt.Sprintf("payment %s in %s", p.PaymentID, strings.ToUpper(p.Currency)))
+		}
 	}
-	if !o.HasSuccess() && len(o.Refunds) == 0 {
-		n.Currency = r.Currency // the first fact that fixes the currency
+	for _, t := range o.RefundTotals {
+		if t.Currency != o.Currency {
+			mismatched = append(mismatched, fmt.Sprintf("%d refund(s) of %s on %s", t.Count, FormatAmount(t.Amount, t.Currency), t.PaymentID))
+		}
 	}
-	if later(r.EventCreated, r.EventID, n.LastEventCreated, n.LastEventID) {
-		n.LastEventID, n.LastEventCreated = r.EventID, r.EventCreated
+	if len(mismatched) > 0 {
+		out = append(out, Anomaly{CurrencyMismatch, fmt.Sprintf("the order is in %s; %s: not counted",
+			strings.ToUpper(o.Currency), strings.Join(mismatched, ", "))})
 	}
-	n.Status = Derive(n)
-	return n, true
-}
-
-// withRefund returns o with copies of its refund maps holding r.
-func (o Order) withRefund(r Refund) Order {
-	n := o
-	n.Refunds = make(map[string]int64, len(o.Refunds)+1)
-	maps.Copy(n.Refunds, o.Refunds)
-	n.Refunds[r.RefundID] = r.Amount
-	n.RefundEvents = make(map[string]EventRef, len(o.RefundEvents)+1)
-	maps.Copy(n.RefundEvents, o.RefundEvents)
-	n.RefundEvents[r.RefundID] = EventRef{ID: r.EventID, Created: r.EventCreated}
-	return n
-}
-
-// lastEvent returns the latest of the events whose facts o holds: the
-// payment outcome's and the refunds'.
-func (o Order) lastEvent() (string, time.Time) {
-	var id string
-	var at time.Time
+	if o.HasSuccess() && o.RefundedTotal > o.PaidTotal {
+		out = append(out, Anomaly{OverRefund, fmt.Sprintf("refunded %s of %s paid",
+			FormatAmount(o.RefundedTotal, o.Currency), FormatAmount(o.PaidTotal, o.Currency))})
+	}
 	if o.HasSuccess() {
-		id, at = o.PaymentEventID, o.PaidAt
-	} else if o.HasFailure() {
-		id, at = o.PaymentEventID, o.FailedAt
-	}
-	for _, ev := range o.RefundEvents {
-		if id == "" || later(ev.Created, ev.ID, at, id) {
-			id, at = ev.ID, ev.Created
+		var foreign []string
+		for _, t := range o.RefundTotals {
+			if !o.HasPayment(t.PaymentID) {
+				foreign = append(foreign, fmt.Sprintf("%d refund(s) of %s on %s", t.Count, FormatAmount(t.Amount, t.Currency), t.PaymentID))
+			}
+		}
+		if o.UnsummedRefunds > 0 {
+			foreign = append(foreign, fmt.Sprintf("%d refund(s) of further payments", o.UnsummedRefunds))
+		}
+		if len(foreign) > 0 {
+			out = append(out, Anomaly{ForeignRefund, fmt.Sprintf("%s: not a payment of this order, not counted", strings.Join(foreign, ", "))})
 		}
 	}
-	return id, at
+	return out
 }
+
+// lastEvent returns the latest-created of the events whose facts o holds.
+func (o Order) lastEvent() (string, time.Time) {
+	var last EventRef
+	consider := func(e EventRef) {
+		if e.ID != "" && (last.ID == "" || later(e.Created, e.ID, last.Created, last.ID)) {
+			last = e
+		}
+	}
+	for _, p := range o.Payments {
+		consider(p.Event)
+	}
+	if o.HasFailure() {
+		consider(EventRef{ID: o.PaymentEventID, Created: o.FailedAt})
+	}
+	consider(o.LastRefund)
+	return last.ID, last.Created
+}
+
+func normCurrency(c string) string { return strings.ToLower(strings.TrimSpace(c)) }

@@ -367,7 +367,7 @@ func checkEvents(t *testing.T, f *fakes, n int) {
 			t.Errorf("event %s: status %s, want PROCESSED", rec.EventID, r.Status)
 		case r.Attempts != 1:
 			t.Errorf("event %s: %d attempts, want 1", rec.EventID, r.Attempts)
-		case !slices.Equal(r.Steps, []string{handlers.StepOrder, handlers.StepEmail, handlers.StepEvent}):
+		case !slices.Equal(r.Steps, []string{handlers.StepOrder, handlers.StepEvent, handlers.StepEmail}):
 			t.Errorf("event %s: steps %v", rec.EventID, r.Steps)
 		case r.Type != handlers.TypePaymentSucceeded || !r.Created.Equal(benchCreated):
 			t.Errorf("event %s: type %s created %s", rec.EventID, r.Type, r.Created)

@@ -80,10 +80,11 @@ func (m *memEvents) Finish(_ context.Context, rec eventrecord.Record, now time.T
 // memOrders is a zero-latency in-memory orders table with the rules of
 // ddborders.Store: the fact is validated, merged with package orders' pure
 // rules, and stored (times at millisecond precision) only when it changed
-// the order.
+// the order; a refund id is applied once.
 type memOrders struct {
 	mu      sync.Mutex
 	orders  map[string]orders.Order
+	refunds map[string]orders.Refund
 	applies int
 }
 
@@ -95,38 +96,39 @@ func msTime(t time.Time) time.Time {
 }
 
 // ApplyPayment applies p to order orderID.
-func (m *memOrders) ApplyPayment(_ context.Context, orderID string, p orders.Payment, now time.Time) (orders.Order, bool, error) {
+func (m *memOrders) ApplyPayment(_ context.Context, orderID string, p orders.Payment, now time.Time) (orders.Applied, error) {
 	if err := p.Validate(); err != nil {
-		return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
+		return orders.Applied{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
-	p.EventCreated = msTime(p.EventCreated)
-	return m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool, error) {
-		if err := o.CheckPayment(p); err != nil {
-			return o, false, err
-		}
-		n, changed := o.ApplyPayment(p)
-		return n, changed, nil
-	})
+	p.EventCreated, p.PaymentCreated = msTime(p.EventCreated), msTime(p.PaymentCreated)
+	return m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool) { return o.ApplyPayment(p) })
 }
 
-// ApplyRefund applies r to order orderID.
-func (m *memOrders) ApplyRefund(_ context.Context, orderID string, r orders.Refund, now time.Time) (orders.Order, bool, error) {
+// ApplyRefund applies r to order orderID, once per refund id.
+func (m *memOrders) ApplyRefund(_ context.Context, orderID string, r orders.Refund, now time.Time) (orders.Applied, orders.Refund, error) {
 	if err := r.Validate(); err != nil {
-		return orders.Order{}, false, fmt.Errorf("order %s: %w", orderID, err)
+		return orders.Applied{}, orders.Refund{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
 	r.EventCreated = msTime(r.EventCreated)
-	return m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool, error) {
-		if err := o.CheckRefund(r); err != nil {
-			return o, false, err
-		}
-		n, changed := o.ApplyRefund(r)
-		return n, changed, nil
-	})
+	m.mu.Lock()
+	held, dup := m.refunds[orderID+"/"+r.RefundID]
+	m.mu.Unlock()
+	if dup {
+		o, _ := m.Get(context.Background(), orderID)
+		return orders.Applied{Order: o}, held, nil
+	}
+	a, err := m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool) { return o.ApplyRefund(r) })
+	if err == nil {
+		m.mu.Lock()
+		m.refunds[orderID+"/"+r.RefundID] = r
+		m.mu.Unlock()
+	}
+	return a, r, err
 }
 
-func (m *memOrders) apply(orderID string, now time.Time, rule func(orders.Order) (orders.Order, bool, error)) (orders.Order, bool, error) {
+func (m *memOrders) apply(orderID string, now time.Time, rule func(orders.Order) (orders.Order, bool)) (orders.Applied, error) {
 	if strings.TrimSpace(orderID) == "" {
-		return orders.Order{}, false, fmt.Errorf("no order id: %w", orders.ErrInvalid)
+		return orders.Applied{}, fmt.Errorf("no order id: %w", orders.ErrInvalid)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -135,19 +137,27 @@ func (m *memOrders) apply(orderID string, now time.Time, rule func(orders.Order)
 	if !exists {
 		old = orders.Order{ID: orderID}
 	}
-	n, changed, err := rule(old)
-	if err != nil {
-		return old, false, fmt.Errorf("order %s: %w", orderID, err)
-	}
+	n, changed := rule(old)
 	if !changed {
-		return old, false, nil
+		return orders.Applied{Order: old}, nil
 	}
 	n.ID, n.UpdatedAt = orderID, now
 	if !exists {
 		n.CreatedAt = now
 	}
 	m.orders[orderID] = n
-	return n, true, nil
+	return orders.Applied{Order: n, Changed: true, NewAnomalies: orders.NewAnomalies(old, n)}, nil
+}
+
+// GetRefund returns the refund recorded for refundID.
+func (m *memOrders) GetRefund(_ context.Context, orderID, refundID string) (orders.Refund, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.refunds[orderID+"/"+refundID]
+	if !ok {
+		return r, fmt.Errorf("refund %s: %w", refundID, ddborders.ErrNotFound)
+	}
+	return r, nil
 }
 
 // Get returns order orderID, or ddborders.ErrNotFound.
@@ -200,7 +210,7 @@ type fakes struct {
 func newFakes() *fakes {
 	return &fakes{
 		events:    &memEvents{recs: map[string]eventrecord.Record{}},
-		orders:    &memOrders{orders: map[string]orders.Order{}},
+		orders:    &memOrders{orders: map[string]orders.Order{}, refunds: map[string]orders.Refund{}},
 		mailer:    &memMailer{},
 		publisher: &memPublisher{},
 	}
@@ -254,6 +264,7 @@ func (f *fakes) reset() tally {
 	f.events.mu.Unlock()
 	f.orders.mu.Lock()
 	clear(f.orders.orders)
+	clear(f.orders.refunds)
 	f.orders.applies = 0
 	f.orders.mu.Unlock()
 	f.mailer.mu.Lock()

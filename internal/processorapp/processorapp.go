@@ -33,6 +33,10 @@ var (
 	_ handlers.Publisher = (*ebpublish.Publisher)(nil)
 )
 
+// MetricsFunction is the Function dimension of the processor's metrics, as
+// template.yaml's alarms and dashboard name it.
+const MetricsFunction = "processor"
+
 // Option changes what New builds: each wraps one of the processor's
 // dependencies. Options of one kind apply in the order given, each around
 // the result of the one before.
@@ -104,7 +108,7 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 	proc := &process.Processor{
 		Events: wrap[process.Events](ddbevents.New(ddb, cfg.EventsTable), o.events),
 		Handlers: wrap(handlers.Default(handlers.Deps{
-			Orders:           wrap[handlers.Orders](ddborders.New(ddb, cfg.OrdersTable), o.orders),
+			Orders:           wrap[handlers.Orders](ddborders.New(ddb, cfg.OrdersTable).WithRefundsTable(cfg.RefundsTable), o.orders),
 			Mailer:           wrap(mailer, o.mailer),
 			Publisher:        wrap(publisher, o.publisher),
 			RetryURLTemplate: cfg.RetryURLTemplate,
@@ -117,6 +121,6 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 		Logger:         log,
 	}
 	h := sqsbatch.New(proc, log)
-	h.Metrics = &metrics.EMF{W: metricsOut, Namespace: cfg.Namespace, Function: "processor"}
+	h.Metrics = &metrics.EMF{W: metricsOut, Namespace: cfg.Namespace, Function: MetricsFunction}
 	return h
 }

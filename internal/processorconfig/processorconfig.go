@@ -18,6 +18,7 @@ import (
 const (
 	EnvEventsTable      = "EVENTS_TABLE"
 	EnvOrdersTable      = "ORDERS_TABLE"
+	EnvRefundsTable     = "REFUNDS_TABLE"
 	EnvSenderEmail      = "SENDER_EMAIL"
 	EnvEventBusName     = "EVENT_BUS_NAME"
 	EnvRetryURLTemplate = "RETRY_URL_TEMPLATE"
@@ -54,6 +55,10 @@ var ErrInvalid = errors.New("invalid processor configuration")
 type Config struct {
 	EventsTable string
 	OrdersTable string
+	// RefundsTable holds one item per refund applied; empty in the
+	// environment: OrdersTable + "-refunds" (the name ddborders.CreateTable
+	// gives it in local runs and tests).
+	RefundsTable string
 	// SenderEmail is the SES sender; empty: emails are only logged.
 	SenderEmail string
 	// EventBusName is the EventBridge bus; empty: no domain events.
@@ -79,6 +84,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		EventsTable:      get(EnvEventsTable),
 		OrdersTable:      get(EnvOrdersTable),
+		RefundsTable:     get(EnvRefundsTable),
 		SenderEmail:      get(EnvSenderEmail),
 		EventBusName:     get(EnvEventBusName),
 		RetryURLTemplate: get(EnvRetryURLTemplate),
@@ -95,6 +101,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if req.value == "" {
 			bad("%s is required", req.name)
 		}
+	}
+	if c.RefundsTable == "" && c.OrdersTable != "" {
+		c.RefundsTable = c.OrdersTable + "-refunds"
 	}
 	if c.SenderEmail != "" {
 		if a, err := mail.ParseAddress(c.SenderEmail); err != nil {

@@ -22,6 +22,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := processorconfig.Config{
 		EventsTable:      "events",
 		OrdersTable:      "orders",
+		RefundsTable:     "orders-refunds",
 		RetryURLTemplate: "https://shop.example.com/orders/{order_id}/pay",
 		ProcessingLease:  2 * time.Minute,
 		MaxConcurrency:   10,
@@ -37,6 +38,7 @@ func TestLoadAll(t *testing.T) {
 	c, err := processorconfig.Load(env(map[string]string{
 		"EVENTS_TABLE":       "events",
 		"ORDERS_TABLE":       "orders",
+		"REFUNDS_TABLE":      "stack-refunds",
 		"SENDER_EMAIL":       "shop@example.com",
 		"EVENT_BUS_NAME":     "orders-bus",
 		"RETRY_URL_TEMPLATE": "https://pay.example.org/retry?order={order_id}",
@@ -48,7 +50,7 @@ func TestLoadAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SenderEmail != "shop@example.com" || c.EventBusName != "orders-bus" ||
+	if c.SenderEmail != "shop@example.com" || c.EventBusName != "orders-bus" || c.RefundsTable != "stack-refunds" ||
 		c.RetryURLTemplate != "https://pay.example.org/retry?order={order_id}" ||
 		c.ProcessingLease != 90*time.Second || c.MaxConcurrency != 4 || c.EventTTL != 1000*time.Hour ||
 		c.LogLevel != slog.LevelDebug {

@@ -8,12 +8,14 @@ package sesmail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
 )
@@ -39,7 +41,12 @@ func New(client *sesv2.Client, from string) *Mailer {
 }
 
 // Send sends e as one SendEmail call with a text and, when set, an HTML
-// part. SDK errors are returned wrapped; awserr classifies them.
+// part. An email SES will never accept (MessageRejected: in the SES sandbox
+// every recipient not verified; BadRequestException: an address or content
+// SES refuses) is an error wrapping handlers.ErrUndeliverable that names
+// SES's error code only (SES's message can quote the recipient's address).
+// Other SDK errors, configuration errors such as an unverified MAIL FROM
+// domain included, are returned wrapped; awserr classifies them.
 func (m *Mailer) Send(ctx context.Context, e handlers.Email) error {
 	body := &types.Body{}
 	if e.Text != "" {
@@ -63,9 +70,25 @@ func (m *Mailer) Send(ctx context.Context, e handlers.Email) error {
 		in.EmailTags = []types.MessageTag{{Name: aws.String("template"), Value: aws.String(e.Template)}}
 	}
 	if _, err := m.client.SendEmail(ctx, in); err != nil {
+		if code, ok := undeliverable(err); ok {
+			return fmt.Errorf("send %s email for order %s: %w: SES %s", e.Template, e.OrderID, handlers.ErrUndeliverable, code)
+		}
 		return fmt.Errorf("send %s email for order %s: %w", e.Template, e.OrderID, err)
 	}
 	return nil
+}
+
+// undeliverable reports whether err is SES refusing this email for good,
+// and its error code.
+func undeliverable(err error) (string, bool) {
+	var rejected *types.MessageRejected
+	var bad *types.BadRequestException
+	if !errors.As(err, &rejected) && !errors.As(err, &bad) {
+		return "", false
+	}
+	var apiErr smithy.APIError
+	errors.As(err, &apiErr)
+	return apiErr.ErrorCode(), true
 }
 
 // LogMailer stands in for Mailer when no sender address is configured: it

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -87,18 +88,33 @@ func TestSendReachesSES(t *testing.T) {
 	}
 }
 
-func TestSendErrorsSurface(t *testing.T) {
+// TestRejectionIsUndeliverable: SES's MessageRejected (moto answers it for
+// a sender never verified; SES in its sandbox for every recipient not
+// verified) is an email that can never be sent: it wraps
+// handlers.ErrUndeliverable, names the order and SES's code, and not the
+// recipient's address.
+func TestRejectionIsUndeliverable(t *testing.T) {
 	client := sesv2.NewFromConfig(motoserver.TestConfig(t))
 	m := sesmail.New(client, "orders@unverified.example.net")
-	err := m.Send(context.Background(), handlers.Email{To: "x@example.org", Subject: "s", Text: "t", Template: "t", OrderID: "ord_2"})
-	if err == nil {
-		t.Fatal("an unverified sender must fail")
+	err := m.Send(context.Background(), handlers.Email{To: "jane.doe@example.org", Subject: "s", Text: "t", Template: "t", OrderID: "ord_2"})
+	if !errors.Is(err, handlers.ErrUndeliverable) {
+		t.Fatalf("want ErrUndeliverable, got %v", err)
 	}
-	if !strings.Contains(err.Error(), "ord_2") {
-		t.Errorf("error %q does not name the order", err)
+	if !strings.Contains(err.Error(), "ord_2") || !strings.Contains(err.Error(), "MessageRejected") || strings.Contains(err.Error(), "jane.doe") {
+		t.Errorf("error %q: want the order and the code, not the address", err)
 	}
-	if !awserr.IsPermanent(err) {
-		t.Errorf("an SES rejection (%v) should classify as permanent", err)
+}
+
+// TestOtherErrorsAreNotUndeliverable: an error that is not SES refusing the
+// email (here the endpoint is gone) stays a plain, transient error.
+func TestOtherErrorsAreNotUndeliverable(t *testing.T) {
+	client := sesv2.NewFromConfig(motoserver.TestConfig(t), func(o *sesv2.Options) {
+		o.BaseEndpoint = aws.String("http://127.0.0.1:1")
+		o.RetryMaxAttempts = 1
+	})
+	err := sesmail.New(client, "orders@shop.example.com").Send(context.Background(), handlers.Email{To: "x@example.org", Subject: "s", Text: "t", OrderID: "ord_3"})
+	if err == nil || errors.Is(err, handlers.ErrUndeliverable) || awserr.IsPermanent(err) {
+		t.Errorf("want a transient error, got %v", err)
 	}
 }
 

@@ -50,6 +50,10 @@ type Options struct {
 	Currency string    // lower-case ISO 4217
 	Livemode bool      //
 	Created  time.Time // the event's created time; zero: now (see Build)
+	// ObjectCreated is the payment's or refund's own created time; zero:
+	// ten seconds before Created. Two events announcing one payment carry
+	// the same one.
+	ObjectCreated time.Time
 }
 
 // Event is one built event.
@@ -75,12 +79,16 @@ func Build(o Options, now time.Time) (Event, error) {
 		o.Created = now
 	}
 	created := o.Created.Unix()
+	objCreated := created - 10
+	if !o.ObjectCreated.IsZero() {
+		objCreated = o.ObjectCreated.Unix()
+	}
 	var obj any
 	switch o.Type {
 	case PaymentSucceeded, PaymentFailed:
 		p := payment{
 			ID: o.Payment, Object: "payment", Amount: o.Amount, Currency: o.Currency,
-			Status: "succeeded", Created: created - 10,
+			Status: "succeeded", Created: objCreated,
 			Customer:      customer{Email: "test.customer@example.com", Name: "Test Customer"},
 			PaymentMethod: paymentMethod{Type: "card", Card: card{Brand: "visa", Last4: "4242"}},
 			Metadata:      metadata{OrderID: o.Order},
@@ -95,7 +103,7 @@ func Build(o Options, now time.Time) (Event, error) {
 	case RefundCompleted:
 		obj = refund{
 			ID: o.Refund, Object: "refund", PaymentID: o.Payment, Amount: o.Amount, Currency: o.Currency,
-			Status: "completed", Reason: "requested_by_customer", Created: created - 10,
+			Status: "completed", Reason: "requested_by_customer", Created: objCreated,
 			Metadata: metadata{OrderID: o.Order},
 		}
 	default:
