@@ -230,6 +230,10 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	return body, nil
 }
 
+// PID is the emulator's process id (its function's bootstrap is a child of
+// it), for reading its CPU time from /proc.
+func (e *Emulator) PID() int { return e.cmd.Process.Pid }
+
 // Stop ends the emulator by its PID (SIGTERM, which also ends the
 // function) and waits for it; after 5 s it kills the emulator's process
 // group. After Stop returns, Output is no longer written.
