@@ -125,7 +125,7 @@ invoke: rie deps ## Run a bootstrap under aws-lambda-rie: make invoke FUNCTION=i
 
 BENCH_COUNT ?= 6
 
-.PHONY: bench-peers coldstart sizes load
+.PHONY: bench-peers coldstart sizes load powertune
 
 bench-peers: ## Signature verification vs raw HMAC, stripe-go and Standard Webhooks (2 KB, 64 KB): medians and ratios
 	@mkdir -p build
@@ -137,6 +137,15 @@ coldstart: deps ## Ingest cold start under aws-lambda-rie (RUNS=20, DELAY=50ms) 
 
 sizes: ## Stripped bootstrap sizes of both functions, arm64 and amd64
 	cd bench && $(GO) run ./cmd/coldstart -sizes
+
+# Needs root (it makes cgroup v1 cpu groups under /sys/fs/cgroup/cpu) and
+# moto_server; loopback only. POWERTUNE_FLAGS passes flags to the tool, e.g.
+# POWERTUNE_FLAGS='-sizes 128,256 -warm 100' or '-latency 10ms'.
+POWERTUNE_FLAGS ?=
+
+powertune: rie deps ## Both functions at 128..1769 MB under Lambda's CPU share (cgroup), moto behind 5 ms per call: markdown table to build/powertune.md
+	@mkdir -p build
+	cd bench && $(GO) run ./cmd/powertune -root .. -rie ../$(RIE) -out ../build/powertune.md $(POWERTUNE_FLAGS)
 
 load: deps ## Local throughput at concurrency 1, 8, 32 vs moto_server alone (LEVELS, DURATION, MAX)
 	scripts/load.sh

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/altafinex-webhooks/receiver/internal/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/invoketest"
+	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
+	"github.com/altafinex-webhooks/receiver/internal/testevents"
+)
+
+// workload is what one function is driven with: its environment, a fresh
+// event per invocation, and the check of each answer.
+type workload interface {
+	// function is the function's folder name (ingest, processor).
+	function() string
+	// logicalID is its name in template.yaml, AWS_LAMBDA_FUNCTION_NAME.
+	logicalID() string
+	// batch is the number of events one invocation handles.
+	batch() int
+	// env is the function's environment; its AWS calls go to endpoint.
+	env(endpoint string) map[string]string
+	// prepare readies n events for the size about to run (untimed), on a
+	// fresh queue.
+	prepare(ctx context.Context, n int) error
+	// next returns the next invocation's event.
+	next(ctx context.Context) ([]byte, error)
+	// check returns an error unless resp is the answer of a fully handled
+	// invocation.
+	check(resp []byte) error
+	// between runs, untimed, after the i-th invocation of a size.
+	between(ctx context.Context, i int) error
+}
+
+// fixture is the AWS side both workloads share, made once on moto.
+type fixture struct {
+	aws         aws.Config // moto, direct: set-up and feeding, never timed
+	endpoint    string     // moto's URL, the upstream of the latency proxy
+	eventsTable string
+	ordersTable string
+	secretID    string
+	sender      string
+	bus         string
+}
+
+// The signing secret of every event this program sends.
+const secret = "whsec_powertune_benchmark_only_00000"
+
+// ingestLoad drives the ingest function: one fresh, freshly signed
+// payment.succeeded per invocation, through the HTTP API's event.
+type ingestLoad struct {
+	fx       *fixture
+	queueURL string
+	run      int
+}
+
+func (w *ingestLoad) function() string  { return "ingest" }
+func (w *ingestLoad) logicalID() string { return "IngestFunction" }
+func (w *ingestLoad) batch() int        { return 1 }
+
+func (w *ingestLoad) env(endpoint string) map[string]string {
+	env := invoketest.ForEmulator(map[string]string{
+		"EVENTS_TABLE":      w.fx.eventsTable,
+		"QUEUE_URL":         w.queueURL,
+		"WEBHOOK_SECRET_ID": w.fx.secretID, // fetched at init, as deployed
+		"LOG_LEVEL":         "INFO",        // the template's default: one line per request
+		"METRICS_NAMESPACE": "AltafinexWebhooks",
+	}, endpoint)
+	return env
+}
+
+func (w *ingestLoad) prepare(ctx context.Context, _ int) error {
+	w.run++
+	name := fmt.Sprintf("powertune-ingest-%d", w.run)
+	url, _, err := sqsqueue.CreateQueues(ctx, sqs.NewFromConfig(w.fx.aws), name, name+"-dlq", 5, 180*time.Second)
+	if err != nil {
+		return err
+	}
+	w.queueURL = url
+	return nil
+}
+
+func (w *ingestLoad) next(context.Context) ([]byte, error) {
+	now := time.Now()
+	ev, err := testevents.Build(testevents.Options{Type: testevents.PaymentSucceeded}, now)
+	if err != nil {
+		return nil, err
+	}
+	return invoketest.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
+}
+
+func (w *ingestLoad) check(resp []byte) error {
+	var r events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(resp, &r); err != nil || r.StatusCode != http.StatusOK || !bytes.Contains([]byte(r.Body), []byte(`"accepted"`)) {
+		return fmt.Errorf("ingest did not accept the event: %s", resp)
+	}
+	return nil
+}
+
+// between empties the queue every 25 invocations: moto's SendMessage slows
+// as a queue grows, which would otherwise show up in the later figures.
+func (w *ingestLoad) between(ctx context.Context, i int) error {
+	if i%25 != 24 {
+		return nil
+	}
+	_, err := sqs.NewFromConfig(w.fx.aws).PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(w.queueURL)})
+	return err
+}
+
+// processorLoad drives the processor: batches of fresh payment.succeeded
+// events that ingest accepted (so each has its RECEIVED record), read back
+// from the queue as the event source mapping hands them over. Each record
+// is claimed, applied to a new order, emailed (SES), published
+// (EventBridge) and finished: the whole per-event call budget.
+type processorLoad struct {
+	fx      *fixture
+	size    int // records per invocation
+	feeder  *apigw.Handler
+	feedURL string
+	ready   [][]byte
+	run     int
+}
+
+func (w *processorLoad) function() string  { return "processor" }
+func (w *processorLoad) logicalID() string { return "ProcessorFunction" }
+func (w *processorLoad) batch() int        { return w.size }
+
+func (w *processorLoad) env(endpoint string) map[string]string {
+	return invoketest.ForEmulator(map[string]string{
+		"EVENTS_TABLE":      w.fx.eventsTable,
+		"ORDERS_TABLE":      w.fx.ordersTable,
+		"SENDER_EMAIL":      w.fx.sender,
+		"EVENT_BUS_NAME":    w.fx.bus,
+		"PROCESSING_LEASE":  "2m",
+		"MAX_CONCURRENCY":   "10",
+		"EVENT_TTL":         "720h",
+		"LOG_LEVEL":         "INFO",
+		"METRICS_NAMESPACE": "AltafinexWebhooks",
+	}, endpoint)
+}
+
+// prepare ingests n batches' events in this process (moto direct, no
+// latency) and turns the queued messages into SQS events.
+func (w *processorLoad) prepare(ctx context.Context, n int) error {
+	w.run++
+	client := sqs.NewFromConfig(w.fx.aws)
+	name := fmt.Sprintf("powertune-feed-%d", w.run)
+	url, _, err := sqsqueue.CreateQueues(ctx, client, name, name+"-dlq", 5, 180*time.Second)
+	if err != nil {
+		return err
+	}
+	cfg, err := ingestconfig.Load(func(k string) string {
+		return map[string]string{"EVENTS_TABLE": w.fx.eventsTable, "QUEUE_URL": url, "WEBHOOK_SECRETS": secret}[k]
+	})
+	if err != nil {
+		return err
+	}
+	if w.feeder, err = ingestapp.New(ctx, cfg, w.fx.aws, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+		return err
+	}
+	w.feedURL = url
+	w.ready = w.ready[:0]
+	for range n {
+		b, err := w.feed(ctx, client)
+		if err != nil {
+			return err
+		}
+		w.ready = append(w.ready, b)
+	}
+	return nil
+}
+
+// feed ingests one batch of events and returns their SQS event.
+func (w *processorLoad) feed(ctx context.Context, client *sqs.Client) ([]byte, error) {
+	ingest := &ingestLoad{fx: w.fx}
+	for range w.size {
+		ev, err := ingest.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := w.feeder.Invoke(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		if err := ingest.check(resp); err != nil {
+			return nil, err
+		}
+	}
+	var recs []events.SQSMessage
+	for range 20 { // bounded: moto returns at most 10 at a time
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(w.feedURL), MaxNumberOfMessages: int32(min(10, w.size-len(recs))),
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range out.Messages {
+			recs = append(recs, lambdaRecord(m))
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.feedURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return nil, err
+			}
+		}
+		if len(recs) >= w.size {
+			break
+		}
+	}
+	if len(recs) != w.size {
+		return nil, fmt.Errorf("feed queue returned %d messages, want %d", len(recs), w.size)
+	}
+	return json.Marshal(events.SQSEvent{Records: recs})
+}
+
+// lambdaRecord is the record Lambda's SQS event source makes of a message.
+func lambdaRecord(m sqstypes.Message) events.SQSMessage {
+	rec := events.SQSMessage{
+		MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+		Body: aws.ToString(m.Body), Md5OfBody: aws.ToString(m.MD5OfBody),
+		Attributes:        m.Attributes,
+		MessageAttributes: map[string]events.SQSMessageAttribute{},
+		EventSource:       "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:webhook-events-queue",
+		AWSRegion: invoketest.Region,
+	}
+	for k, a := range m.MessageAttributes {
+		rec.MessageAttributes[k] = events.SQSMessageAttribute{StringValue: a.StringValue, BinaryValue: a.BinaryValue, DataType: aws.ToString(a.DataType)}
+	}
+	return rec
+}
+
+func (w *processorLoad) next(context.Context) ([]byte, error) {
+	if len(w.ready) == 0 {
+		return nil, fmt.Errorf("processor: no prepared batch left")
+	}
+	b := w.ready[0]
+	w.ready = w.ready[1:]
+	return b, nil
+}
+
+func (w *processorLoad) check(resp []byte) error {
+	var r events.SQSEventResponse
+	if err := json.Unmarshal(resp, &r); err != nil || r.BatchItemFailures == nil || len(r.BatchItemFailures) > 0 {
+		return fmt.Errorf("processor did not process the whole batch: %s", resp)
+	}
+	return nil
+}
+
+func (w *processorLoad) between(context.Context, int) error { return nil }
