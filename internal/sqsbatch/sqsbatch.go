@@ -42,16 +42,12 @@ var outcomeMetrics = map[process.Outcome]string{
 	process.OutcomeFailed:    "Failed",
 }
 
-// Names of the handler's other metrics, and the EventType of a record whose
-// type is not known (a body that is not an envelope, without attributes):
-// a metric's dimension value is never empty, or CloudWatch may drop the
-// line.
+// Names of the handler's other metrics.
 const (
 	// MetricLatency is the processing time of a processed event, in ms.
 	MetricLatency = "ProcessingLatency"
 	// MetricPanic counts records whose handler panicked.
 	MetricPanic = "ProcessorPanic"
-	UnknownType = "unknown"
 )
 
 // Handler is the processor function's Lambda handler.
@@ -59,10 +55,11 @@ type Handler struct {
 	proc Processor
 	log  *slog.Logger
 	// Metrics receives a count per outcome (Processed, Retried, Failed,
-	// ProcessorDuplicate, ProcessorInFlight; dimension EventType),
-	// ProcessorPanic (EventType), one count per note the handlers wrote
-	// under the note's Metric (dimension Kind: EmailUndeliverable,
-	// OrderAnomaly) and ProcessingLatency; nil: no metrics.
+	// ProcessorDuplicate, ProcessorInFlight), ProcessorPanic, one count per
+	// note the handlers wrote under the note's Metric (dimension Kind:
+	// EmailUndeliverable, OrderAnomaly; rare, so their per-kind metrics
+	// cost nothing until they happen) and ProcessingLatency; the outcome
+	// counts and panics with the dimension Function alone; nil: no metrics.
 	Metrics *metrics.EMF
 }
 
@@ -123,16 +120,16 @@ func (h *Handler) count(r process.Result) {
 	if h.Metrics == nil {
 		return
 	}
-	typ := r.Type
-	if typ == "" {
-		typ = UnknownType
-	}
-	eventType := metrics.Dim{Name: "EventType", Value: typ}
+	// The outcome counts and panics carry the dimension Function only:
+	// each extra dimension set is another custom metric at $0.30 a month
+	// per event type, the largest part of a small deployment's fixed bill
+	// that no alarm or dashboard widget reads (docs/performance.md, "The
+	// bill"). The event type is on the record's log line.
 	if name, ok := outcomeMetrics[r.Outcome]; ok {
-		h.Metrics.Count(name, eventType)
+		h.Metrics.Count(name)
 	}
 	if errors.Is(r.Err, process.ErrPanic) {
-		h.Metrics.Count(MetricPanic, eventType)
+		h.Metrics.Count(MetricPanic)
 	}
 	for _, n := range r.Notes {
 		if n.Metric != "" {

@@ -181,6 +181,22 @@ func TestMetricsPerOutcome(t *testing.T) {
 				counts[name]++
 			}
 		}
+		// template.yaml's alarms and dashboard read these metrics with
+		// the dimension Function=processor; any other dimension set would
+		// be one more billed custom metric.
+		var emf struct {
+			AWS struct {
+				CloudWatchMetrics []struct{ Dimensions [][]string }
+			} `json:"_aws"`
+			Function string
+		}
+		if err := json.Unmarshal(line, &emf); err != nil {
+			t.Fatal(err)
+		}
+		if emf.Function != "processor" || len(emf.AWS.CloudWatchMetrics) != 1 ||
+			!slices.EqualFunc(emf.AWS.CloudWatchMetrics[0].Dimensions, [][]string{{"Function"}}, slices.Equal) {
+			t.Errorf("metric line %s: want the dimension set [[Function]] alone, Function=processor", line)
+		}
 	}
 	if counts["Processed"] != 2 || counts["Retried"] != 1 || counts[sqsbatch.MetricLatency] != 2 {
 		t.Errorf("metric lines %v:\n%s", counts, buf.String())
@@ -195,8 +211,9 @@ func (r resultsProcessor) ProcessBatch(_ context.Context, msgs []eventrecord.Mes
 }
 
 // TestMetricsOfPanicsNotesAndUnknownTypes: a panic is counted as
-// ProcessorPanic, each note under its metric with its kind, and a record of
-// no known type under EventType "unknown", never an empty value.
+// ProcessorPanic, each note under its metric with its kind; outcomes and
+// panics carry no EventType (Function only, whatever the type, known or
+// not), so no dimension value is ever empty.
 func TestMetricsOfPanicsNotesAndUnknownTypes(t *testing.T) {
 	var buf bytes.Buffer
 	h := sqsbatch.New(resultsProcessor{
@@ -231,10 +248,10 @@ func TestMetricsOfPanicsNotesAndUnknownTypes(t *testing.T) {
 		got = append(got, name)
 	}
 	want := []string{
-		"Retried EventType=payment.succeeded", "ProcessorPanic EventType=payment.succeeded",
-		"Processed EventType=refund.completed", "OrderAnomaly Kind=over_refund", "EmailUndeliverable Kind=email_undeliverable",
+		"Retried", "ProcessorPanic",
+		"Processed", "OrderAnomaly Kind=over_refund", "EmailUndeliverable Kind=email_undeliverable",
 		sqsbatch.MetricLatency,
-		"Failed EventType=unknown",
+		"Failed",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("metrics:\n got %q\nwant %q", got, want)
