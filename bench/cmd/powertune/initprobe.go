@@ -27,13 +27,16 @@ import (
 type initRun struct {
 	init  time.Duration // exec → first GET /runtime/invocation/next
 	first time.Duration // event handed over → response posted
+	cpu   time.Duration // the process's CPU time up to that first request
 }
 
 // runtimeAPI serves one invocation of event.
 type runtimeAPI struct {
 	event    []byte
 	function string
+	pid      func() int // the bootstrap's PID, to read its CPU time when it is ready
 	mu       sync.Mutex
+	cpu      time.Duration
 	next     time.Time // first GET next
 	resp     time.Time // response posted
 	body     []byte
@@ -53,6 +56,7 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		first := a.next.IsZero()
 		if first {
 			a.next = time.Now()
+			a.cpu, _ = onCPU(a.pid()) // 0 if unreadable
 		}
 		a.mu.Unlock()
 		if !first {
@@ -90,7 +94,8 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // check and the process with verify, and ends the process by its PID.
 func probeInit(ctx context.Context, wrapper, function string, env map[string]string, memoryMB int, event []byte, check func([]byte) error, verify func(pid, parent int) error) (initRun, error) {
 	var d initRun
-	api := &runtimeAPI{event: event, function: function, done: make(chan struct{})}
+	var cmd *exec.Cmd
+	api := &runtimeAPI{event: event, function: function, done: make(chan struct{}), pid: func() int { return cmd.Process.Pid }}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return d, err
@@ -114,7 +119,7 @@ func probeInit(ctx context.Context, wrapper, function string, env map[string]str
 	}
 	sort.Strings(environ)
 	out := &syncBuffer{}
-	cmd := exec.Command(wrapper)
+	cmd = exec.Command(wrapper)
 	cmd.Dir = filepath.Dir(wrapper)
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = out, out
@@ -150,7 +155,7 @@ func probeInit(ctx context.Context, wrapper, function string, env map[string]str
 	if err := verify(cmd.Process.Pid, os.Getpid()); err != nil {
 		return d, err
 	}
-	d.init, d.first = api.next.Sub(start), api.resp.Sub(api.next)
+	d.init, d.first, d.cpu = api.next.Sub(start), api.resp.Sub(api.next), api.cpu
 	return d, nil
 }
 

@@ -20,6 +20,7 @@ type row struct {
 	Share    float64
 	QuotaUS  int
 	Init     []time.Duration // exec → ready, own Runtime API, one per cold start
+	InitCPU  []time.Duration // the bootstrap's CPU time up to ready, the same runs
 	ColdDur  []time.Duration // first invocation's Duration under the emulator (init included)
 	ColdWall []time.Duration // the same as the load driver saw it
 	Warm     []time.Duration // warm Durations (REPORT)
@@ -76,7 +77,7 @@ func measure(ctx context.Context, o options, gs *groups, rie, boot string, w wor
 		if err != nil {
 			return r, fmt.Errorf("init probe: %w", err)
 		}
-		r.Init = append(r.Init, d.init)
+		r.Init, r.InitCPU = append(r.Init, d.init), append(r.InitCPU, d.cpu)
 		if err := waitEmpty(g); err != nil {
 			return r, err
 		}

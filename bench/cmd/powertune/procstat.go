@@ -106,3 +106,40 @@ func loadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// onCPU is the time every live thread of pid has spent on a CPU, in
+// nanoseconds, from /proc/PID/task/*/schedstat (its first field): finer
+// than /proc/PID/stat's ticks, for one short span such as an init.
+func onCPU(pid int) (time.Duration, error) {
+	dirs, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, d := range dirs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, d.Name()))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		ns, err := parseSchedstat(string(b))
+		if err != nil {
+			return 0, err
+		}
+		sum += ns
+	}
+	return sum, nil
+}
+
+// parseSchedstat reads the time on CPU (ns) from a schedstat line:
+// "on-cpu-ns wait-ns timeslices".
+func parseSchedstat(s string) (time.Duration, error) {
+	f := strings.Fields(s)
+	if len(f) < 1 {
+		return 0, fmt.Errorf("empty schedstat")
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat %q: %w", s, err)
+	}
+	return time.Duration(n), nil
+}

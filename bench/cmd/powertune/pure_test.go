@@ -176,3 +176,12 @@ func TestJSONBytes(t *testing.T) {
 		t.Errorf("jsonBytes = %d, want 34", got)
 	}
 }
+
+func TestParseSchedstat(t *testing.T) {
+	if got, err := parseSchedstat("31234567 2000 14\n"); err != nil || got != 31234567*time.Nanosecond {
+		t.Errorf("got %v, %v", got, err)
+	}
+	if _, err := parseSchedstat("\n"); err == nil {
+		t.Error("empty: no error")
+	}
+}
