@@ -248,9 +248,9 @@ type function struct {
 func lookup(name string) (function, bool) {
 	switch name {
 	case "ingest":
-		return function{"IngestFunction", 10 * time.Second, 128}, true
+		return function{"IngestFunction", 10 * time.Second, 1769}, true
 	case "processor":
-		return function{"ProcessorFunction", 30 * time.Second, 256}, true
+		return function{"ProcessorFunction", 30 * time.Second, 512}, true
 	}
 	return function{}, false
 }

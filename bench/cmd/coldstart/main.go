@@ -53,7 +53,7 @@ func main() {
 	rie := flag.String("rie", "../bin/aws-lambda-rie", "path of aws-lambda-rie (make rie installs it)")
 	runs := flag.Int("runs", 20, "cold starts per scenario")
 	delay := flag.Duration("delay", 50*time.Millisecond, "delay added to each Secrets Manager call in the delayed scenario")
-	memory := flag.Int("memory", 128, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE (the template's ingest MemorySize)")
+	memory := flag.Int("memory", 1769, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE (the template's ingest MemorySize)")
 	sizesOnly := flag.Bool("sizes", false, "print the bootstrap sizes only")
 	flag.Parse()
 	if *sizesOnly {
