@@ -3,9 +3,10 @@
 // API front and the function-URL front, the fixed monthly part, and the
 // monthly total at 10 thousand to 10 million events beside Hookdeck and
 // Svix, as markdown for docs/performance.md. The durations and log sizes
-// come from `make powertune` at the chosen sizes.
+// come from `make powertune` at the chosen sizes; the defaults are those of
+// docs/performance.md, section 6.
 //
-//	go run ./cmd/bill -ingest-mb 128 -ingest-ms 25 -processor-mb 256 -processor-ms1 60 -processor-ms10 180
+//	go run ./cmd/bill -ingest-mb 1024 -ingest-ms 26.5   # another ingest size
 package main
 
 import (
@@ -19,15 +20,15 @@ import (
 
 func main() {
 	var d awsprice.Deployment
-	flag.IntVar(&d.IngestMB, "ingest-mb", 128, "ingest MemorySize")
-	flag.Float64Var(&d.IngestBilledMs, "ingest-ms", 25, "ingest mean billed ms per invocation")
-	flag.IntVar(&d.ProcessorMB, "processor-mb", 256, "processor MemorySize")
-	flag.Float64Var(&d.ProcessorBilledMs1, "processor-ms1", 60, "processor mean billed ms, batch of 1")
-	flag.Float64Var(&d.ProcessorBilledMs10, "processor-ms10", 100, "processor mean billed ms, batch of 10")
-	flag.Float64Var(&d.IngestLogBytes, "ingest-log", 700, "ingest's JSON log bytes per invocation")
-	flag.Float64Var(&d.ProcessorLogBytesPerRecord, "processor-log-record", 900, "processor's JSON log bytes per record")
-	flag.Float64Var(&d.ProcessorLogBytesPerInvocation, "processor-log-invocation", 250, "processor's JSON log bytes per invocation besides its records'")
-	flag.Float64Var(&d.PlatformLogBytes, "platform-log", 600, "Lambda platform log bytes per invocation (JSON platform.start and platform.report)")
+	flag.IntVar(&d.IngestMB, "ingest-mb", 1769, "ingest MemorySize")
+	flag.Float64Var(&d.IngestBilledMs, "ingest-ms", 26.39, "ingest mean billed ms per invocation")
+	flag.IntVar(&d.ProcessorMB, "processor-mb", 512, "processor MemorySize")
+	flag.Float64Var(&d.ProcessorBilledMs1, "processor-ms1", 87.53, "processor mean billed ms, batch of 1")
+	flag.Float64Var(&d.ProcessorBilledMs10, "processor-ms10", 863.02, "processor mean billed ms, batch of 10")
+	flag.Float64Var(&d.IngestLogBytes, "ingest-log", 437, "ingest's JSON log bytes per invocation")
+	flag.Float64Var(&d.ProcessorLogBytesPerRecord, "processor-log-record", 672, "processor's JSON log bytes per record")
+	flag.Float64Var(&d.ProcessorLogBytesPerInvocation, "processor-log-invocation", 138, "processor's JSON log bytes per invocation besides its records'")
+	flag.Float64Var(&d.PlatformLogBytes, "platform-log", 500, "Lambda platform log bytes per invocation (JSON platform.start and platform.report)")
 	flag.BoolVar(&d.Tracing, "tracing", true, "X-Ray Active (the template's default)")
 	flag.Float64Var(&d.EventItemBytes, "event-item", 400, "bytes stored per event record, overhead included")
 	flag.Float64Var(&d.OrderItemBytes, "order-item", 500, "bytes stored per order, overhead included")
