@@ -58,8 +58,9 @@ deps: ## Install what tests and local runs need: moto_server and the SAM transla
 lint-deps: ## Install cfn-lint (only if missing)
 	@command -v cfn-lint >/dev/null 2>&1 || $(PIP) install cfn-lint
 
-test: deps ## Run every test with the race detector (tests start moto_server themselves)
+test: deps ## Run every test with the race detector (tests start moto_server themselves), then bench/'s own tests
 	$(GO) test -race -count=1 ./...
+	cd bench && $(GO) test -count=1 ./...
 
 # Tools: staticcheck is a tool dependency in go.mod (`go get -tool
 # honnef.co/go/tools/cmd/staticcheck@v0.8.2`), pinned in go.sum and run with
