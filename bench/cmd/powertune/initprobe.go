@@ -35,14 +35,18 @@ type runtimeAPI struct {
 	event    []byte
 	function string
 	pid      func() int // the bootstrap's PID, to read its CPU time when it is ready
-	mu       sync.Mutex
-	cpu      time.Duration
-	next     time.Time // first GET next
-	resp     time.Time // response posted
-	body     []byte
-	fail     string
-	done     chan struct{}
-	once     sync.Once
+	// join, when set, moves the bootstrap into the group once its init is
+	// done (its first "next" request), before it gets the event: the init
+	// at full CPU, the invocation under the size's share.
+	join func(pid int) error
+	mu   sync.Mutex
+	cpu  time.Duration
+	next time.Time // first GET next
+	resp time.Time // response posted
+	body []byte
+	fail string
+	done chan struct{}
+	once sync.Once
 }
 
 func (a *runtimeAPI) finish() { a.once.Do(func() { close(a.done) }) }
@@ -57,6 +61,15 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if first {
 			a.next = time.Now()
 			a.cpu, _ = onCPU(a.pid()) // 0 if unreadable
+			if a.join != nil {
+				if err := a.join(a.pid()); err != nil {
+					a.fail = "join the group after the init: " + err.Error()
+					a.mu.Unlock()
+					a.finish()
+					http.Error(w, a.fail, http.StatusInternalServerError)
+					return
+				}
+			}
 		}
 		a.mu.Unlock()
 		if !first {
@@ -89,13 +102,15 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// probeInit starts wrapper (which joins the group and execs the bootstrap)
-// once against a fresh runtimeAPI serving event, checks the answer with
-// check and the process with verify, and ends the process by its PID.
-func probeInit(ctx context.Context, wrapper, function string, env map[string]string, memoryMB int, event []byte, check func([]byte) error, verify func(pid, parent int) error) (initRun, error) {
+// probeInit starts wrapper once against a fresh runtimeAPI serving event,
+// checks the answer with check and the process with verify, and ends the
+// process by its PID. wrapper either joins the group and execs the
+// bootstrap (the init under the size's share), or is the bootstrap itself
+// with join set (the init at full CPU, then the group: see runtimeAPI).
+func probeInit(ctx context.Context, wrapper, function string, env map[string]string, memoryMB int, event []byte, check func([]byte) error, verify func(pid, parent int) error, join func(pid int) error) (initRun, error) {
 	var d initRun
 	var cmd *exec.Cmd
-	api := &runtimeAPI{event: event, function: function, done: make(chan struct{}), pid: func() int { return cmd.Process.Pid }}
+	api := &runtimeAPI{event: event, function: function, done: make(chan struct{}), pid: func() int { return cmd.Process.Pid }, join: join}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return d, err

@@ -16,10 +16,14 @@ import (
 
 // row is one memory size's figures for one function.
 type row struct {
-	MB       int
-	Share    float64
-	QuotaUS  int
-	Init     []time.Duration // exec → ready, own Runtime API, one per cold start
+	MB      int
+	Share   float64
+	QuotaUS int
+	Init    []time.Duration // exec → ready, own Runtime API, one per cold start
+	// Boosted is the cold start with the init at full CPU and the first
+	// invocation under the size's share: init plus first invocation, own
+	// Runtime API, one per cold start (see -init).
+	Boosted  []time.Duration
 	InitCPU  []time.Duration // the bootstrap's CPU time up to ready, the same runs
 	ColdDur  []time.Duration // first invocation's Duration under the emulator (init included)
 	ColdWall []time.Duration // the same as the load driver saw it
@@ -53,7 +57,7 @@ func measure(ctx context.Context, o options, gs *groups, rie, boot string, w wor
 	}
 	// Events: one per cold start of each kind, the warm-ups and the
 	// measured ones.
-	if err := w.prepare(ctx, 2*o.colds+o.warmup+o.warm); err != nil {
+	if err := w.prepare(ctx, 3*o.colds+o.warmup+o.warm); err != nil {
 		return r, fmt.Errorf("prepare events: %w", err)
 	}
 	env := w.env(endpoint)
@@ -73,11 +77,28 @@ func measure(ctx context.Context, o options, gs *groups, rie, boot string, w wor
 		if err != nil {
 			return r, err
 		}
-		d, err := probeInit(ctx, wrapper, w.logicalID(), env, mb, ev, w.check, verify)
+		d, err := probeInit(ctx, wrapper, w.logicalID(), env, mb, ev, w.check, verify, nil)
 		if err != nil {
 			return r, fmt.Errorf("init probe: %w", err)
 		}
 		r.Init, r.InitCPU = append(r.Init, d.init), append(r.InitCPU, d.cpu)
+		if err := waitEmpty(g); err != nil {
+			return r, err
+		}
+	}
+	// The same with the init at full CPU: the bootstrap joins the group
+	// when it asks for its first event.
+	join := func(pid int) error { return g.write("cgroup.procs", strconv.Itoa(pid)) }
+	for range o.colds {
+		ev, err := w.next(ctx)
+		if err != nil {
+			return r, err
+		}
+		d, err := probeInit(ctx, boot, w.logicalID(), env, mb, ev, w.check, verify, join)
+		if err != nil {
+			return r, fmt.Errorf("init probe at full CPU: %w", err)
+		}
+		r.Boosted = append(r.Boosted, d.init+d.first)
 		if err := waitEmpty(g); err != nil {
 			return r, err
 		}
