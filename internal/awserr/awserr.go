@@ -155,3 +155,29 @@ func isNetwork(err error) bool {
 	}
 	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
 }
+
+// coded is an error that names its AWS error code: every smithy.APIError,
+// and the per-entry errors of batch APIs that answer 200 with failed
+// entries (EventBridge PutEvents' ErrorCode).
+type coded interface{ ErrorCode() string }
+
+// IsThrottle reports whether err is a downstream quota being hit: an AWS
+// error whose code is one of the SDK's throttling codes (ThrottlingException,
+// which SES answers for "Maximum sending rate exceeded" and "Daily message
+// quota exceeded", TooManyRequestsException, DynamoDB's
+// ProvisionedThroughputExceededException and RequestLimitExceeded, …), or
+// an HTTP 429 without a code. A throttled effect is deferred, not failed:
+// the quota frees up by itself.
+func IsThrottle(err error) bool {
+	if err == nil {
+		return false
+	}
+	var c coded
+	if errors.As(err, &c) {
+		if _, ok := retry.DefaultThrottleErrorCodes[c.ErrorCode()]; ok {
+			return true
+		}
+	}
+	var respErr *smithyhttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests
+}

@@ -39,7 +39,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
@@ -59,7 +58,7 @@ type pipeline struct {
 	queueURL    string
 	ingest      *apigw.Handler
 	ingestCalls *callcount.Counter
-	processor   *sqsbatch.Handler
+	processor   *processorapp.Handler
 	procCalls   *callcount.Counter
 }
 

@@ -37,7 +37,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process"
 	"github.com/altafinex-webhooks/receiver/internal/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
@@ -134,7 +133,7 @@ type rig struct {
 	network                  *chaos.Network
 	rec                      *chaos.Recorder
 	ingest                   chaos.HandleFunc
-	processor                *sqsbatch.Handler
+	processor                *processorapp.Handler
 	fnSQS                    *sqs.Client // through the proxy: the pollers'
 	logger                   *slog.Logger
 	// background: invocations the simulated Lambda timed out, still
@@ -297,7 +296,7 @@ func busToQueue(t *testing.T, ctx context.Context, eb *eventbridge.Client, clien
 
 // newProcessor is processorapp.New with the recorder's decorators around
 // the events table, the mailer, the publisher and every handler.
-func newProcessor(cfg processorconfig.Config, awsCfg aws.Config, rec *chaos.Recorder, log *slog.Logger) *sqsbatch.Handler {
+func newProcessor(cfg processorconfig.Config, awsCfg aws.Config, rec *chaos.Recorder, log *slog.Logger) *processorapp.Handler {
 	return processorapp.New(cfg, awsCfg, log, io.Discard,
 		processorapp.WithEventsWrapper(func(e process.Events) process.Events { return rec.Events(e) }),
 		processorapp.WithMailerWrapper(func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) }),

@@ -29,6 +29,14 @@ const (
 	attrError        = "error"          // S
 	attrBody         = "body"           // B: FAILED, REJECTED, IGNORED; RETRYING while a replay is on its way
 	attrDurationMS   = "duration_ms"    // N
+	// The customer email's delivery (eventrecord.EmailDelivery), written
+	// by the email sender only (ClaimEmail, FinishEmail).
+	attrEmailStatus   = "email_status"         // S
+	attrEmailTemplate = "email_template"       // S
+	attrEmailToken    = "email_token"          // S
+	attrEmailLeaseMS  = "email_lease_until_ms" // N, Unix ms; while SENDING
+	attrEmailAtMS     = "email_at_ms"          // N, Unix ms
+	attrEmailError    = "email_error"          // S, at most MaxNoteBytes: why UNDELIVERABLE
 )
 
 // item is one events table item as the SDK sees it.
@@ -212,6 +220,14 @@ func decode(it item) (eventrecord.Record, error) {
 	}
 	if n, ok := getN(attrDurationMS); ok {
 		r.DurationMS = n
+	}
+	r.Email = eventrecord.EmailDelivery{
+		Status:     eventrecord.EmailStatus(getS(attrEmailStatus)),
+		Template:   getS(attrEmailTemplate),
+		Token:      getS(attrEmailToken),
+		LeaseUntil: millis(attrEmailLeaseMS),
+		At:         millis(attrEmailAtMS),
+		Error:      getS(attrEmailError),
 	}
 	if err != nil {
 		return eventrecord.Record{}, fmt.Errorf("decode event record %q: %w", r.EventID, err)

@@ -152,10 +152,48 @@ type Record struct {
 	Error       string    // last error, for RETRYING and FAILED; for IGNORED and REJECTED the reason
 	Body        []byte    // raw body: only for FAILED, REJECTED, IGNORED, and RETRYING while a replay is on its way
 	DurationMS  int64     // processing time of the successful attempt
+	// Email is the delivery of the event's customer email, which the
+	// email sender records on the event (zero when none was queued).
+	Email EmailDelivery
 }
 
 // Expired reports whether the record's TTL has passed at now. DynamoDB
 // deletes expired items lazily, so readers must check this themselves.
+// ErrNoRecord reports an event that has no record to keep its email's
+// delivery on (ddbevents.Table.ClaimEmail).
+var ErrNoRecord = errors.New("no event record")
+
+// EmailStatus is where the delivery of an event's customer email stands.
+type EmailStatus string
+
+// The statuses of an email delivery.
+const (
+	// EmailSending: a sender holds the email under a lease; it may have
+	// reached SES.
+	EmailSending EmailStatus = "SENDING"
+	// EmailSent: SES accepted it.
+	EmailSent EmailStatus = "SENT"
+	// EmailUndeliverable: SES refused it for good (recipient rejected, an
+	// address it refuses); the event's notes say why.
+	EmailUndeliverable EmailStatus = "UNDELIVERABLE"
+)
+
+// Done reports whether the delivery has ended (sent or undeliverable): a
+// job of the same email is a duplicate.
+func (s EmailStatus) Done() bool { return s == EmailSent || s == EmailUndeliverable }
+
+// EmailDelivery is the state of an event's customer email, kept on the
+// event's record: what makes each email go out once although its job may
+// be queued or delivered twice.
+type EmailDelivery struct {
+	Status     EmailStatus
+	Template   string    // the kind of message, as handlers.Email.Template
+	Token      string    // the sender's claim
+	LeaseUntil time.Time // the claim's lease, while SENDING
+	At         time.Time // when it was sent, or found undeliverable
+	Error      string    // why it is undeliverable
+}
+
 func (r Record) Expired(now time.Time) bool {
 	return !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt)
 }

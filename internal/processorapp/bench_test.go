@@ -142,7 +142,7 @@ func newHandler(tb testing.TB, opts ...processorapp.Option) *sqsbatch.Handler {
 		tb.Fatal(err)
 	}
 	log := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	return processorapp.New(cfg, unreachableAWS(), log, io.Discard, opts...)
+	return processorapp.New(cfg, unreachableAWS(), log, io.Discard, opts...).Events
 }
 
 // invocationContext is the context of one Lambda invocation, as the runtime

@@ -1,36 +1,53 @@
-// Package processorapp builds the processor's SQS batch handler from its
+// Package processorapp builds the processor function's handler from its
 // configuration: the AWS clients, the stores, the effects and the handler
-// registry. The Lambda's main and the local stack share it, so both run the
-// same code; tests that need to watch or disturb the processor (the chaos
-// test) wrap its dependencies with Options instead of copying the wiring.
+// registry, for both queues it serves: the events queue (sqsbatch) and the
+// email queue (sqsemail, emailjob), each through an event source mapping
+// of its own, told apart by the records' eventSourceARN. The Lambda's main
+// and the local stack share it, so both run the same code; tests that need
+// to watch or disturb the processor (the chaos test) wrap its dependencies
+// with Options instead of copying the wiring.
 package processorapp
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/altafinex-webhooks/receiver/internal/awserr"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/ebpublish"
+	"github.com/altafinex-webhooks/receiver/internal/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 	"github.com/altafinex-webhooks/receiver/internal/process"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/sesmail"
 	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/sqsemail"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 var (
-	_ process.Events     = (*ddbevents.Table)(nil)
-	_ handlers.Orders    = (*ddborders.Store)(nil)
-	_ handlers.Mailer    = (*sesmail.Mailer)(nil)
-	_ handlers.Publisher = (*ebpublish.Publisher)(nil)
+	_ process.Events      = (*ddbevents.Table)(nil)
+	_ emailjob.Deliveries = (*ddbevents.Table)(nil)
+	_ handlers.Orders     = (*ddborders.Store)(nil)
+	_ handlers.Mailer     = (*sesmail.Mailer)(nil)
+	_ handlers.Mailer     = (*sqsemail.Queue)(nil)
+	_ handlers.Publisher  = (*ebpublish.Publisher)(nil)
+	_ lambda.Handler      = (*Handler)(nil)
 )
 
 // MetricsFunction is the Function dimension of the processor's metrics, as
@@ -44,11 +61,13 @@ type Option func(*options)
 
 // options holds the wrappers, by dependency.
 type options struct {
-	events    []func(process.Events) process.Events
-	orders    []func(handlers.Orders) handlers.Orders
-	mailer    []func(handlers.Mailer) handlers.Mailer
-	publisher []func(handlers.Publisher) handlers.Publisher
-	registry  []func(process.Registry) process.Registry
+	events     []func(process.Events) process.Events
+	deliveries []func(emailjob.Deliveries) emailjob.Deliveries
+	sesMailer  []func(handlers.Mailer) handlers.Mailer
+	orders     []func(handlers.Orders) handlers.Orders
+	mailer     []func(handlers.Mailer) handlers.Mailer
+	publisher  []func(handlers.Publisher) handlers.Publisher
+	registry   []func(process.Registry) process.Registry
 }
 
 // WithEventsWrapper wraps the events table the processor claims and
@@ -62,10 +81,23 @@ func WithOrdersWrapper(wrap func(handlers.Orders) handlers.Orders) Option {
 	return func(o *options) { o.orders = append(o.orders, wrap) }
 }
 
-// WithMailerWrapper wraps the handlers' mailer (SES, or the log mailer
-// without a sender).
+// WithMailerWrapper wraps the handlers' mailer: the email queue when one
+// is configured, else SES (or the log mailer without a sender) inline.
 func WithMailerWrapper(wrap func(handlers.Mailer) handlers.Mailer) Option {
 	return func(o *options) { o.mailer = append(o.mailer, wrap) }
+}
+
+// WithSenderMailerWrapper wraps the email sender's mailer: SES (or the
+// log mailer without a sender), which the email queue's jobs are sent
+// with. Without an email queue it is unused.
+func WithSenderMailerWrapper(wrap func(handlers.Mailer) handlers.Mailer) Option {
+	return func(o *options) { o.sesMailer = append(o.sesMailer, wrap) }
+}
+
+// WithDeliveriesWrapper wraps where the email sender keeps each email's
+// delivery (the events table).
+func WithDeliveriesWrapper(wrap func(emailjob.Deliveries) emailjob.Deliveries) Option {
+	return func(o *options) { o.deliveries = append(o.deliveries, wrap) }
 }
 
 // WithPublisherWrapper wraps the handlers' publisher (EventBridge, or the
@@ -87,26 +119,132 @@ func wrap[T any](v T, wrappers []func(T) T) T {
 	return v
 }
 
+// Handler is the processor function's Lambda handler: batches of the
+// events queue go to Events, those of the email queue to Emails.
+type Handler struct {
+	// Events serves the events queue.
+	Events *sqsbatch.Handler
+	// Emails serves the email queue (nil without one).
+	Emails   *sqsemail.Handler
+	emailARN string
+}
+
+// IsEmailBatch reports whether the first record of an SQS event with
+// this source ARN is the email queue's: a mapping delivers the records of
+// one queue per batch.
+func (h *Handler) isEmail(sourceARN string) bool {
+	return h.Emails != nil && sourceARN != "" && sourceARN == h.emailARN
+}
+
+// Invoke serves one invocation from its raw bytes. It reads the first
+// record's eventSourceARN (a token walk that stops after that record,
+// rather than a second decoding of the whole batch) to choose the queue's
+// handler: the email queue's batches are decoded with encoding/json, the
+// events queue's go to the events handler's own entry point.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if h.Emails == nil || !h.isEmail(firstSourceARN(payload)) {
+		return h.Events.Invoke(ctx, payload)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, fmt.Errorf("processorapp: decode the email queue's batch: %w", err)
+	}
+	resp, err := h.Emails.Handle(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
+}
+
+// Handle is Invoke on a decoded event.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	if len(ev.Records) > 0 && h.isEmail(ev.Records[0].EventSourceARN) {
+		return h.Emails.Handle(ctx, ev)
+	}
+	return h.Events.Handle(ctx, ev)
+}
+
+// firstSourceARN returns the eventSourceARN of the first record of an SQS
+// event, or "" when the payload is not one.
+func firstSourceARN(payload []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			return ""
+		}
+		if !strings.EqualFold(key, "Records") {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return ""
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') || !dec.More() {
+			return ""
+		}
+		var rec struct {
+			EventSourceARN string `json:"eventSourceARN"`
+		}
+		if dec.Decode(&rec) != nil {
+			return ""
+		}
+		return rec.EventSourceARN
+	}
+	return ""
+}
+
 // New builds the handler. Without a sender, emails are logged; without a
-// bus, no domain events are published. Metrics go to metricsOut (stdout in
-// Lambda). opts wrap the dependencies (none in production). Nothing here
-// makes a network call.
-func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, opts ...Option) *sqsbatch.Handler {
+// bus, no domain events are published; without an email queue, emails are
+// sent inline by the email step; without the events queue's URL, a
+// throttled event is retried through the queue's receives. Metrics go to
+// metricsOut (stdout in Lambda). opts wrap the dependencies (none in
+// production). Nothing here makes a network call.
+func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, opts ...Option) *Handler {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	ddb := dynamodb.NewFromConfig(awsCfg)
-	var mailer handlers.Mailer = &sesmail.LogMailer{Logger: log}
+	eventsTable := ddbevents.New(ddb, cfg.EventsTable)
+	var sesMailer handlers.Mailer = &sesmail.LogMailer{Logger: log}
 	if cfg.SenderEmail != "" {
-		mailer = sesmail.New(sesv2.NewFromConfig(awsCfg), cfg.SenderEmail)
+		sesMailer = sesmail.New(sesv2.NewFromConfig(awsCfg), cfg.SenderEmail)
 	}
 	var publisher handlers.Publisher = ebpublish.Nop{}
 	if cfg.EventBusName != "" {
 		publisher = ebpublish.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
+	emf := &metrics.EMF{W: metricsOut, Namespace: cfg.Namespace, Function: MetricsFunction}
+	var sqsClient *sqs.Client
+	if cfg.EmailQueued() || cfg.EventsQueueURL != "" {
+		sqsClient = sqs.NewFromConfig(awsCfg)
+	}
+
+	h := &Handler{emailARN: cfg.EmailQueueARN}
+	mailer := sesMailer
+	if cfg.EmailQueued() {
+		queue := sqsemail.New(sqsClient, cfg.EmailQueueURL)
+		mailer = queue
+		sender := &emailjob.Sender{
+			Deliveries:  wrap[emailjob.Deliveries](eventsTable, o.deliveries),
+			Mailer:      wrap(sesMailer, o.sesMailer),
+			Queue:       queue,
+			Rate:        cfg.SenderRate(),
+			Lease:       cfg.ProcessingLease,
+			IsThrottle:  awserr.IsThrottle,
+			IsPermanent: awserr.IsPermanent,
+			Logger:      log,
+		}
+		h.Emails = sqsemail.NewHandler(sender, log)
+		h.Emails.Metrics = emf
+	}
 	proc := &process.Processor{
-		Events: wrap[process.Events](ddbevents.New(ddb, cfg.EventsTable), o.events),
+		Events: wrap[process.Events](eventsTable, o.events),
 		Handlers: wrap(handlers.Default(handlers.Deps{
 			Orders:           wrap[handlers.Orders](ddborders.New(ddb, cfg.OrdersTable).WithRefundsTable(cfg.RefundsTable), o.orders),
 			Mailer:           wrap(mailer, o.mailer),
@@ -120,7 +258,14 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 		IsPermanent:    awserr.IsPermanent,
 		Logger:         log,
 	}
-	h := sqsbatch.New(proc, log)
-	h.Metrics = &metrics.EMF{W: metricsOut, Namespace: cfg.Namespace, Function: MetricsFunction}
+	h.Events = sqsbatch.New(proc, log)
+	h.Events.Metrics = emf
+	if cfg.EventsQueueURL != "" {
+		h.Events.Defer = &sqsbatch.QuotaDeferral{
+			Queue:      sqsqueue.New(sqsClient, cfg.EventsQueueURL),
+			IsThrottle: awserr.IsThrottle,
+			Logger:     log,
+		}
+	}
 	return h
 }

@@ -61,6 +61,10 @@ type Handler struct {
 	// cost nothing until they happen) and ProcessingLatency; the outcome
 	// counts and panics with the dimension Function alone; nil: no metrics.
 	Metrics *metrics.EMF
+	// Defer, when set, may take over each record to retry (see
+	// Deferrer): a deferred record is acknowledged and counted Deferred
+	// instead of Retried.
+	Defer Deferrer
 }
 
 // New returns the handler of batches for proc; log receives one summary
@@ -93,21 +97,28 @@ func (h *Handler) process(ctx context.Context, recs []Record) []string {
 	}
 	results := h.proc.ProcessBatch(ctx, msgs)
 	failed := []string{}
+	deferred := 0
 	counts := map[process.Outcome]int{}
 	for i, r := range recs {
 		// A result missing for a record cannot be told apart from a
 		// failure: retry it.
+		if i < len(results) && results[i].Outcome.Retry() && h.Defer != nil && h.Defer.Defer(ctx, r.Message, results[i]) {
+			deferred++
+			h.count(results[i], true)
+			continue
+		}
 		if i >= len(results) || results[i].Outcome.Retry() {
 			failed = append(failed, r.MessageID)
 		}
 		if i < len(results) {
 			counts[results[i].Outcome]++
-			h.count(results[i])
+			h.count(results[i], false)
 		}
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "batch done",
 		slog.Int("records", len(recs)),
 		slog.Int("retry", len(failed)),
+		slog.Int("deferred", deferred),
 		slog.Int(string(process.OutcomeProcessed), counts[process.OutcomeProcessed]),
 		slog.Int(string(process.OutcomeDuplicate), counts[process.OutcomeDuplicate]),
 		slog.Int(string(process.OutcomeFailed), counts[process.OutcomeFailed]),
@@ -116,16 +127,21 @@ func (h *Handler) process(ctx context.Context, recs []Record) []string {
 	return failed
 }
 
-func (h *Handler) count(r process.Result) {
+// count counts r's outcome (Deferred instead when deferred), panic and
+// notes.
+func (h *Handler) count(r process.Result, deferred bool) {
 	if h.Metrics == nil {
 		return
+	}
+	if deferred {
+		h.Metrics.Count(MetricDeferred)
 	}
 	// The outcome counts and panics carry the dimension Function only:
 	// each extra dimension set is another custom metric at $0.30 a month
 	// per event type, the largest part of a small deployment's fixed bill
 	// that no alarm or dashboard widget reads (docs/performance.md, "The
 	// bill"). The event type is on the record's log line.
-	if name, ok := outcomeMetrics[r.Outcome]; ok {
+	if name, ok := outcomeMetrics[r.Outcome]; ok && !deferred {
 		h.Metrics.Count(name)
 	}
 	if errors.Is(r.Err, process.ErrPanic) {

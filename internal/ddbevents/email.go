@@ -1,0 +1,99 @@
+package ddbevents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+)
+
+// ClaimEmail is the email sender's claim of an event's customer email
+// before it is sent: one UpdateItem of the event's record setting the
+// email's status SENDING, template, token and lease (the other attributes
+// of the record are left alone). It succeeds when the record holds no
+// email delivery yet, or a SENDING one whose lease ended at now or that
+// token holds already (a job the same sender deferred comes back with
+// it). Otherwise it returns *eventrecord.ConflictError with the record as
+// stored (Existing.Email says whether the email is done or in flight
+// elsewhere), or an error wrapping eventrecord.ErrNoRecord when the event has no record.
+//
+// Why a claim before the send, a write that the happy path pays for every
+// email: a job can be queued twice (an attempt crashed between queuing it
+// and recording the step; a lost answer to SendMessage) and SQS may
+// deliver a job twice; the claim makes the second copy see the first
+// (SENT: acknowledged; SENDING under a live lease: deferred) instead of
+// sending again.
+func (t *Table) ClaimEmail(ctx context.Context, eventID, template, token string, leaseUntil, now time.Time) error {
+	const update = "SET #email = :sending, #etemplate = :template, #etoken = :token, #elease = :lease"
+	const cond = "attribute_exists(#id) AND (attribute_not_exists(#email) OR (#email = :sending AND (#elease <= :nowms OR #etoken = :token)))"
+	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                t.nameRef(),
+		Key:                      key(eventID),
+		UpdateExpression:         aws.String(update),
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: exprNames(update, cond),
+		ExpressionAttributeValues: item{
+			":sending":  str(string(eventrecord.EmailSending)),
+			":template": str(template),
+			":token":    str(token),
+			":lease":    num(leaseUntil.UnixMilli()),
+			":nowms":    num(now.UnixMilli()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return nil
+	}
+	err = conflict(err, eventID, "claim email of event")
+	var ce *eventrecord.ConflictError
+	if errors.As(err, &ce) && ce.Existing.Status == "" {
+		return fmt.Errorf("claim email of event %s: %w", eventID, eventrecord.ErrNoRecord)
+	}
+	return err
+}
+
+// FinishEmail records the end of an email's delivery claimed with token:
+// status EmailSent or EmailUndeliverable (with why, clipped to
+// MaxNoteBytes), the time, and no lease. The condition is that token still
+// holds the claim; otherwise it returns *eventrecord.ConflictError (the
+// lease ran out and another sender took the email over).
+//
+// Why a second write per email: without it, a second copy of the job
+// that arrives after the claim's lease cannot tell a sent email from one
+// whose sender died before sending, and would send it again.
+func (t *Table) FinishEmail(ctx context.Context, eventID, token string, status eventrecord.EmailStatus, why string, now time.Time) error {
+	if !status.Done() {
+		return fmt.Errorf("finish email of event %s: status %q is not SENT or UNDELIVERABLE", eventID, status)
+	}
+	update := "SET #email = :status, #eat = :nowms"
+	vals := item{
+		":status": str(string(status)),
+		":nowms":  num(now.UnixMilli()),
+		":token":  str(token),
+	}
+	if why != "" {
+		update += ", #eerror = :why"
+		vals[":why"] = str(clip(why, MaxNoteBytes))
+	}
+	update += " REMOVE #elease"
+	const cond = "#etoken = :token"
+	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           t.nameRef(),
+		Key:                                 key(eventID),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            exprNames(update, cond),
+		ExpressionAttributeValues:           vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return conflict(err, eventID, "finish email of event")
+	}
+	return nil
+}
