@@ -161,3 +161,8 @@ CHAOS_EVENTS ?= 2000
 # this run is about scale, so it runs without it (about 3 minutes for 2000).
 chaos: deps ## Chaos test with CHAOS_EVENTS (default 2000) events: nothing 2xx lost, nothing applied twice (CHAOS_SEED, CHAOS_LOG=file)
 	CHAOS_EVENTS=$(CHAOS_EVENTS) $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' -v ./internal/chaos/
+
+.PHONY: flashsale
+FLASHSALE_EVENTS ?= 2000
+flashsale: deps ## Flash sale of FLASHSALE_EVENTS (default 2000) payments through the local stack under emulated SES and EventBridge quotas: 0 dead letters, each email once
+	FLASHSALE_EVENTS=$(FLASHSALE_EVENTS) $(GO) test -count=1 -timeout 60m -run '^TestFlashSale$$' -v ./internal/local/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|flash sale|flashsale_test'

@@ -183,9 +183,10 @@ type Sender struct {
 	limiter *rate.Limiter
 }
 
-// SendBatch sends jobs, starting each at the sender's pace, and returns
-// their results in the same order. Sends run concurrently once started.
-// Jobs the invocation's deadline leaves no time for are deferred.
+// SendBatch sends jobs and returns their results in the same order: each
+// job is claimed at once, and its SES request waits for its turn at the
+// sender's pace. Jobs the invocation's deadline leaves no time for are
+// deferred.
 func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	s.once.Do(func() {
 		s.limiter = rate.NewLimiter(rate.Limit(s.rate()), 1)
@@ -197,13 +198,6 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 			results[i] = s.deferJob(ctx, j, deadlineDelay, false, errors.New("no time left in this invocation"))
 			continue
 		}
-		now := s.now()
-		if d := s.limiter.ReserveN(now, 1).DelayFrom(now); d > 0 {
-			if err := s.sleep(ctx, d); err != nil || !s.timeLeft(ctx) {
-				results[i] = s.deferJob(context.WithoutCancel(ctx), j, deadlineDelay, false, fmt.Errorf("waiting for the pace: %w", err))
-				continue
-			}
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -212,6 +206,20 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	}
 	wg.Wait()
 	return results
+}
+
+// pace waits for the next send's turn: the limiter gates the SES request
+// itself, not the job's start, so that the claim's varying latency does
+// not bunch the sends up. It reports false when the invocation has no
+// time left for the send.
+func (s *Sender) pace(ctx context.Context) bool {
+	now := s.now()
+	if d := s.limiter.ReserveN(now, 1).DelayFrom(now); d > 0 {
+		if err := s.sleep(ctx, d); err != nil {
+			return false
+		}
+	}
+	return s.timeLeft(ctx)
 }
 
 // timeLeft reports whether a send may still start: the invocation's
@@ -259,6 +267,10 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 	}
 	j.Token = token
 
+	if !s.pace(ctx) {
+		// Keeps the claim: the job comes back with its token.
+		return s.deferJob(context.WithoutCancel(ctx), j, deadlineDelay, false, errors.New("no time left in this invocation for its turn"))
+	}
 	err = s.Mailer.Send(ctx, j.Email)
 	switch {
 	case errors.Is(err, handlers.ErrUndeliverable):

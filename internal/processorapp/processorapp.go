@@ -228,6 +228,12 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 	h := &Handler{emailARN: cfg.EmailQueueARN}
 	mailer := sesMailer
 	if cfg.EmailQueued() {
+		if cfg.SenderEmail != "" {
+			// One attempt per send: a throttled or failed send is deferred
+			// by the sender (emailjob), at its pace, and an SDK retry of a
+			// send whose answer was lost would duplicate the email.
+			sesMailer = sesmail.New(sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 }), cfg.SenderEmail)
+		}
 		queue := sqsemail.New(sqsClient, cfg.EmailQueueURL)
 		mailer = queue
 		sender := &emailjob.Sender{
