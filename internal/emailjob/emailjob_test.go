@@ -296,7 +296,9 @@ func TestFailures(t *testing.T) {
 		status    eventrecord.EmailStatus
 	}{
 		{"undeliverable is recorded and acknowledged", func(r *rig) {
-			r.m.fail = func(int, handlers.Email) error { return fmt.Errorf("send: %w: SES MessageRejected", handlers.ErrUndeliverable) }
+			r.m.fail = func(int, handlers.Email) error {
+				return fmt.Errorf("send: %w: SES MessageRejected", handlers.ErrUndeliverable)
+			}
 		}, 0, emailjob.OutcomeUndeliverable, 0, eventrecord.EmailUndeliverable},
 		{"a passing fault of the send is deferred", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errDown }

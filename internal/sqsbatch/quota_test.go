@@ -205,4 +205,3 @@ func (m countingMailer) Send(ctx context.Context, e handlers.Email) error {
 	}
 	return err
 }
-
