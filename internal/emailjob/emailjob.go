@@ -27,15 +27,16 @@
 // once per occurrence, SES having no idempotency key:
 //
 //  1. SES accepted the send but its answer was lost (a reset or a timeout
-//     on the way back): the SDK, or the next delivery of the job, sends
-//     it again;
+//     on the way back): the job's deferral sends it again (the SES client
+//     makes one attempt per send, so the SDK never repeats it);
 //  2. the sender stopped between SES's answer and the SENT write (a crash,
 //     the Lambda deadline, every try of the write failing) and another
 //     copy of the job (a duplicate, or this one redelivered) came after
 //     the lease: it sends again;
-//  3. the send outlived the claim's lease (longer than the function's
-//     timeout, so only a frozen or stuck sandbox) and another copy claimed
-//     it meanwhile.
+//  3. the send outlived the claim's lease and another copy claimed it
+//     meanwhile: a send waits for its turn and runs only within its lease
+//     (and the invocation's deadline less FinishMargin), so only an SES
+//     request still in flight when the lease ends, or a frozen sandbox.
 //
 // # Quotas defer, they never dead-letter
 //
@@ -60,6 +61,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -67,6 +69,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process"
 )
 
 // Job is one customer email to send: what the processor's email step
@@ -186,7 +189,8 @@ type Sender struct {
 // SendBatch sends jobs and returns their results in the same order: each
 // job is claimed at once, and its SES request waits for its turn at the
 // sender's pace. Jobs the invocation's deadline leaves no time for are
-// deferred.
+// deferred. A job whose send panics is reported failed (its error wraps
+// process.ErrPanic, the stack is logged); the others finish normally.
 func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	s.once.Do(func() {
 		s.limiter = rate.NewLimiter(rate.Limit(s.rate()), 1)
@@ -201,6 +205,11 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					results[i] = s.panicked(ctx, j, v)
+				}
+			}()
 			results[i] = s.send(ctx, j)
 		}()
 	}
@@ -208,18 +217,46 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	return results
 }
 
+// panicked is the result of a job whose send panicked: reported failed,
+// so that SQS delivers it again and, if it panics every time, moves it to
+// the email dead-letter queue after the queue's receives. A panic is a
+// bug, not a quota: it spends receives. Its claim stays until its lease
+// ends; the next delivery is deferred until then.
+func (s *Sender) panicked(ctx context.Context, j Job, v any) Result {
+	err := fmt.Errorf("%w: %v", process.ErrPanic, v)
+	s.log(ctx, slog.LevelError, "email send panicked: reported failed", j,
+		slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
+	return Result{Outcome: OutcomeRetry, Err: err}
+}
+
 // pace waits for the next send's turn: the limiter gates the SES request
 // itself, not the job's start, so that the claim's varying latency does
-// not bunch the sends up. It reports false when the invocation has no
-// time left for the send.
-func (s *Sender) pace(ctx context.Context) bool {
+// not bunch the sends up. It reports false when the turn comes too late:
+// sendCtx, the send's context, has ended, or the claim's lease has on the
+// sender's clock.
+func (s *Sender) pace(sendCtx context.Context, leaseUntil time.Time) bool {
 	now := s.now()
 	if d := s.limiter.ReserveN(now, 1).DelayFrom(now); d > 0 {
-		if err := s.sleep(ctx, d); err != nil {
+		if err := s.sleep(sendCtx, d); err != nil {
 			return false
 		}
 	}
-	return s.timeLeft(ctx)
+	return sendCtx.Err() == nil && s.now().Before(leaseUntil)
+}
+
+// sendContext bounds a claimed job's wait for its turn and its SES
+// request: they end when the claim's lease ends (leaseLeft, a duration on
+// the sender's clock), or FinishMargin before the invocation's deadline,
+// whichever comes first. So a send never starts on a claim another copy
+// of the job may have taken over, and the deferral or the SENT write that
+// follows a send always has time to run before Lambda freezes the
+// sandbox.
+func (s *Sender) sendContext(ctx context.Context, leaseLeft time.Duration) (context.Context, context.CancelFunc) {
+	limit := leaseLeft
+	if dl, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(dl)-s.finishMargin())
+	}
+	return context.WithTimeout(ctx, limit)
 }
 
 // timeLeft reports whether a send may still start: the invocation's
@@ -232,11 +269,14 @@ func (s *Sender) timeLeft(ctx context.Context) bool {
 	if !ok {
 		return true
 	}
-	margin := s.FinishMargin
-	if margin <= 0 {
-		margin = DefaultFinishMargin
+	return time.Until(dl) > s.finishMargin()
+}
+
+func (s *Sender) finishMargin() time.Duration {
+	if s.FinishMargin > 0 {
+		return s.FinishMargin
 	}
-	return time.Until(dl) > margin
+	return DefaultFinishMargin
 }
 
 // send claims, sends and records one job.
@@ -246,8 +286,9 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 		token = s.token()
 	}
 	now := s.now()
+	leaseUntil := now.Add(s.lease())
 	recorded := true
-	err := s.Deliveries.ClaimEmail(ctx, j.EventID, j.Email.Template, token, now.Add(s.lease()), now)
+	err := s.Deliveries.ClaimEmail(ctx, j.EventID, j.Email.Template, token, leaseUntil, now)
 	var ce *eventrecord.ConflictError
 	switch {
 	case err == nil:
@@ -267,11 +308,13 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 	}
 	j.Token = token
 
-	if !s.pace(ctx) {
+	sendCtx, cancel := s.sendContext(ctx, leaseUntil.Sub(s.now()))
+	defer cancel()
+	if !s.pace(sendCtx, leaseUntil) {
 		// Keeps the claim: the job comes back with its token.
-		return s.deferJob(context.WithoutCancel(ctx), j, deadlineDelay, false, errors.New("no time left in this invocation for its turn"))
+		return s.deferJob(context.WithoutCancel(ctx), j, deadlineDelay, false, errors.New("no time left in this invocation or claim for its turn"))
 	}
-	err = s.Mailer.Send(ctx, j.Email)
+	err = s.Mailer.Send(sendCtx, j.Email)
 	switch {
 	case errors.Is(err, handlers.ErrUndeliverable):
 		s.log(ctx, slog.LevelError, "email cannot be delivered: recorded on the event", j, slog.String("error", err.Error()))

@@ -13,6 +13,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process"
 )
 
 // clock is a fake clock whose Sleep advances it.
@@ -352,5 +353,52 @@ func TestDeadlineDefersTheRest(t *testing.T) {
 		if q.job.Deferrals != 0 {
 			t.Errorf("a deadline's deferral counted against the job: %+v", q.job)
 		}
+	}
+}
+
+// A send that panics fails its own job (reported failed, the error wraps
+// process.ErrPanic), never its batch-mates, which are sent.
+func TestPanicFailsItsJobOnly(t *testing.T) {
+	r := newRig(t, 100, 3)
+	r.m.fail = func(_ int, e handlers.Email) error {
+		if e.OrderID == "ord_1" {
+			panic("mailer bug")
+		}
+		return nil
+	}
+	res := r.s.SendBatch(context.Background(), r.jobs)
+	for i, want := range []emailjob.Outcome{emailjob.OutcomeSent, emailjob.OutcomeRetry, emailjob.OutcomeSent} {
+		if res[i].Outcome != want {
+			t.Errorf("job %d: outcome %q (%v), want %q", i, res[i].Outcome, res[i].Err, want)
+		}
+	}
+	if !errors.Is(res[1].Err, process.ErrPanic) {
+		t.Errorf("panicked job's error %v, want process.ErrPanic", res[1].Err)
+	}
+	if len(r.m.sent) != 2 {
+		t.Errorf("%d sends, want 2", len(r.m.sent))
+	}
+}
+
+// A send never starts after its claim's lease has ended (another copy of
+// the job may hold the email by then): a job whose turn comes too late is
+// deferred with its token, uncounted, and nothing is sent.
+func TestNoSendAfterTheLease(t *testing.T) {
+	// One send every 10 s: the second job's turn comes 10 s after the
+	// first send, 5 s after its lease ended (the fake clock moves only
+	// when a send waits for its turn).
+	r := newRig(t, 0.1, 2)
+	r.s.Lease = 5 * time.Second
+	res := r.s.SendBatch(context.Background(), r.jobs)
+	got := outcomes(res)
+	if got[emailjob.OutcomeSent] != 1 || got[emailjob.OutcomeDeferred] != 1 || len(r.m.sent) != 1 {
+		t.Fatalf("outcomes %v, %d sends; want 1 sent and 1 deferred", got, len(r.m.sent))
+	}
+	q := r.q.got[0]
+	if q.job.Token == "" || q.job.Deferrals != 0 {
+		t.Errorf("deferred %+v: want its claim's token kept and no deferral counted", q.job)
+	}
+	if st := r.d.state[q.job.EventID]; st.Status != eventrecord.EmailSending || st.Token != q.job.Token {
+		t.Errorf("deferred job's delivery %+v, want still SENDING under its token", st)
 	}
 }

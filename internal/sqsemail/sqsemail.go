@@ -27,6 +27,8 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 )
 
 var (
@@ -154,7 +156,8 @@ type Sender interface {
 var _ Sender = (*emailjob.Sender)(nil)
 
 // The metrics Handler counts, besides EmailUndeliverable (the processor's
-// metric for an email SES refuses, dimension Kind).
+// metric for an email SES refuses, dimension Kind) and ProcessorPanic (a
+// send that panicked).
 const (
 	// MetricSent counts emails SES accepted.
 	MetricSent = "EmailSent"
@@ -245,5 +248,9 @@ func (h *Handler) count(r emailjob.Result) {
 	}
 	if r.Throttled {
 		h.Metrics.Count(MetricThrottled)
+	}
+	if errors.Is(r.Err, process.ErrPanic) {
+		// The processor's panic metric and alarm: the same function.
+		h.Metrics.Count(sqsbatch.MetricPanic)
 	}
 }
