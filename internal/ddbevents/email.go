@@ -15,8 +15,9 @@ import (
 
 // ClaimEmail is the email sender's claim of an event's customer email
 // before it is sent: one UpdateItem of the event's record setting the
-// email's status SENDING, template, token and lease (the other attributes
-// of the record are left alone). It succeeds when the record holds no
+// email's status SENDING, template, token and lease, and counting the
+// claim in its attempts (the other attributes of the record are left
+// alone). It succeeds when the record holds no
 // email delivery yet, or a SENDING one whose lease ended at now or that
 // token holds already (a job the same sender deferred comes back with
 // it). Otherwise it returns *eventrecord.ConflictError with the record as
@@ -30,7 +31,7 @@ import (
 // (SENT: acknowledged; SENDING under a live lease: deferred) instead of
 // sending again.
 func (t *Table) ClaimEmail(ctx context.Context, eventID, template, token string, leaseUntil, now time.Time) error {
-	const update = "SET #email = :sending, #etemplate = :template, #etoken = :token, #elease = :lease"
+	const update = "SET #email = :sending, #etemplate = :template, #etoken = :token, #elease = :lease ADD #eattempts :one"
 	const cond = "attribute_exists(#id) AND (attribute_not_exists(#email) OR (#email = :sending AND (#elease <= :nowms OR #etoken = :token)))"
 	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                t.nameRef(),
@@ -44,6 +45,7 @@ func (t *Table) ClaimEmail(ctx context.Context, eventID, template, token string,
 			":token":    str(token),
 			":lease":    num(leaseUntil.UnixMilli()),
 			":nowms":    num(now.UnixMilli()),
+			":one":      num(1),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})

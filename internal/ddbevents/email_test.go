@@ -56,6 +56,10 @@ func TestEmailDelivery(t *testing.T) {
 		if rec.Status != eventrecord.Processed || len(rec.Steps) != 3 || rec.Token != "proc" {
 			t.Errorf("the event's own attributes changed: %+v", rec)
 		}
+		// The holder's two claims count; the refused copies do not.
+		if rec.Email.Attempts != 2 || rec.Email.Status != eventrecord.EmailSent || rec.Email.Token != "tokA" {
+			t.Errorf("email %+v, want SENT under tokA after 2 attempts", rec.Email)
+		}
 	})
 
 	t.Run("an expired claim is taken over, and its holder can no longer finish", func(t *testing.T) {

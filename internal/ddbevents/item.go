@@ -37,6 +37,7 @@ const (
 	attrEmailLeaseMS  = "email_lease_until_ms" // N, Unix ms; while SENDING
 	attrEmailAtMS     = "email_at_ms"          // N, Unix ms
 	attrEmailError    = "email_error"          // S, at most MaxNoteBytes: why UNDELIVERABLE
+	attrEmailAttempts = "email_attempts"       // N: the sender's claims, each a try of the send
 )
 
 // item is one events table item as the SDK sees it.
@@ -228,6 +229,9 @@ func decode(it item) (eventrecord.Record, error) {
 		LeaseUntil: millis(attrEmailLeaseMS),
 		At:         millis(attrEmailAtMS),
 		Error:      getS(attrEmailError),
+	}
+	if n, ok := getN(attrEmailAttempts); ok {
+		r.Email.Attempts = int(n)
 	}
 	if err != nil {
 		return eventrecord.Record{}, fmt.Errorf("decode event record %q: %w", r.EventID, err)

@@ -94,6 +94,8 @@ func attrFor(ref string) string {
 		return attrEmailAtMS
 	case "#eerror":
 		return attrEmailError
+	case "#eattempts":
+		return attrEmailAttempts
 	}
 	return ""
 }

@@ -157,8 +157,6 @@ type Record struct {
 	Email EmailDelivery
 }
 
-// Expired reports whether the record's TTL has passed at now. DynamoDB
-// deletes expired items lazily, so readers must check this themselves.
 // ErrNoRecord reports an event that has no record to keep its email's
 // delivery on (ddbevents.Table.ClaimEmail).
 var ErrNoRecord = errors.New("no event record")
@@ -174,7 +172,7 @@ const (
 	// EmailSent: SES accepted it.
 	EmailSent EmailStatus = "SENT"
 	// EmailUndeliverable: SES refused it for good (recipient rejected, an
-	// address it refuses); the event's notes say why.
+	// address it refuses); the delivery's Error says why.
 	EmailUndeliverable EmailStatus = "UNDELIVERABLE"
 )
 
@@ -192,8 +190,13 @@ type EmailDelivery struct {
 	LeaseUntil time.Time // the claim's lease, while SENDING
 	At         time.Time // when it was sent, or found undeliverable
 	Error      string    // why it is undeliverable
+	// Attempts counts the sender's claims: each a try of the send (a
+	// deferred job's claim again counts too).
+	Attempts int
 }
 
+// Expired reports whether the record's TTL has passed at now. DynamoDB
+// deletes expired items lazily, so readers must check this themselves.
 func (r Record) Expired(now time.Time) bool {
 	return !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt)
 }
