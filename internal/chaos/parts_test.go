@@ -131,6 +131,14 @@ func TestExplain(t *testing.T) {
 		return s
 	}
 	done := &chaos.FinishCall{Status: eventrecord.Processed, Steps: []string{"order", "event", "email"}}
+	sent := &chaos.FinishCall{EmailStatus: eventrecord.EmailSent}
+	ses := func(result string, http int, finish *chaos.FinishCall) chaos.Send {
+		s := chaos.Send{EventID: "evt_1", Path: chaos.PathSender, Step: chaos.StepSES, Result: result, At: at, EmailFinish: finish}
+		for range http {
+			s.HTTP = append(s.HTTP, chaos.HTTPAttempt{Status: 200})
+		}
+		return s
+	}
 	attempts := func(as ...chaos.Attempt) map[string][]chaos.Attempt { return map[string][]chaos.Attempt{"evt_1": as} }
 	tests := []struct {
 		name      string
@@ -162,6 +170,28 @@ func TestExplain(t *testing.T) {
 			attempts(chaos.Attempt{N: 1, Finish: &chaos.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order", "event"}}}, chaos.Attempt{N: 2, Finish: done}),
 			[]chaos.Cause{chaos.CauseUnexplained}},
 		{"due none, sent one", 1, []chaos.Send{send(1, "ok", 1)}, attempts(chaos.Attempt{N: 1, Finish: done}), nil},
+		// The email sender's sends: recorded by their SENT write.
+		{"sender: sent once, recorded", 1, []chaos.Send{ses("ok", 1, sent)}, nil, nil},
+		{"sender: answer lost, the deferred job sent it", 2, []chaos.Send{ses("error", 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderAnswerLost}},
+		{"sender: injected crash after the send", 2, []chaos.Send{ses(chaos.InjectCrashAfter, 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderAnswerLost}},
+		{"sender: frozen before the SENT write", 2, []chaos.Send{ses("ok", 1, &chaos.FinishCall{EmailStatus: eventrecord.EmailSent, Err: "frozen", Frozen: true}), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderStopped}},
+		{"sender: no SENT write at all", 2, []chaos.Send{ses("ok", 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderStopped}},
+		{"sender: killed past the deadline", 2, []chaos.Send{ses(chaos.InjectKill, 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderStopped}},
+		{"sender: every try of the SENT write failed", 2, []chaos.Send{ses("ok", 1, &chaos.FinishCall{EmailStatus: eventrecord.EmailSent, Err: "reset"}), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderStopped}},
+		{"sender: lease lost", 2, []chaos.Send{ses("ok", 1, &chaos.FinishCall{EmailStatus: eventrecord.EmailSent, Err: "conflict", Conflict: true}), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSenderLeaseLost}},
+		{"sender: sent twice, both recorded", 2, []chaos.Send{ses("ok", 1, sent), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseUnexplained}},
+		{"sender: a throttled send never left", 2, []chaos.Send{ses(chaos.InjectThrottle, 0, nil), ses("ok", 1, sent)}, nil,
+			[]chaos.Cause{chaos.CauseUnexplained}},
+		{"sender: an SDK retry", 2, []chaos.Send{ses("ok", 2, sent)}, nil,
+			[]chaos.Cause{chaos.CauseSDKRetry}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -389,5 +419,33 @@ func TestHTTPClientFreezes(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Errorf("the server saw %d requests, want 1", n)
+	}
+}
+
+// The default schedule puts at most one fault on a send of each path, and
+// Scheduled counts what it puts on the first n sends.
+func TestDefaultSchedule(t *testing.T) {
+	s := chaos.DefaultSchedule()
+	for _, path := range []string{chaos.PathProcessor, chaos.PathSender} {
+		counts := map[string]int{}
+		for n := 1; n <= 1200; n++ {
+			var due []string
+			for _, k := range chaos.PathKinds(path) {
+				if n%s.Every[k] == s.At[k] {
+					due = append(due, k)
+					counts[k]++
+				}
+			}
+			if len(due) > 1 {
+				t.Errorf("%s send %d gets %v", path, n, due)
+			}
+			if n%100 == 0 || n == 37 {
+				for _, k := range chaos.PathKinds(path) {
+					if got := s.Scheduled(k, n); got != counts[k] {
+						t.Errorf("Scheduled(%q, %d) = %d, want %d", k, n, got, counts[k])
+					}
+				}
+			}
+		}
 	}
 }
