@@ -34,7 +34,9 @@ type Limits map[string]float64
 // Safe for concurrent use.
 type Quotas struct {
 	limits Limits
-	now    func() time.Time
+	// Now is the clock of the windows (time.Now when nil): set it before
+	// the first request.
+	Now func() time.Time
 
 	mu        sync.Mutex
 	window    map[string][]time.Time // admitted requests of the last second
@@ -43,9 +45,9 @@ type Quotas struct {
 }
 
 // New returns the quotas of limits, on the wall clock (the SDK's requests
-// happen on it).
+// happen on it) unless Now is set.
 func New(limits Limits) *Quotas {
-	return &Quotas{limits: limits, now: time.Now, window: map[string][]time.Time{},
+	return &Quotas{limits: limits, window: map[string][]time.Time{},
 		admitted: map[string]int{}, throttled: map[string]int{}}
 }
 
@@ -82,7 +84,10 @@ func (q *Quotas) admit(op string) bool {
 		q.admitted[op]++
 		return true
 	}
-	now := q.now()
+	now := time.Now()
+	if q.Now != nil {
+		now = q.Now()
+	}
 	w := q.window[op]
 	for len(w) > 0 && now.Sub(w[0]) >= time.Second {
 		w = w[1:]
