@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/altafinex-webhooks/receiver/internal/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/iamtest"
@@ -37,6 +39,8 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/sqsemail"
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
@@ -272,6 +276,107 @@ func processorMetrics(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
+// throttle is a quota's error as the SDK returns it: a ThrottlingException.
+type throttle struct{}
+
+func (throttle) Error() string     { return "ThrottlingException: Rate exceeded" }
+func (throttle) ErrorCode() string { return "ThrottlingException" }
+
+// quotaMailer is SES to the email sender: it throttles every email to a
+// throttled@ address, rejects those to rejected@, panics on panic@, and
+// sends the others nowhere.
+type quotaMailer struct{}
+
+func (quotaMailer) Send(_ context.Context, e handlers.Email) error {
+	switch {
+	case strings.HasPrefix(e.To, "throttled@"):
+		return throttle{}
+	case strings.HasPrefix(e.To, "rejected@"):
+		return fmt.Errorf("send: %w: SES MessageRejected", handlers.ErrUndeliverable)
+	case strings.HasPrefix(e.To, "panic@"):
+		panic("a mailer's bug")
+	}
+	return nil
+}
+
+// throttledPublisher is EventBridge throttling every PutEvents.
+type throttledPublisher struct{}
+
+func (throttledPublisher) Publish(context.Context, handlers.DomainEvent) error { return throttle{} }
+
+// deliveries grants every claim and records every end.
+type deliveries struct{}
+
+func (deliveries) ClaimEmail(context.Context, string, string, string, time.Time, time.Time) error {
+	return nil
+}
+
+func (deliveries) FinishEmail(context.Context, string, string, eventrecord.EmailStatus, string, time.Time) error {
+	return nil
+}
+
+// requeue takes every deferred job or event.
+type requeue struct{}
+
+func (requeue) Requeue(context.Context, emailjob.Job, time.Duration) error { return nil }
+func (requeue) SendDelayed(context.Context, eventrecord.Message, time.Duration) error {
+	return nil
+}
+
+// quotaMetrics drives the processor as deployed, with the email queue and
+// the events queue to defer on (over in-memory dependencies), through the
+// quotas' paths: an event whose domain event EventBridge throttles
+// (deferred), and email jobs sent, throttled (deferred), undeliverable and
+// panicking.
+func quotaMetrics(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	const emailARN = "arn:aws:sqs:us-east-1:123456789012:emails"
+	cfg := processorconfig.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: "orders@example.com",
+		EventsQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/events",
+		EmailQueueURL:  "https://sqs.us-east-1.amazonaws.com/123456789012/emails", EmailQueueARN: emailARN,
+		EmailSendRate: 1000, EmailSenderConcurrency: 1}
+	h := processorapp.New(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), &buf,
+		processorapp.WithEventsWrapper(func(process.Events) process.Events { return &claims{} }),
+		processorapp.WithOrdersWrapper(func(handlers.Orders) handlers.Orders {
+			return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
+		}),
+		processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return mailer{} }),
+		processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return throttledPublisher{} }),
+		processorapp.WithSenderMailerWrapper(func(handlers.Mailer) handlers.Mailer { return quotaMailer{} }),
+		processorapp.WithDeliveriesWrapper(func(emailjob.Deliveries) emailjob.Deliveries { return deliveries{} }),
+		processorapp.WithRequeueWrapper(func(emailjob.Queue) emailjob.Queue { return requeue{} }),
+		processorapp.WithDeferQueueWrapper(func(sqsbatch.DelayedQueue) sqsbatch.DelayedQueue { return requeue{} }),
+	)
+	ev, err := testevents.Build(testevents.Options{Type: testevents.PaymentSucceeded, Order: "ord_q"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10)
+	event := events.SQSMessage{MessageId: "e1", Body: string(ev.Body), MessageAttributes: map[string]events.SQSMessageAttribute{
+		eventrecord.AttrEventID:    {StringValue: aws.String(ev.ID), DataType: "String"},
+		eventrecord.AttrReceivedAt: {StringValue: aws.String(received), DataType: "Number"},
+	}}
+	if resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{event}}); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the throttled event: %v, failures %v; want it deferred", err, resp.BatchItemFailures)
+	}
+	var jobs events.SQSEvent
+	for i, to := range []string{"buyer@example.org", "throttled@example.org", "rejected@example.org", "panic@example.org"} {
+		body, err := sqsemail.Encode(emailjob.Job{EventID: fmt.Sprint("evt_job", i), QueuedAt: time.Now(),
+			Email: handlers.Email{To: to, Subject: "s", Text: "t", Template: "payment_confirmation", OrderID: "ord_q"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs.Records = append(jobs.Records, events.SQSMessage{MessageId: fmt.Sprint("j", i), Body: body, EventSourceARN: emailARN,
+			MessageAttributes: map[string]events.SQSMessageAttribute{eventrecord.AttrBodyEncoding: {StringValue: aws.String(eventrecord.BodyBase64), DataType: "String"}}})
+	}
+	resp, err := h.Handle(context.Background(), jobs)
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "j3" {
+		t.Fatalf("the email jobs: %v, failures %v; want the panicking one only", err, resp.BatchItemFailures)
+	}
+	return buf.Bytes()
+}
+
 // ref is one metric the template names: where, and its key.
 type ref struct{ where, key string }
 
@@ -404,7 +509,7 @@ func dashboardRefs(t *testing.T, name string, body any) []ref {
 // template.yaml names in the functions' namespace, with its dimensions,
 // is one the code emits.
 func TestTemplateNamesOnlyEmittedMetrics(t *testing.T) {
-	got := emitted(t, append(ingestMetrics(t), processorMetrics(t)...))
+	got := emitted(t, slices.Concat(ingestMetrics(t), processorMetrics(t), quotaMetrics(t)))
 	refs := templateRefs(t, "../../template.yaml")
 	if len(refs) < 20 {
 		t.Fatalf("found only %d metric references in template.yaml: the parser misses some", len(refs))

@@ -68,6 +68,8 @@ type options struct {
 	mailer     []func(handlers.Mailer) handlers.Mailer
 	publisher  []func(handlers.Publisher) handlers.Publisher
 	registry   []func(process.Registry) process.Registry
+	requeue    []func(emailjob.Queue) emailjob.Queue
+	deferQueue []func(sqsbatch.DelayedQueue) sqsbatch.DelayedQueue
 }
 
 // WithEventsWrapper wraps the events table the processor claims and
@@ -98,6 +100,19 @@ func WithSenderMailerWrapper(wrap func(handlers.Mailer) handlers.Mailer) Option 
 // delivery (the events table).
 func WithDeliveriesWrapper(wrap func(emailjob.Deliveries) emailjob.Deliveries) Option {
 	return func(o *options) { o.deliveries = append(o.deliveries, wrap) }
+}
+
+// WithRequeueWrapper wraps the queue the email sender defers jobs on (the
+// email queue). Without an email queue it is unused.
+func WithRequeueWrapper(wrap func(emailjob.Queue) emailjob.Queue) Option {
+	return func(o *options) { o.requeue = append(o.requeue, wrap) }
+}
+
+// WithDeferQueueWrapper wraps the queue the processor defers throttled
+// events on (the events queue). Without the events queue's URL it is
+// unused.
+func WithDeferQueueWrapper(wrap func(sqsbatch.DelayedQueue) sqsbatch.DelayedQueue) Option {
+	return func(o *options) { o.deferQueue = append(o.deferQueue, wrap) }
 }
 
 // WithPublisherWrapper wraps the handlers' publisher (EventBridge, or the
@@ -323,7 +338,7 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 		sender := &emailjob.Sender{
 			Deliveries:  wrap[emailjob.Deliveries](eventsTable, o.deliveries),
 			Mailer:      wrap(sesMailer, o.sesMailer),
-			Queue:       queue,
+			Queue:       wrap[emailjob.Queue](queue, o.requeue),
 			Rate:        cfg.SenderRate(),
 			Lease:       cfg.ProcessingLease,
 			IsThrottle:  awserr.IsThrottle,
@@ -352,7 +367,7 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 	h.Events.Metrics = emf
 	if cfg.EventsQueueURL != "" {
 		h.Events.Defer = &sqsbatch.QuotaDeferral{
-			Queue:      sqsqueue.New(sqsClient, cfg.EventsQueueURL),
+			Queue:      wrap[sqsbatch.DelayedQueue](sqsqueue.New(sqsClient, cfg.EventsQueueURL), o.deferQueue),
 			IsThrottle: awserr.IsThrottle,
 			Logger:     log,
 		}
