@@ -524,7 +524,8 @@ func TestTemplateNamesOnlyEmittedMetrics(t *testing.T) {
 	for _, r := range refs {
 		plotted[r.key] = true
 	}
-	for _, name := range []string{"Processed", "Retried", "Failed", "ProcessorDuplicate", "ProcessorInFlight", "ProcessorPanic", handlers.MetricEmailUndeliverable} {
+	for _, name := range []string{"Processed", "Retried", "Failed", "ProcessorDuplicate", "ProcessorInFlight", "ProcessorPanic", handlers.MetricEmailUndeliverable,
+		sqsemail.MetricSent, sqsemail.MetricDeferred, sqsemail.MetricThrottled, sqsemail.MetricAge, sqsbatch.MetricDeferred} {
 		if key := metricKey(name, map[string]string{"Function": processorapp.MetricsFunction}); !plotted[key] {
 			t.Errorf("the template never shows %s", key)
 		}
@@ -541,5 +542,96 @@ func TestTemplateNamesOnlyEmittedMetrics(t *testing.T) {
 		}
 		sort.Strings(keys)
 		t.Logf("emitted:\n  %s", strings.Join(keys, "\n  "))
+	}
+}
+
+// alarmRef is the metric an alarm watches: its namespace (a plain string,
+// or "ours" for the functions' own), name and dimension values.
+type alarmRef struct {
+	namespace, metric string
+	dims              map[string]any
+}
+
+// TestEveryAlarmOnTheDashboard: every alarm the template always creates is
+// in the dashboard's alarm widget, and the quotas' paths have theirs: the
+// email backlog's age (the queue's oldest job and the wait the customer
+// sees), the email DLQ, SES throttling the sender, events deferred.
+func TestEveryAlarmOnTheDashboard(t *testing.T) {
+	tpl, err := iamtest.Translate(context.Background(), "../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	alarms := map[string]alarmRef{}
+	for name, res := range tpl.Resources {
+		switch res.Type {
+		case "AWS::CloudWatch::Dashboard":
+			m, _ := res.Properties["DashboardBody"].(map[string]any)
+			args, _ := m["Fn::Sub"].([]any)
+			if len(args) > 0 {
+				body, _ = args[0].(string)
+			}
+		case "AWS::CloudWatch::Alarm":
+			if res.Condition != "" {
+				continue // a conditional resource cannot be named in the body
+			}
+			a := alarmRef{dims: map[string]any{}}
+			a.namespace, _ = res.Properties["Namespace"].(string)
+			if ourNamespace(res.Properties["Namespace"]) {
+				a.namespace = "ours"
+			}
+			a.metric, _ = res.Properties["MetricName"].(string)
+			list, _ := res.Properties["Dimensions"].([]any)
+			for _, d := range list {
+				dim, _ := d.(map[string]any)
+				dn, _ := dim["Name"].(string)
+				a.dims[dn] = dim["Value"]
+			}
+			alarms[name] = a
+		}
+	}
+	if body == "" || len(alarms) < 10 {
+		t.Fatalf("dashboard body %d bytes, %d alarms: the template's reading misses them", len(body), len(alarms))
+	}
+	for name := range alarms {
+		if !strings.Contains(body, "${"+name+".Arn}") {
+			t.Errorf("alarm %s is not in the dashboard's alarm widget", name)
+		}
+	}
+	// queue names the queue a dimension value (!GetAtt Q.QueueName) is of.
+	queue := func(v any) string {
+		m, _ := v.(map[string]any)
+		ga, _ := m["Fn::GetAtt"].([]any)
+		if len(ga) == 2 && ga[1] == "QueueName" {
+			s, _ := ga[0].(string)
+			return s
+		}
+		return ""
+	}
+	want := []struct {
+		what              string
+		namespace, metric string
+		queue             string
+	}{
+		{"the email backlog's age (oldest job)", "AWS/SQS", "ApproximateAgeOfOldestMessage", "EmailQueue"},
+		{"the customer's wait for an email", "ours", sqsemail.MetricAge, ""},
+		{"SES throttling the sender", "ours", sqsemail.MetricThrottled, ""},
+		{"events deferred for a quota", "ours", sqsbatch.MetricDeferred, ""},
+		{"the email DLQ's depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "EmailDLQ"},
+		{"the email DLQ's age", "AWS/SQS", "ApproximateAgeOfOldestMessage", "EmailDLQ"},
+	}
+	for _, w := range want {
+		found := false
+		for _, a := range alarms {
+			if a.namespace != w.namespace || a.metric != w.metric {
+				continue
+			}
+			if w.queue == "" && a.dims["Function"] == processorapp.MetricsFunction || w.queue != "" && queue(a.dims["QueueName"]) == w.queue {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no alarm on %s (%s %s %s)", w.what, w.namespace, w.metric, w.queue)
+		}
 	}
 }
