@@ -125,7 +125,6 @@ func TestThrottledEventIsDeferred(t *testing.T) {
 	s := &stack{prefix: "defer" + fmt.Sprint(time.Now().UnixNano()%100000)}
 	eventID, _, body := s.payment(t, 1, nil)
 	rec := record("m1", eventID, "payment.succeeded", body)
-	rec.MessageAttributes[eventrecord.AttrReceivedAt] = rec.MessageAttributes[eventrecord.AttrReceivedAt]
 	failed := (&stack{handler: h}).handle(t, rec)
 	if len(failed) != 0 {
 		t.Fatalf("batch item failures %v: a throttled event must be deferred, not retried", failed)
