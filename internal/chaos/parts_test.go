@@ -326,7 +326,8 @@ type fakeMailer struct{ sent int }
 
 func (m *fakeMailer) Send(context.Context, handlers.Email) error { m.sent++; return nil }
 
-// TestRecorderInjects checks the decorators: each scheduled fault does what
+// TestRecorderInjects checks the decorators on the sender's path (SES,
+// where every kind of email fault applies): each scheduled fault does what
 // its kind says, and with injection off nothing is injected.
 func TestRecorderInjects(t *testing.T) {
 	for _, tc := range []struct {
@@ -338,17 +339,18 @@ func TestRecorderInjects(t *testing.T) {
 		{chaos.InjectCrashAfter, true, 1, chaos.ErrInjected},
 		{chaos.InjectFailBefore, true, 0, chaos.ErrInjected},
 		{chaos.InjectReject, true, 0, handlers.ErrUndeliverable},
+		{chaos.InjectThrottle, true, 0, chaos.ErrThrottled},
 		{chaos.InjectCrashAfter, false, 1, nil},
 	} {
 		t.Run(fmt.Sprint(tc.kind, " ", tc.inject), func(t *testing.T) {
 			rec := chaos.NewRecorder(chaos.Schedule{Every: map[string]int{tc.kind: 1}, At: map[string]int{tc.kind: 0}}, nil, 0)
 			rec.SetInjecting(tc.inject)
 			inner := &fakeMailer{}
-			mailer := rec.Mailer(inner)
+			mailer := rec.SESMailer(inner)
 			reg := rec.Handlers(process.Registry{"payment.succeeded": process.HandlerFunc(
 				func(ctx context.Context, ev process.Event, steps *process.Steps) error {
 					return steps.Run(ctx, handlers.StepEmail, func(ctx context.Context) error {
-						return mailer.Send(ctx, handlers.Email{OrderID: "ord_1", Subject: "Order ord_1: payment confirmed", Template: handlers.TemplatePaymentConfirmation})
+						return mailer.Send(ctx, handlers.Email{OrderID: "ord_1", Subject: "Order ord_1: payment confirmed", Template: handlers.TemplatePaymentConfirmation, EventID: "evt_1"})
 					})
 				})})
 			err := reg["payment.succeeded"].Handle(context.Background(), process.Event{ID: "evt_1", Attempt: 1}, process.NewSteps(nil))
