@@ -43,6 +43,8 @@ type wired struct {
 	handler  *sqsbatch.Handler
 	events   *ddbevents.Table
 	orders   *ddborders.Store
+	ddb      *dynamodb.Client // the set-up's client
+	table    string           // the orders table
 	sqs      *sqs.Client
 	busQueue string
 	mailer   *recordingMailer
@@ -53,6 +55,13 @@ type wired struct {
 // unless rejectEmails, when SES answers every email MessageRejected (as it
 // does in its sandbox for every recipient not verified).
 func newWired(t *testing.T, rejectEmails bool) *wired {
+	t.Helper()
+	return newWiredWith(t, rejectEmails, nil)
+}
+
+// newWiredWith is newWired with the processor's DynamoDB HTTP client
+// wrapped by wrapDDB (when not nil), for tests that inject faults.
+func newWiredWith(t *testing.T, rejectEmails bool, wrapDDB func(aws.HTTPClient) aws.HTTPClient) *wired {
 	t.Helper()
 	ctx := context.Background()
 	cfg := motoserver.TestConfig(t)
@@ -75,7 +84,8 @@ func newWired(t *testing.T, rejectEmails bool) *wired {
 			t.Fatal(err)
 		}
 	}
-	w := &wired{events: ddbevents.New(ddb, eventsTable), orders: ddborders.New(ddb, ordersTable), sqs: sqs.NewFromConfig(cfg), now: time.Now()}
+	w := &wired{events: ddbevents.New(ddb, eventsTable), orders: ddborders.New(ddb, ordersTable), ddb: ddb, table: ordersTable,
+		sqs: sqs.NewFromConfig(cfg), now: time.Now()}
 	w.busQueue = busToQueue(t, cfg, w.sqs)
 	// The processor's clients carry its policy from template.yaml; the
 	// test's own reads use the set-up's keys.
@@ -83,7 +93,11 @@ func newWired(t *testing.T, rejectEmails bool) *wired {
 	env := map[string]string{"EVENTS_TABLE": eventsTable, "ORDERS_TABLE": ordersTable, "REFUNDS_TABLE": ordersTable + ddborders.RefundsTableSuffix,
 		"SENDER_EMAIL": sender, "EVENT_BUS_NAME": w.bus(t)}
 	fnCfg := iamtest.Function(t, "ProcessorFunction", func(k string) string { return env[k] }).Config(t)
-	fnDDB := dynamodb.NewFromConfig(fnCfg)
+	fnDDB := dynamodb.NewFromConfig(fnCfg, func(o *dynamodb.Options) {
+		if wrapDDB != nil {
+			o.HTTPClient = wrapDDB(o.HTTPClient)
+		}
+	})
 	w.mailer = &recordingMailer{next: sesmail.New(sesv2.NewFromConfig(fnCfg), sender), sent: map[string]int{}}
 	quiet := slog.New(slog.DiscardHandler)
 	proc := &process.Processor{
