@@ -402,3 +402,57 @@ func TestOrderWrittenByThePreviousVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryAnomalousEventIsCounted: a third payment on an order already
+// charged twice is one more charge to refund, and a refund of yet another
+// payment one more refund the order cannot vouch for. Each is an anomaly
+// the event brought (DESIGN.md: "Each is kept on the order, logged,
+// counted and alarmed"); the alarm watches the count, so an event that
+// brings one must count it, whether or not the order held one of its kind
+// already (the first may be days old, its alarm long back to OK).
+func TestEveryAnomalousEventIsCounted(t *testing.T) {
+	tests := []struct {
+		name   string
+		events func(order string) []testevents.Options
+		want   orders.AnomalyKind
+		count  int // events that bring the anomaly
+	}{
+		{"three payments", func(order string) []testevents.Options {
+			return []testevents.Options{
+				{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_a" + order},
+				{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_b" + order},
+				{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_c" + order},
+			}
+		}, orders.DoubleCharge, 2},
+		{"refunds of two other payments", func(order string) []testevents.Options {
+			return []testevents.Options{
+				{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_" + order},
+				{Type: testevents.RefundCompleted, Order: order, Payment: "pay_x" + order, Amount: 100},
+				{Type: testevents.RefundCompleted, Order: order, Payment: "pay_y" + order, Amount: 200},
+			}
+		}, orders.ForeignRefund, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, _, out := newFaultyWired(t)
+			order := testevents.NewID("ord_")
+			var ids []string
+			evs := tc.events(order)
+			for i, o := range evs {
+				id, rec := w.event(t, o, len(evs)-i)
+				w.deliver(t, rec)
+				ids = append(ids, id)
+			}
+			counted := strings.Count(out.String(), `"Kind":"`+string(tc.want)+`","OrderAnomaly":1`)
+			var noted []string
+			for _, id := range ids {
+				if slices.ContainsFunc(w.record(t, id).Notes, func(n string) bool { return strings.HasPrefix(n, string(tc.want)+": ") }) {
+					noted = append(noted, id)
+				}
+			}
+			if counted != tc.count || len(noted) != tc.count {
+				t.Errorf("%d events brought %s; it was counted %d times, noted on %d events (%v)", tc.count, tc.want, counted, len(noted), noted)
+			}
+		})
+	}
+}
