@@ -343,6 +343,21 @@ func oldItem(order, paymentID, payEvent, refundEvent string, paid, refunded time
 	}
 }
 
+// oldRefundFirstItem is the item the previous version wrote for an order
+// whose refund re_1 of 1,000 (event refundEvent) arrived before its payment.
+func oldRefundFirstItem(order, refundEvent string, refunded time.Time) map[string]types.AttributeValue {
+	item := oldItem(order, "", "", refundEvent, refunded, refunded)
+	for _, attr := range []string{"paid_at_ms", "remaining"} {
+		delete(item, attr)
+	}
+	item["status"] = &types.AttributeValueMemberS{Value: "REFUND_RECEIVED"}
+	item["amount"] = &types.AttributeValueMemberN{Value: "0"}
+	item["customer_email"], item["customer_name"] = &types.AttributeValueMemberS{}, &types.AttributeValueMemberS{}
+	item["event_ids"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: refundEvent}}}
+	item["version"] = &types.AttributeValueMemberN{Value: "1"}
+	return item
+}
+
 // TestOrderWrittenByThePreviousVersion: after an update of the stack, the
 // orders table holds the items the previous version wrote. An event for
 // such an order must follow the same rules: the same payment announced
@@ -351,24 +366,29 @@ func oldItem(order, paymentID, payEvent, refundEvent string, paid, refunded time
 func TestOrderWrittenByThePreviousVersion(t *testing.T) {
 	tests := []struct {
 		name          string
+		refundFirst   bool // the old item holds a refund received before its payment
 		event         func(order, payment string) testevents.Options
 		wantStatus    orders.Status
 		wantRefunded  int64
 		wantPublished int // domain events
 		wantEmails    int
 	}{
-		{"the payment announced again",
+		{"the payment announced again", false,
 			func(order, payment string) testevents.Options {
 				return testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: payment}
 			}, orders.PartiallyRefunded, 1000, 0, 0},
-		{"the refund announced again",
+		{"the refund announced again", false,
 			func(order, payment string) testevents.Options {
 				return testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: payment, Refund: "re_1", Amount: 1000}
 			}, orders.PartiallyRefunded, 1000, 0, 0},
-		{"a new refund",
+		{"a new refund", false,
 			func(order, payment string) testevents.Options {
 				return testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: payment, Refund: "re_2", Amount: 500}
 			}, orders.PartiallyRefunded, 1500, 1, 1},
+		{"the payment of a refund received before it", true,
+			func(order, payment string) testevents.Options {
+				return testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: payment}
+			}, orders.PartiallyRefunded, 1000, 1, 1},
 	}
 	w := newWired(t, false)
 	for _, tc := range tests {
@@ -377,6 +397,9 @@ func TestOrderWrittenByThePreviousVersion(t *testing.T) {
 			payment := "pay_" + order
 			item := oldItem(order, payment, testevents.NewID("evt_"), testevents.NewID("evt_"),
 				w.now.Add(-time.Hour), w.now.Add(-30*time.Minute))
+			if tc.refundFirst {
+				item = oldRefundFirstItem(order, testevents.NewID("evt_"), w.now.Add(-30*time.Minute))
+			}
 			if _, err := w.ddb.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(w.table), Item: item}); err != nil {
 				t.Fatal(err)
 			}
