@@ -154,13 +154,18 @@ func (w *wired) count(t *testing.T, detailType string) int {
 // canceled is DynamoDB's answer to a TransactWriteItems that it canceled
 // for the reasons given, one per item, as the service sends it.
 func canceled(reasons ...string) string {
+	// The messages DynamoDB gives (types.TransactionCanceledException's doc).
+	messages := map[string]string{
+		"TransactionConflict": "Transaction is ongoing for the item.",
+		"ThrottlingError":     "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly.",
+	}
 	var items []string
 	for _, r := range reasons {
 		if r == "None" {
 			items = append(items, `{"Code":"None"}`)
 			continue
 		}
-		items = append(items, `{"Code":"`+r+`","Message":"injected"}`)
+		items = append(items, `{"Code":"`+r+`","Message":"`+messages[r]+`"}`)
 	}
 	return `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",` +
 		`"CancellationReasons":[` + strings.Join(items, ",") + `],` +
