@@ -18,7 +18,12 @@
 //     refunds): it keeps their sums and counts per payment id and currency
 //     (RefundTotals). Which refund ids were applied is the store's to
 //     remember (package ddborders keeps one item per refund), and it never
-//     applies one refund id twice.
+//     applies one refund id twice. When events announce one refund id with
+//     different amounts, currencies or payments (a provider's correction,
+//     or a bug), the earliest-created announcement counts (ties: the
+//     smaller event id), whatever the arrival order: ResolveRefund gives
+//     the store the order after a later one or an earlier one arrives, and
+//     the contradiction is kept as a fact of its own (RefundConflicts).
 //
 // Each fact is recorded with the event that first brought it. Two events
 // announcing one fact carry the same fact, so the order's facts, totals,
@@ -59,7 +64,24 @@
 //     order's (it is kept, but counts in no total);
 //   - over_refund: the refunded total exceeds the paid total;
 //   - foreign_refund: refunds name a payment that is not one of the
-//     order's successful payments (they count in no total).
+//     order's successful payments (they count in no total);
+//   - refund_conflict: events announced one refund id with different
+//     amounts, currencies or payments (the earliest-created counts).
+//
+// An event brings an anomaly when it adds a fact to it: each further
+// payment of a double charge, each further refund in another currency or
+// of another payment, each refund that takes the refunds further beyond
+// what was paid, each further contradicted refund id (see NewAnomalies).
+// The alarm counts events, so an order that holds an anomaly already is
+// no reason to stay silent about the next fact of the same kind.
+//
+// # Orders of the previous version
+//
+// The previous version of the store kept every refund in the order, and
+// no payment id for a refund: its refunds were in the order's currency and
+// of the order's payment. ApplyLegacyRefund rebuilds such a refund; one
+// received before its payment has no payment id, and a refund total with
+// no payment id counts as a refund of the payment the order shows.
 //
 // The package has no dependency on AWS; the ddborders package stores orders
 // in DynamoDB with these rules.
@@ -109,6 +131,9 @@ const (
 	// an order keeps; refunds of further payment ids or currencies are
 	// only counted (UnsummedRefunds), and count in no total.
 	MaxRefundTotals = 10
+	// MaxConflictIDs is how many contradicted refund ids an order names
+	// (the smallest); the others are counted (RefundConflicts).
+	MaxConflictIDs = 10
 )
 
 // Payment is the outcome of a payment attempt, from payment.succeeded or
@@ -177,11 +202,12 @@ const (
 	CurrencyMismatch AnomalyKind = "currency_mismatch"
 	OverRefund       AnomalyKind = "over_refund"
 	ForeignRefund    AnomalyKind = "foreign_refund"
+	RefundConflict   AnomalyKind = "refund_conflict"
 )
 
 // AnomalyKinds lists every anomaly kind, in the order Anomalies holds them.
 func AnomalyKinds() []AnomalyKind {
-	return []AnomalyKind{DoubleCharge, CurrencyMismatch, OverRefund, ForeignRefund}
+	return []AnomalyKind{DoubleCharge, CurrencyMismatch, OverRefund, ForeignRefund, RefundConflict}
 }
 
 // Anomaly is one contradiction between an order's facts, with a sentence
@@ -246,6 +272,11 @@ type Order struct {
 	// LastRefund is the latest-created of the events that brought the
 	// order's refunds.
 	LastRefund EventRef
+	// RefundConflicts counts the refund ids that events announced with
+	// different amounts, currencies or payments; ConflictingRefunds names
+	// the smallest MaxConflictIDs of them, sorted.
+	RefundConflicts    int
+	ConflictingRefunds []string
 	// Anomalies are the contradictions between the facts, derived from
 	// them, in the order of AnomalyKinds; nil when there is none.
 	Anomalies []Anomaly
@@ -292,20 +323,78 @@ type Applied struct {
 	// Changed is false for a duplicate or stale fact: nothing was written.
 	Changed bool
 	// NewAnomalies are the anomalies the fact brought (NewAnomalies of the
-	// order before and after it).
+	// order before and after it). When the store finds the fact applied
+	// already by this same event (an earlier attempt whose answer was
+	// lost), Changed is false and NewAnomalies still holds what the fact
+	// brought, so that it is noted and counted once the event succeeds.
 	NewAnomalies []Anomaly
 }
 
-// NewAnomalies returns the anomalies of after that before did not hold:
-// what one event brought.
+// NewAnomalies returns the anomalies of after to which the change from
+// before added a fact: what one event brought. An anomaly of a kind before
+// holds already is brought again by a further fact of it (a third payment,
+// a refund of yet another payment, a refund further beyond what was paid):
+// each is counted, not only the first.
 func NewAnomalies(before, after Order) []Anomaly {
 	var out []Anomaly
 	for _, a := range after.Anomalies {
-		if _, held := before.Anomaly(a.Kind); !held {
+		if after.weight(a.Kind) > before.weight(a.Kind) {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// weight measures how much of an anomaly of kind k o holds, from its facts:
+// the payments of a double charge, the payments and refunds in another
+// currency, the excess of an over-refund, the refunds of other payments,
+// the contradicted refund ids. It is 0 exactly when o holds no anomaly of
+// kind k.
+func (o Order) weight(k AnomalyKind) int64 {
+	switch k {
+	case DoubleCharge:
+		if n := len(o.Payments) + o.ExtraPayments; n > 1 {
+			return int64(n)
+		}
+	case CurrencyMismatch:
+		var n int64
+		for _, p := range o.Payments {
+			if p.Currency != o.Currency {
+				n++
+			}
+		}
+		for _, t := range o.RefundTotals {
+			if t.Currency != o.Currency {
+				n += int64(t.Count)
+			}
+		}
+		return n
+	case OverRefund:
+		if o.HasSuccess() && o.RefundedTotal > o.PaidTotal {
+			return o.RefundedTotal - o.PaidTotal
+		}
+	case ForeignRefund:
+		if !o.HasSuccess() {
+			return 0
+		}
+		n := int64(o.UnsummedRefunds)
+		for _, t := range o.RefundTotals {
+			if !o.owns(t.PaymentID) {
+				n += int64(t.Count)
+			}
+		}
+		return n
+	case RefundConflict:
+		return int64(o.RefundConflicts)
+	}
+	return 0
+}
+
+// owns reports whether refunds of paymentID are refunds of o's payments:
+// one of its successful payments, or no payment id (a refund the previous
+// version recorded before its payment: see the package doc).
+func (o Order) owns(paymentID string) bool {
+	return paymentID == "" || o.HasPayment(paymentID)
 }
 
 // Derive computes the status of o from the facts it holds.
@@ -458,6 +547,39 @@ func (o Order) ApplyRefund(r Refund) (Order, bool) {
 	if r.Validate() != nil {
 		return o, false
 	}
+	return o.addRefund(r), true
+}
+
+// ApplyLegacyRefund returns o with the refund r added, as the previous
+// version of the store recorded it: r may lack a payment id (a refund
+// received before its payment), and then counts as a refund of the payment
+// the order shows (see the package doc). Otherwise it is ApplyRefund.
+func (o Order) ApplyLegacyRefund(r Refund) Order {
+	v := r
+	if v.PaymentID == "" {
+		v.PaymentID = "(none)"
+	}
+	if v.Validate() != nil {
+		return o
+	}
+	return o.addRefund(r)
+}
+
+// SumsRefund reports whether ApplyRefund(r) would add r to one of o's
+// RefundTotals (else it is only counted, in UnsummedRefunds): the store
+// keeps that with the refund, for WithoutRefund.
+func (o Order) SumsRefund(r Refund) bool {
+	return len(o.RefundTotals) < MaxRefundTotals || o.totalOf(r) >= 0
+}
+
+// totalOf returns the index in RefundTotals of r's sum, or -1.
+func (o Order) totalOf(r Refund) int {
+	cur := normCurrency(r.Currency)
+	return slices.IndexFunc(o.RefundTotals, func(t RefundTotal) bool { return t.PaymentID == r.PaymentID && t.Currency == cur })
+}
+
+// addRefund adds the (valid) refund r.
+func (o Order) addRefund(r Refund) Order {
 	r.Currency = normCurrency(r.Currency)
 	n := o
 	n.RefundTotals = slices.Clone(o.RefundTotals)
@@ -483,7 +605,119 @@ func (o Order) ApplyRefund(r Refund) (Order, bool) {
 		n.Amount, n.PaymentID, n.CustomerEmail, n.CustomerName, n.PaymentEventID = 0, "", "", "", ""
 		n.FailureCode, n.FailureMessage, n.FailedAt = "", "", time.Time{}
 	}
-	return n.derive(), true
+	return n.derive()
+}
+
+// WithoutRefund returns o without the refund r, which it holds (summed
+// tells whether r is in its RefundTotals: SumsRefund when r was applied).
+// The store uses it when an earlier-created announcement of r's refund id
+// takes the refund over, and to find what a refund brought when it meets
+// that refund applied already by the same event. LastRefund is kept.
+func (o Order) WithoutRefund(r Refund, summed bool) Order {
+	n := o
+	n.RefundTotals = slices.Clone(o.RefundTotals)
+	if i := n.totalOf(r); summed && i >= 0 {
+		n.RefundTotals[i].Amount -= r.Amount
+		if n.RefundTotals[i].Count--; n.RefundTotals[i].Count <= 0 {
+			n.RefundTotals = slices.Delete(n.RefundTotals, i, i+1)
+		}
+	} else if n.UnsummedRefunds > 0 {
+		n.UnsummedRefunds--
+	}
+	if n.RefundCount > 0 {
+		n.RefundCount--
+	}
+	return n.derive()
+}
+
+// WithoutPayment returns o without its successful payment paymentID: what
+// the order was before that payment, as far as the facts go (the store
+// uses it to find what a payment brought when it meets that payment
+// applied already by the same event).
+func (o Order) WithoutPayment(paymentID string) Order {
+	n := o
+	n.Payments = slices.DeleteFunc(slices.Clone(o.Payments), func(p PaymentRecord) bool { return p.PaymentID == paymentID })
+	return n.derive()
+}
+
+// Contradicts reports whether r announces its refund id differently from
+// held, an announcement of the same refund id: another amount, currency or
+// payment (a payment id that one of them lacks, as refunds the previous
+// version recorded do, is no contradiction).
+func (r Refund) Contradicts(held Refund) bool {
+	return r.Amount != held.Amount || normCurrency(r.Currency) != normCurrency(held.Currency) ||
+		r.PaymentID != held.PaymentID && r.PaymentID != "" && held.PaymentID != ""
+}
+
+// AnnouncedBefore reports whether r's event was created before other's
+// (ties: the smaller event id): of two announcements of one refund id, the
+// one that counts.
+func (r Refund) AnnouncedBefore(other Refund) bool {
+	return later(other.EventCreated, other.EventID, r.EventCreated, r.EventID)
+}
+
+// RefundOutcome is what ResolveRefund decided.
+type RefundOutcome int
+
+// The outcomes of ResolveRefund.
+const (
+	// RefundDuplicate: r announces the refund as held (or is invalid):
+	// nothing changes.
+	RefundDuplicate RefundOutcome = iota
+	// RefundAnnouncedEarlier: r announces the refund as held, and was
+	// created earlier: the order does not change, but r is the
+	// announcement that counts from now on (the store records it, so that
+	// a contradicting announcement created between the two does not take
+	// the refund over).
+	RefundAnnouncedEarlier
+	// RefundContradicted: r contradicts the held refund, which was
+	// announced earlier and still counts; the refund id is recorded as a
+	// conflict (unless flagged already: then nothing changes).
+	RefundContradicted
+	// RefundTakenOver: r contradicts the held refund and was announced
+	// earlier: r counts instead, and the refund id is recorded as a
+	// conflict (unless flagged already).
+	RefundTakenOver
+)
+
+// ResolveRefund returns o after the refund r, whose refund id o holds
+// already as held (the announcement that counts; heldSummed as SumsRefund
+// said when held was applied; flagged when the refund id is recorded as a
+// conflict already), and what r did. The earliest-created announcement of
+// a refund id counts, whatever the arrival order, and a contradiction is
+// recorded once per refund id (the store remembers which are flagged).
+func (o Order) ResolveRefund(held Refund, heldSummed, flagged bool, r Refund) (Order, RefundOutcome) {
+	switch {
+	case r.Validate() != nil:
+		return o, RefundDuplicate
+	case !r.Contradicts(held) && r.AnnouncedBefore(held):
+		return o, RefundAnnouncedEarlier
+	case !r.Contradicts(held):
+		return o, RefundDuplicate
+	}
+	n, outcome := o, RefundContradicted
+	if r.AnnouncedBefore(held) {
+		n, outcome = o.WithoutRefund(held, heldSummed).addRefund(r), RefundTakenOver
+	}
+	if !flagged {
+		n = n.withConflict(r.RefundID)
+	}
+	return n.derive(), outcome
+}
+
+// withConflict records refundID as announced with contradicting facts.
+func (o Order) withConflict(refundID string) Order {
+	n := o
+	n.RefundConflicts++
+	ids := slices.Clone(o.ConflictingRefunds)
+	if i, found := slices.BinarySearch(ids, refundID); !found {
+		ids = slices.Insert(ids, i, refundID)
+	}
+	if len(ids) > MaxConflictIDs {
+		ids = ids[:MaxConflictIDs]
+	}
+	n.ConflictingRefunds = ids
+	return n
 }
 
 // RefundCounts reports whether the refund r, applied to o, counts against
@@ -493,7 +727,7 @@ func (o Order) RefundCounts(r Refund) bool {
 	if normCurrency(r.Currency) != o.Currency {
 		return false
 	}
-	return !o.HasSuccess() || o.HasPayment(r.PaymentID)
+	return !o.HasSuccess() || o.owns(r.PaymentID)
 }
 
 // derive recomputes everything the facts decide: the payment shown, the
@@ -522,7 +756,7 @@ func (o Order) derive() Order {
 	}
 	o.RefundedTotal = 0
 	for _, t := range o.RefundTotals {
-		if t.Currency == o.Currency && (!o.HasSuccess() || o.HasPayment(t.PaymentID)) {
+		if t.Currency == o.Currency && (!o.HasSuccess() || o.owns(t.PaymentID)) {
 			o.RefundedTotal += t.Amount
 		}
 	}
@@ -555,7 +789,7 @@ func (o Order) anomalies() []Anomaly {
 	}
 	for _, t := range o.RefundTotals {
 		if t.Currency != o.Currency {
-			mismatched = append(mismatched, fmt.Sprintf("%d refund(s) of %s on %s", t.Count, FormatAmount(t.Amount, t.Currency), t.PaymentID))
+			mismatched = append(mismatched, fmt.Sprintf("%d refund(s) of %s on %s", t.Count, FormatAmount(t.Amount, t.Currency), paymentName(t.PaymentID)))
 		}
 	}
 	if len(mismatched) > 0 {
@@ -569,7 +803,7 @@ func (o Order) anomalies() []Anomaly {
 	if o.HasSuccess() {
 		var foreign []string
 		for _, t := range o.RefundTotals {
-			if !o.HasPayment(t.PaymentID) {
+			if !o.owns(t.PaymentID) {
 				foreign = append(foreign, fmt.Sprintf("%d refund(s) of %s on %s", t.Count, FormatAmount(t.Amount, t.Currency), t.PaymentID))
 			}
 		}
@@ -580,7 +814,23 @@ func (o Order) anomalies() []Anomaly {
 			out = append(out, Anomaly{ForeignRefund, fmt.Sprintf("%s: not a payment of this order, not counted", strings.Join(foreign, ", "))})
 		}
 	}
+	if o.RefundConflicts > 0 {
+		ids := strings.Join(o.ConflictingRefunds, ", ")
+		if more := o.RefundConflicts - len(o.ConflictingRefunds); more > 0 {
+			ids += fmt.Sprintf(" and %d more", more)
+		}
+		out = append(out, Anomaly{RefundConflict, fmt.Sprintf("%d refund id(s) announced with different amounts, currencies or payments: %s; "+
+			"each counts once, as its earliest-created event announced it", o.RefundConflicts, ids)})
+	}
 	return out
+}
+
+// paymentName names a payment id in an anomaly's sentence.
+func paymentName(paymentID string) string {
+	if paymentID == "" {
+		return "the payment shown (recorded by the previous version)"
+	}
+	return paymentID
 }
 
 // lastEvent returns the latest-created of the events whose facts o holds.

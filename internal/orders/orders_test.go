@@ -62,11 +62,18 @@ func (f fact) String() string {
 func pay(p orders.Payment) fact { return fact{p: &p} }
 func ref(r orders.Refund) fact  { return fact{r: &r} }
 
-// ledger is an order and the refund ids applied to it: the store's part
-// of the rules (a refund id is applied once).
+// ledger is an order and the refunds applied to it: the store's part of
+// the rules (a refund id is applied once; an earlier-created announcement
+// that contradicts it takes it over; a contradiction is flagged once).
 type ledger struct {
 	o       orders.Order
-	refunds map[string]bool
+	refunds map[string]held
+}
+
+// held is a refund as the store keeps it.
+type held struct {
+	r               orders.Refund
+	summed, flagged bool
 }
 
 func (l *ledger) apply(f fact) bool {
@@ -75,11 +82,27 @@ func (l *ledger) apply(f fact) bool {
 		l.o, changed = l.o.ApplyPayment(*f.p)
 		return changed
 	}
-	if l.refunds[f.r.RefundID] {
-		return false
+	if h, ok := l.refunds[f.r.RefundID]; ok {
+		n, outcome := l.o.ResolveRefund(h.r, h.summed, h.flagged, *f.r)
+		switch {
+		case outcome == orders.RefundTakenOver:
+			l.refunds[f.r.RefundID] = held{r: *f.r, summed: l.o.WithoutRefund(h.r, h.summed).SumsRefund(*f.r), flagged: true}
+		case outcome == orders.RefundContradicted && !h.flagged:
+			h.flagged = true
+			l.refunds[f.r.RefundID] = h
+		case outcome == orders.RefundAnnouncedEarlier:
+			h.r = *f.r
+			l.refunds[f.r.RefundID] = h
+			return false
+		default:
+			return false
+		}
+		l.o = n
+		return true
 	}
+	summed := l.o.SumsRefund(*f.r)
 	if l.o, changed = l.o.ApplyRefund(*f.r); changed {
-		l.refunds[f.r.RefundID] = true
+		l.refunds[f.r.RefundID] = held{r: *f.r, summed: summed}
 	}
 	return changed
 }
@@ -87,7 +110,7 @@ func (l *ledger) apply(f fact) bool {
 // applyAll applies facts in order and returns the order and each step's
 // changed flag.
 func applyAll(facts []fact) (orders.Order, []bool) {
-	l := ledger{o: orders.Order{ID: "ord_1"}, refunds: map[string]bool{}}
+	l := ledger{o: orders.Order{ID: "ord_1"}, refunds: map[string]held{}}
 	changed := make([]bool, len(facts))
 	for i, f := range facts {
 		changed[i] = l.apply(f)
@@ -127,6 +150,8 @@ func factDiff(want, got orders.Order) string {
 	check("RefundTotals", want.RefundTotals, got.RefundTotals)
 	check("RefundCount", want.RefundCount, got.RefundCount)
 	check("RefundedTotal", want.RefundedTotal, got.RefundedTotal)
+	check("RefundConflicts", want.RefundConflicts, got.RefundConflicts)
+	check("ConflictingRefunds", want.ConflictingRefunds, got.ConflictingRefunds)
 	check("Anomalies", want.Anomalies, got.Anomalies)
 	return d
 }
@@ -345,7 +370,7 @@ func TestApplyDoesNotMutate(t *testing.T) {
 // item could hold (one map entry per refund id reached DynamoDB's 400 KB at
 // about 4,000) and checks that what the order keeps does not grow.
 func TestBoundedWhateverTheRefunds(t *testing.T) {
-	l := ledger{o: orders.Order{ID: "ord_1"}, refunds: map[string]bool{}}
+	l := ledger{o: orders.Order{ID: "ord_1"}, refunds: map[string]held{}}
 	l.apply(pay(success("e1", "1", 10)))
 	const n = 5000
 	for i := range n {
@@ -388,6 +413,116 @@ func TestNewAnomalies(t *testing.T) {
 	}
 	if got := orders.NewAnomalies(after, after); got != nil {
 		t.Errorf("no new anomaly expected, got %v", got)
+	}
+}
+
+// TestNewAnomaliesPerFact: an event that adds a fact to an anomaly the
+// order holds already brings it again (the alarm counts events); one that
+// adds none does not.
+func TestNewAnomaliesPerFact(t *testing.T) {
+	base := []fact{pay(success("e1", "1", 10))}
+	tests := []struct {
+		name   string
+		before []fact
+		event  fact
+		want   []orders.AnomalyKind
+	}{
+		{"a second payment", base, pay(success("e2", "2", 20)), []orders.AnomalyKind{orders.DoubleCharge}},
+		{"a third payment", append(slices.Clone(base), pay(success("e2", "2", 20))), pay(success("e3", "3", 30)), []orders.AnomalyKind{orders.DoubleCharge}},
+		{"the second payment announced again", append(slices.Clone(base), pay(success("e2", "2", 20))), pay(success("e9", "2", 40)), nil},
+		{"a refund of another payment", base, ref(ofPayment(refund("r1", "re_1", 20, 100), "x")), []orders.AnomalyKind{orders.ForeignRefund}},
+		{"a refund of a third payment", append(slices.Clone(base), ref(ofPayment(refund("r1", "re_1", 20, 100), "x"))),
+			ref(ofPayment(refund("r2", "re_2", 30, 200), "y")), []orders.AnomalyKind{orders.ForeignRefund}},
+		{"a second refund in euros", append(slices.Clone(base), ref(inCurrency(refund("r1", "re_1", 20, 100), "eur"))),
+			ref(inCurrency(refund("r2", "re_2", 30, 100), "eur")), []orders.AnomalyKind{orders.CurrencyMismatch}},
+		{"a refund further beyond what was paid", append(slices.Clone(base), ref(refund("r1", "re_1", 20, 5000))),
+			ref(refund("r2", "re_2", 30, 1)), []orders.AnomalyKind{orders.OverRefund}},
+		{"the payment of an over-refund", []fact{ref(refund("r1", "re_1", 20, 5000))}, pay(success("e1", "1", 10)), []orders.AnomalyKind{orders.OverRefund}},
+		{"a plain refund on a double-charged order", append(slices.Clone(base), pay(success("e2", "2", 20))), ref(refund("r1", "re_1", 30, 100)), nil},
+		{"one refund id, another amount", append(slices.Clone(base), ref(refund("r1", "re_1", 20, 100))),
+			ref(refund("r2", "re_1", 30, 200)), []orders.AnomalyKind{orders.RefundConflict}},
+		{"another refund id contradicted", append(slices.Clone(base), ref(refund("r1", "re_1", 20, 100)), ref(refund("r2", "re_1", 30, 200)),
+			ref(refund("r3", "re_2", 40, 100))), ref(refund("r4", "re_2", 35, 300)), []orders.AnomalyKind{orders.RefundConflict}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := ledger{o: orders.Order{ID: "ord_1"}, refunds: map[string]held{}}
+			for _, f := range tc.before {
+				l.apply(f)
+			}
+			before := l.o
+			l.apply(tc.event)
+			var got []orders.AnomalyKind
+			for _, a := range orders.NewAnomalies(before, l.o) {
+				got = append(got, a.Kind)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("brought %v, want %v (order holds %v)", got, tc.want, kinds(l.o))
+			}
+		})
+	}
+}
+
+// TestResolveRefund: of the announcements of one refund id, the
+// earliest-created counts, whatever the arrival order; a contradiction is
+// kept once per refund id; the same refund announced again changes nothing.
+func TestResolveRefund(t *testing.T) {
+	paid, _ := orders.Order{ID: "ord_1"}.ApplyPayment(success("e1", "1", 10))
+	small, big := refund("r_small", "re_1", 20, 1000), refund("r_big", "re_1", 25, 4999)
+	tests := []struct {
+		name        string
+		held, event orders.Refund
+		flagged     bool
+		want        orders.RefundOutcome
+		refunded    int64
+		conflicts   int
+	}{
+		{"the same refund again", small, refund("r_again", "re_1", 30, 1000), false, orders.RefundDuplicate, 1000, 0},
+		{"the same refund, announced earlier", small, refund("r_early", "re_1", 5, 1000), false, orders.RefundAnnouncedEarlier, 1000, 0},
+		{"another amount, later", small, big, false, orders.RefundContradicted, 1000, 1},
+		{"another amount, earlier", big, small, false, orders.RefundTakenOver, 1000, 1},
+		{"another amount, earlier, flagged already", big, small, true, orders.RefundTakenOver, 1000, 0},
+		{"another amount, later, flagged already", small, big, true, orders.RefundContradicted, 1000, 0},
+		{"another currency", small, inCurrency(refund("r_eur", "re_1", 30, 1000), "eur"), false, orders.RefundContradicted, 1000, 1},
+		{"another payment", small, ofPayment(refund("r_p2", "re_1", 30, 1000), "2"), false, orders.RefundContradicted, 1000, 1},
+		{"equal times: the smaller event id counts", refund("r_b", "re_1", 20, 4999), refund("r_a", "re_1", 20, 1000), false, orders.RefundTakenOver, 1000, 1},
+		{"the previous version's refund, without payment", func() orders.Refund { r := small; r.PaymentID = ""; return r }(),
+			refund("r_again", "re_1", 30, 1000), false, orders.RefundDuplicate, 1000, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := paid.ApplyLegacyRefund(tc.held)
+			if tc.flagged {
+				o.RefundConflicts = 1
+			}
+			n, outcome := o.ResolveRefund(tc.held, true, tc.flagged, tc.event)
+			if outcome != tc.want || n.RefundedTotal != tc.refunded || n.RefundCount != 1 || n.RefundConflicts-o.RefundConflicts != tc.conflicts {
+				t.Errorf("outcome %v, refunded %d, count %d, conflicts %d; want %v, %d, 1, %d more",
+					outcome, n.RefundedTotal, n.RefundCount, n.RefundConflicts, tc.want, tc.refunded, tc.conflicts)
+			}
+			_, held := n.Anomaly(orders.RefundConflict)
+			if held != (n.RefundConflicts > 0) {
+				t.Errorf("refund_conflict held %v with %d conflicts", held, n.RefundConflicts)
+			}
+		})
+	}
+}
+
+// TestLegacyRefund: a refund the previous version recorded before its
+// payment has no payment id; it counts against the payment that arrives.
+func TestLegacyRefund(t *testing.T) {
+	r := refund("r1", "re_1", 20, 1000)
+	r.PaymentID = ""
+	o := orders.Order{ID: "ord_1"}.ApplyLegacyRefund(r)
+	if o.Status != orders.RefundReceived || o.RefundCount != 1 {
+		t.Fatalf("%+v", o)
+	}
+	o, _ = o.ApplyPayment(success("e1", "1", 10))
+	if o.Status != orders.PartiallyRefunded || o.RefundedTotal != 1000 || o.Anomalies != nil {
+		t.Errorf("after the payment: %s, refunded %d, anomalies %v", o.Status, o.RefundedTotal, o.Anomalies)
+	}
+	if n, changed := o.ApplyRefund(r); changed || n.RefundCount != 1 {
+		t.Errorf("ApplyRefund took a refund without payment id: %v", changed)
 	}
 }
 
@@ -446,7 +581,8 @@ func TestValidate(t *testing.T) {
 // an early failure, the success announced twice, a second payment (a
 // double charge), refunds of both payments, one refund announced twice,
 // one in another currency, one of a foreign payment, one that over-refunds,
-// and two events created at the same second.
+// one announced again with another amount, and two events created at the
+// same second.
 func scenario() []fact {
 	return []fact{
 		pay(failure("evt_fail", 5)),
@@ -455,6 +591,7 @@ func scenario() []fact {
 		pay(success("evt_pay2", "2", 15)),
 		ref(refund("evt_re1", "re_1", 20, 1000)),
 		ref(refund("evt_re1_again", "re_1", 25, 1000)),
+		ref(refund("evt_re1_other", "re_1", 26, 1200)),
 		ref(inCurrency(refund("evt_re_eur", "re_eur", 30, 700), "eur")),
 		ref(ofPayment(refund("evt_re_foreign", "re_f", 30, 300), "zz")),
 		ref(ofPayment(refund("evt_re_big", "re_big", 40, 9000), "2")),
@@ -481,7 +618,7 @@ func permutations(facts []fact, f func([]fact)) {
 func TestArrivalOrderIndependence(t *testing.T) {
 	facts := scenario()
 	want, _ := applyAll(facts)
-	if want.Status != orders.Refunded || want.RefundedTotal != 10000 || want.PaidTotal != 9998 || want.PaymentID != "pay_1" ||
+	if want.Status != orders.Refunded || want.RefundedTotal != 10000 || want.PaidTotal != 9998 || want.PaymentID != "pay_1" || want.RefundConflicts != 1 ||
 		!slices.Equal(kinds(want), orders.AnomalyKinds()) {
 		t.Fatalf("in-order delivery: got %+v", want)
 	}
@@ -530,9 +667,14 @@ func FuzzArrivalOrder(f *testing.F) {
 				facts = append(facts, pay(failure(evt, sec)))
 			default:
 				// Sometimes the refund id of an earlier fact: two events
-				// announcing one refund, with the same refund.
+				// announcing one refund, mostly with the same refund,
+				// sometimes with another amount (a contradiction).
 				id := rng.IntN(i + 1)
-				r := ofPayment(refund(evt, fmt.Sprintf("re_%d", id), sec, int64(100*(id+1))), fmt.Sprint(id%4))
+				amount := int64(100 * (id + 1))
+				if rng.IntN(4) == 0 {
+					amount++
+				}
+				r := ofPayment(refund(evt, fmt.Sprintf("re_%d", id), sec, amount), fmt.Sprint(id%4))
 				r.Currency = currencies[id%len(currencies)]
 				facts = append(facts, ref(r))
 			}
