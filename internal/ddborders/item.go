@@ -3,6 +3,8 @@ package ddborders
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,13 +35,25 @@ const (
 
 // Attributes of a refund item (refunds table, key order_id and refund_id).
 const (
-	attrRefundID      = "refund_id"
-	attrRefundPayment = "payment_id"
-	attrRefundAmount  = "amount"
-	attrRefundCur     = "currency"
-	attrRefundEventID = "event_id"
-	attrRefundEventAt = "event_created_ms"
-	attrRefundApplied = "applied_at_ms"
+	attrRefundID       = "refund_id"
+	attrRefundPayment  = "payment_id"
+	attrRefundAmount   = "amount"
+	attrRefundCur      = "currency"
+	attrRefundEventID  = "event_id"
+	attrRefundEventAt  = "event_created_ms"
+	attrRefundApplied  = "applied_at_ms"
+	attrRefundCounted  = "counted_event_id"
+	attrRefundCountAt  = "counted_event_ms"
+	attrRefundConflict = "conflict"
+	attrRefundUnsummed = "unsummed"
+	attrRefundRev      = "rev"
+)
+
+// Attributes of an order item written by the previous version of the
+// store (before the refunds table), read only to upgrade it.
+const (
+	attrLegacyRefunds   = "refunds"   // map of refund id to amount, event_id, event_created_ms
+	attrLegacyRemaining = "remaining" // paid amount less refunded total
 )
 
 // encode returns the attributes of o, without version. Times that are zero
@@ -94,6 +108,14 @@ func encode(o orders.Order) map[string]types.AttributeValue {
 		item[attrFailureCode] = str(o.FailureCode)
 		item[attrFailureMessage] = str(o.FailureMessage)
 	}
+	if o.RefundConflicts > 0 {
+		item[attrRefundConflicts] = num(int64(o.RefundConflicts))
+		ids := make([]types.AttributeValue, len(o.ConflictingRefunds))
+		for i, id := range o.ConflictingRefunds {
+			ids[i] = str(id)
+		}
+		item[attrConflictIDs] = &types.AttributeValueMemberL{Value: ids}
+	}
 	if len(o.Anomalies) > 0 {
 		l := make([]types.AttributeValue, len(o.Anomalies))
 		for i, a := range o.Anomalies {
@@ -129,8 +151,32 @@ func totalsValue(ts []orders.RefundTotal) types.AttributeValue {
 }
 
 // decode reads an order item and its version. An empty item decodes to the
-// zero Order.
+// zero Order. An item of the previous version is upgraded in memory (see
+// decodeItem).
 func decode(item map[string]types.AttributeValue) (orders.Order, int64, error) {
+	o, version, _, err := decodeItem(item)
+	return o, version, err
+}
+
+// legacy is what an order item of the previous version holds that its
+// upgrade must write elsewhere: its refunds, as items of the refunds table.
+type legacy struct {
+	refunds []orders.Refund
+	// appliedAt is the old item's updated_at_ms, the latest time its
+	// refunds can have been applied: their items' applied_at_ms.
+	appliedAt time.Time
+}
+
+// decodeItem is decode, and for an item of the previous version (it holds
+// the refunds map) the refunds to seed the refunds table with. Such an
+// item is rebuilt from its facts with the orders package: its payment (the
+// success, or the failure held), then each refund of the map, in the
+// order's currency and of the order's payment (the previous version
+// refused any other), without payment id when it has no success.
+func decodeItem(item map[string]types.AttributeValue) (orders.Order, int64, *legacy, error) {
+	if _, old := item[attrLegacyRefunds]; old {
+		return decodeLegacy(item)
+	}
 	d := decoder{item: item}
 	o := orders.Order{
 		ID:               d.str(attrOrderID),
@@ -173,16 +219,74 @@ func decode(item map[string]types.AttributeValue) (orders.Order, int64, error) {
 	d.list(attrAnomalies, func(sub *decoder) {
 		o.Anomalies = append(o.Anomalies, orders.Anomaly{Kind: orders.AnomalyKind(sub.str(anomalyKind)), Detail: sub.str(anomalyDetail)})
 	})
+	o.RefundConflicts = int(d.num(attrRefundConflicts))
+	o.ConflictingRefunds = d.strList(attrConflictIDs)
 	if d.err != nil {
-		return orders.Order{}, 0, d.err
+		return orders.Order{}, 0, nil, d.err
 	}
-	return o, version, nil
+	return o, version, nil, nil
+}
+
+// decodeLegacy rebuilds an order item of the previous version (see
+// decodeItem).
+func decodeLegacy(item map[string]types.AttributeValue) (orders.Order, int64, *legacy, error) {
+	d := decoder{item: item}
+	o := orders.Order{ID: d.str(attrOrderID), CreatedAt: d.time(attrCreatedAt), UpdatedAt: d.time(attrUpdatedAt), Events: d.strList(attrEvents)}
+	version := d.num(attrVersion)
+	p := orders.Payment{
+		EventID: d.str(attrPaymentEventID), PaymentID: d.str(attrPaymentID), Amount: d.num(attrAmount), Currency: d.str(attrCurrency),
+		CustomerEmail: d.str(attrEmail), CustomerName: d.str(attrName),
+	}
+	paidAt, failedAt := d.time(attrPaidAt), d.time(attrFailedAt)
+	currency, paymentID := p.Currency, ""
+	switch {
+	case !paidAt.IsZero():
+		p.Succeeded, p.EventCreated, paymentID = true, paidAt, p.PaymentID
+	case !failedAt.IsZero():
+		p.EventCreated, p.FailureCode, p.FailureMessage = failedAt, d.str(attrFailureCode), d.str(attrFailureMessage)
+	}
+	if !p.EventCreated.IsZero() {
+		var changed bool
+		if o, changed = o.ApplyPayment(p); !changed {
+			return orders.Order{}, 0, nil, fmt.Errorf("%w: an order of the previous version whose payment is not valid: %+v", ErrBadItem, p)
+		}
+	}
+	old := &legacy{appliedAt: o.UpdatedAt}
+	refunds, isMap := item[attrLegacyRefunds].(*types.AttributeValueMemberM)
+	if !isMap {
+		d.fail(attrLegacyRefunds, "not a map")
+	} else {
+		for _, id := range slices.Sorted(maps.Keys(refunds.Value)) {
+			m, isMap := refunds.Value[id].(*types.AttributeValueMemberM)
+			if !isMap {
+				d.fail(attrLegacyRefunds+"."+id, "not a map")
+				break
+			}
+			sub := decoder{item: m.Value}
+			r := orders.Refund{EventID: sub.str("event_id"), EventCreated: sub.time("event_created_ms"), RefundID: id,
+				PaymentID: paymentID, Amount: sub.num("amount"), Currency: currency}
+			if sub.err != nil {
+				d.fail(attrLegacyRefunds+"."+id, sub.err.Error())
+				break
+			}
+			o = o.ApplyLegacyRefund(r)
+			old.refunds = append(old.refunds, r)
+		}
+	}
+	if d.err != nil {
+		return orders.Order{}, 0, nil, d.err
+	}
+	if o.RefundCount != len(old.refunds) {
+		return orders.Order{}, 0, nil, fmt.Errorf("%w: an order of the previous version with a refund that is not valid", ErrBadItem)
+	}
+	return o, version, old, nil
 }
 
 // refundItem is the item of the refunds table that records r as applied
-// to order orderID at now.
-func refundItem(orderID string, r orders.Refund, now time.Time) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
+// to order orderID at now; summed tells whether the order sums it
+// (orders.Order.SumsRefund).
+func refundItem(orderID string, r orders.Refund, now time.Time, summed bool) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
 		attrOrderID:       str(orderID),
 		attrRefundID:      str(r.RefundID),
 		attrRefundPayment: str(r.PaymentID),
@@ -192,16 +296,42 @@ func refundItem(orderID string, r orders.Refund, now time.Time) map[string]types
 		attrRefundEventAt: num(r.EventCreated.UnixMilli()),
 		attrRefundApplied: num(now.UnixMilli()),
 	}
+	if !summed {
+		item[attrRefundUnsummed] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	return item
 }
 
-// decodeRefund reads a refund item.
-func decodeRefund(item map[string]types.AttributeValue) (orders.Refund, error) {
+// heldRefund is a refund item: the refund id as applied to its order.
+type heldRefund struct {
+	// told is the refund as the event that applied it first recorded it
+	// (EventID and EventCreated are that event's: the one that told it),
+	// with the amount, currency and payment that count.
+	told orders.Refund
+	// counted is the announcement that counts: the earliest-created event
+	// that announced the refund id, as far as the store has seen.
+	counted orders.Refund
+	// summed: the order sums it; flagged: its announcements contradict
+	// each other (counted in the order's RefundConflicts).
+	summed, flagged bool
+	// rev counts the changes made to the item since it was put; each
+	// change is conditioned on it.
+	rev int64
+}
+
+// decodeHeld reads a refund item.
+func decodeHeld(item map[string]types.AttributeValue) (heldRefund, error) {
 	d := decoder{item: item}
-	r := orders.Refund{
+	told := orders.Refund{
 		RefundID: d.str(attrRefundID), PaymentID: d.str(attrRefundPayment), Amount: d.num(attrRefundAmount),
 		Currency: d.str(attrRefundCur), EventID: d.str(attrRefundEventID), EventCreated: d.time(attrRefundEventAt),
 	}
-	return r, d.err
+	counted := told
+	if id := d.str(attrRefundCounted); id != "" {
+		counted.EventID, counted.EventCreated = id, d.time(attrRefundCountAt)
+	}
+	h := heldRefund{told: told, counted: counted, summed: !d.bool(attrRefundUnsummed), flagged: d.bool(attrRefundConflict), rev: d.num(attrRefundRev)}
+	return h, d.err
 }
 
 // decoder reads typed attributes, keeping the first error.
@@ -244,6 +374,19 @@ func (d *decoder) num(attr string) int64 {
 		d.fail(attr, err.Error())
 	}
 	return i
+}
+
+func (d *decoder) bool(attr string) bool {
+	v, ok := d.item[attr]
+	if !ok {
+		return false
+	}
+	b, isBool := v.(*types.AttributeValueMemberBOOL)
+	if !isBool {
+		d.fail(attr, "not a boolean")
+		return false
+	}
+	return b.Value
 }
 
 func (d *decoder) strList(attr string) []string {

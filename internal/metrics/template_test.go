@@ -169,7 +169,14 @@ func (s *memOrders) ApplyRefund(_ context.Context, id string, r orders.Refund, _
 	old := s.m[id]
 	old.ID = id
 	if held, ok := s.refunds[id+"/"+r.RefundID]; ok {
-		return orders.Applied{Order: old}, held, nil
+		// Another amount: a refund_conflict (this fake keeps the first
+		// announcement, and flags every contradiction).
+		n, outcome := old.ResolveRefund(held, true, false, r)
+		if outcome != orders.RefundContradicted {
+			return orders.Applied{Order: old}, held, nil
+		}
+		s.m[id] = n
+		return orders.Applied{Order: n, Changed: true, NewAnomalies: orders.NewAnomalies(old, n)}, held, nil
 	}
 	n, _ := old.ApplyRefund(r)
 	s.m[id], s.refunds[id+"/"+r.RefundID] = n, r
@@ -263,6 +270,10 @@ func processorMetrics(t *testing.T) []byte {
 	add("evt_dup", `{"id":"evt_dup","type":"payment.succeeded","created":1,"livemode":false,"data":{"object":{}}}`)
 	add("evt_busy", `{"id":"evt_busy","type":"payment.succeeded","created":1,"livemode":false,"data":{"object":{}}}`)
 	add("evt_panic", `{"id":"evt_panic","type":"test.panic","created":1,"livemode":false,"data":{"object":{}}}`)
+	// One refund id announced with two amounts: a refund conflict.
+	for i, amount := range []int64{100, 200} {
+		build(testevents.Options{Type: testevents.RefundCompleted, Order: "ord_a", Payment: "pay_a1", Refund: "re_a_twice", Amount: amount, Created: at(6 + i)}, "")
+	}
 	// One record at a time: the anomalies of ord_a need its events in order.
 	for _, r := range recs {
 		if _, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{r}}); err != nil {

@@ -296,6 +296,21 @@ func TestEachFactToldOnce(t *testing.T) {
 			r := testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: "pay_" + order, Refund: "re_" + order, Amount: 100}
 			return []step{{testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_" + order}, 5}, {r, 4}, {r, 3}}
 		}, orders.PartiallyRefunded, nil, []string{handlers.DetailOrderPaid, handlers.DetailOrderRefunded}, 2},
+		// One refund id, two amounts: the earlier-created announcement
+		// counts whatever the arrival order; the refund is told once, by
+		// the event that applied it first.
+		{"one refund id, two amounts, the earlier-created first", func(order string) []step {
+			r := testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: "pay_" + order, Refund: "re_" + order, Amount: 100}
+			full := r
+			full.Amount = 4999
+			return []step{{testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_" + order}, 5}, {r, 4}, {full, 3}}
+		}, orders.PartiallyRefunded, []orders.AnomalyKind{orders.RefundConflict}, []string{handlers.DetailOrderPaid, handlers.DetailOrderRefunded}, 2},
+		{"one refund id, two amounts, the later-created first", func(order string) []step {
+			r := testevents.Options{Type: testevents.RefundCompleted, Order: order, Payment: "pay_" + order, Refund: "re_" + order, Amount: 100}
+			full := r
+			full.Amount = 4999
+			return []step{{testevents.Options{Type: testevents.PaymentSucceeded, Order: order, Payment: "pay_" + order}, 5}, {full, 3}, {r, 4}}
+		}, orders.PartiallyRefunded, []orders.AnomalyKind{orders.RefundConflict}, []string{handlers.DetailOrderPaid, handlers.DetailOrderRefunded}, 2},
 	}
 	w := newWired(t, false)
 	for _, tc := range tests {
