@@ -53,7 +53,13 @@
 //     (after a success, a refund or a later failure).
 //   - refund.completed: OrderRefunded by the event that applied the refund
 //     id first (ddborders keeps which); nothing for another event with the
-//     same refund id. The refund notice goes to the customer only for a
+//     same refund id. One that contradicts it (another amount, currency or
+//     payment) is a refund_conflict anomaly; when it was created earlier, its
+//     refund counts in the order instead (the earliest announcement counts,
+//     whatever the arrival order), and still nothing is published again:
+//     the alarm, not a second OrderRefunded, tells the merchant that the
+//     refund told may not be the one that counts. The refund notice goes to
+//     the customer only for a
 //     refund the order can vouch for: of one of its payments, in its
 //     currency, not beyond what was paid. Any other refund (an anomaly:
 //     foreign, in another currency, an over-refund) is published and
@@ -62,13 +68,26 @@
 //     payment has no address to go to; the confirmation mentions it.
 //
 // Every anomaly an event brings (double_charge, currency_mismatch,
-// over_refund, foreign_refund; see package orders) is written as a note
-// (OrderAnomaly) and logged as an error.
+// over_refund, foreign_refund, refund_conflict; see package orders) is
+// written as a note (OrderAnomaly) and logged as an error: each fact of it,
+// not only the first of its kind on an order (a third payment is one more
+// charge to refund). An attempt that finds its own fact applied by an
+// earlier attempt (whose outcome was lost) still notes what it brought.
 //
 // SES and EventBridge are not idempotent: an email or event whose send
 // succeeded but whose response was lost is sent again by the retry. Domain
 // event consumers dedupe on source_event_id, which is always the event that
 // brought the fact, whichever attempt publishes it.
+//
+// # Goroutines
+//
+// The processor recovers a panic in a handler (the record is RETRYING, its
+// batch-mates finish), but only in the goroutine that runs the handler: Go
+// cannot recover a panic in another goroutine, and an unrecovered panic
+// ends the process, the whole batch with it (every record in flight is
+// delivered again, those mid-step after their lease). Start a goroutine of
+// a handler with Go, which recovers its panic into an error, and wait for
+// that error before the handler returns.
 package handlers
 
 import (
