@@ -127,6 +127,9 @@ type checks struct {
 	missing, unexpected              int
 	attempts, redriven               int
 	undeliverable                    int
+	// anomalies counts the orders whose end state holds each anomaly
+	// kind, as the oracle decides it (and the table was checked against).
+	anomalies map[string]int
 }
 
 // orderItem is an order item as stored, read attribute by attribute (not
@@ -201,7 +204,7 @@ func orderDiff(got orderItem, want oracle.Order) (d string, money bool) {
 
 func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep chaos.Report, pub []published) *checks {
 	t.Helper()
-	c := &checks{duplicates: map[chaos.Cause]int{}}
+	c := &checks{duplicates: map[chaos.Cause]int{}, anomalies: map[string]int{}}
 	evs := chaos.Events(ords)
 	if len(rep.GaveUp) > 0 {
 		t.Errorf("%d deliveries were never answered 2xx within %d attempts: %s", len(rep.GaveUp), chaos.DefaultMaxAttempts, firstN(rep.GaveUp, 10))
@@ -266,6 +269,9 @@ func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep c
 	for _, o := range ords {
 		want, eff := oracle.Expect(o.Facts())
 		expected[o.ID], states[o.ID] = eff, want
+		for _, a := range want.Anomalies {
+			c.anomalies[a]++
+		}
 		item := orderItems[o.ID]
 		ids := refundItems[o.ID]
 		sort.Strings(ids)
@@ -584,6 +590,7 @@ func (c *checks) summary(s settings, rep chaos.Report, r *rig, faulty, elapsed t
 	fmt.Fprintf(&b, "  missing effects       %d, unexpected %d\n", c.missing, c.unexpected)
 	fmt.Fprintf(&b, "  duplicate effects     %s\n", causes(c.duplicates))
 	fmt.Fprintf(&b, "  emails undeliverable  %d (noted on their events)\n", c.undeliverable)
+	fmt.Fprintf(&b, "  orders with anomalies (the oracle's, checked):\n%s", chaos.FormatCounts(c.anomalies))
 	fmt.Fprintf(&b, "  delivery              %s; faults for %s; total %s\n", rep.Duration.Round(time.Millisecond), faulty.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	return b.String()
 }

@@ -55,6 +55,7 @@ const (
 	chanceRefundOther  = 0.10 // per refund: in another currency than the payment
 	chanceForeign      = 0.05 // per refund: of a payment that is not the order's
 	chanceRefundTwice  = 0.15 // per refund: announced again, by another event
+	chanceRefundTwoAmt = 0.08 // per refund: its id announced again with another amount
 	chanceOverRefund   = 0.10 // a last refund beyond what was paid
 	chanceSameCreated  = 0.10 // every event of the order created the same second
 	// PoisonEvery is one event in how many that is poison (at least one
@@ -66,8 +67,10 @@ const (
 // a random subset of: a payment.failed, a payment.succeeded (sometimes
 // announced twice), a second payment (a double charge, sometimes in
 // another currency), zero to two partial refunds with distinct ids, some in
-// another currency, of a foreign payment or announced twice, sometimes a
-// full refund of what remains and sometimes an over-refund. Created times
+// another currency, of a foreign payment, announced twice or announced
+// again with another amount (one refund id, two amounts: the earlier
+// announcement carries either), sometimes a full refund of what remains
+// and sometimes an over-refund. Created times
 // lie in the hour before now, one minute apart within an order, or all
 // equal. One event in PoisonEvery (at least one) is poison.
 func Generate(rng *mrand.Rand, n int, now time.Time) ([]Order, error) {
@@ -160,6 +163,18 @@ func generateOrder(rng *mrand.Rand, now time.Time) (Order, error) {
 			r.Currency = "eur"
 		case x < chanceRefundOther+chanceForeign:
 			r.Payment = testevents.NewID("pay_")
+		}
+		if rng.Float64() < chanceRefundTwoAmt {
+			// One refund id, two amounts, in either created order.
+			other := r
+			other.Amount = a + 1 + rng.Int64N(a)
+			if rng.IntN(2) == 0 {
+				r, other = other, r
+			}
+			if err := add(r, oracle.Fact{}); err != nil {
+				return err
+			}
+			return add(other, oracle.Fact{})
 		}
 		if err := add(r, oracle.Fact{}); err != nil {
 			return err

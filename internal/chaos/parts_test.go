@@ -112,7 +112,7 @@ func TestGenerateEveryShape(t *testing.T) {
 				}
 			}
 		}
-		for _, want := range []string{"double_charge", "currency_mismatch", "over_refund", "foreign_refund",
+		for _, want := range []string{"double_charge", "currency_mismatch", "over_refund", "foreign_refund", "refund_conflict",
 			"payment announced twice", "refund id shared by two events", "equal created times"} {
 			if seen[want] == 0 {
 				t.Errorf("seed %d: no order with %s in 300 events (%v)", seed, want, seen)

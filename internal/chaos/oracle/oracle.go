@@ -9,6 +9,11 @@
 // may reach the outside world: one OrderPaid per paid order, one
 // OrderRefunded per refund id, at most one OrderPaymentFailed per failed
 // payment event (exactly one for a failure the order ends holding).
+//
+// A refund id announced by several events counts once, as its
+// earliest-created announcement says (ties: the smaller event id); when
+// the announcements differ in amount, currency or payment, the order holds
+// a refund_conflict. One OrderRefunded is owed per refund id all the same.
 package oracle
 
 import (
@@ -44,7 +49,7 @@ type Fact struct {
 }
 
 // The anomalies the spec names, in the order an order lists them.
-var anomalyOrder = []string{"double_charge", "currency_mismatch", "over_refund", "foreign_refund"}
+var anomalyOrder = []string{"double_charge", "currency_mismatch", "over_refund", "foreign_refund", "refund_conflict"}
 
 // Order is an order's end state as the spec decides it.
 type Order struct {
@@ -88,9 +93,13 @@ func Expect(facts []Fact) (Order, Effects) {
 	type refund struct {
 		payment, cur string
 		amount       int64
+		// the announcement that counts: the earliest-created
+		event   string
+		created time.Time
 	}
 	successes := map[string]payment{}
 	refunds := map[string]refund{}
+	contradicted := map[string]bool{}
 	var latestFailure *Fact
 	var failures []string
 	for _, f := range facts {
@@ -101,8 +110,13 @@ func Expect(facts []Fact) (Order, Effects) {
 				successes[f.PaymentID] = payment{f.PaymentID, f.PaymentCreated, f.Amount, lower(f.Currency)}
 			}
 		case Refunded:
-			if _, ok := refunds[f.RefundID]; !ok {
-				refunds[f.RefundID] = refund{f.PaymentID, lower(f.Currency), f.Amount}
+			r := refund{f.PaymentID, lower(f.Currency), f.Amount, f.EventID, f.Created}
+			held, ok := refunds[f.RefundID]
+			if ok && (held.payment != r.payment || held.cur != r.cur || held.amount != r.amount) {
+				contradicted[f.RefundID] = true
+			}
+			if !ok || r.created.Before(held.created) || r.created.Equal(held.created) && r.event < held.event {
+				refunds[f.RefundID] = r
 			}
 		case Failed:
 			if !slices.Contains(failures, f.EventID) {
@@ -176,6 +190,9 @@ func Expect(facts []Fact) (Order, Effects) {
 	}
 	if o.Paid && o.RefundedTotal > o.PaidTotal {
 		anomalies["over_refund"] = true
+	}
+	if len(contradicted) > 0 {
+		anomalies["refund_conflict"] = true
 	}
 	for _, a := range anomalyOrder {
 		if anomalies[a] {
