@@ -102,7 +102,7 @@ func TestPolicies(t *testing.T) {
 		out := []stmt{
 			{sid: "EventRecords", actions: []string{"dynamodb:UpdateItem", "dynamodb:PutItem"}, resources: []string{arn("dynamodb", "table/events")}},
 			{sid: "Orders", actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/orders")}},
-			{sid: "Refunds", actions: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, resources: []string{arn("dynamodb", "table/refunds")}},
+			{sid: "Refunds", actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/refunds")}},
 			{sid: "DomainEvents", actions: []string{"events:PutEvents"}, resources: []string{arn("events", "event-bus/"+bus)}},
 		}
 		if email {
@@ -276,6 +276,7 @@ func TestActions(t *testing.T) {
 		"ProcessorFunctionRolePolicy0/Orders dynamodb:UpdateItem",
 		"ProcessorFunctionRolePolicy0/Refunds dynamodb:GetItem",
 		"ProcessorFunctionRolePolicy0/Refunds dynamodb:PutItem",
+		"ProcessorFunctionRolePolicy0/Refunds dynamodb:UpdateItem",
 		"ProcessorFunctionRolePolicy0/DomainEvents events:PutEvents",
 		"ProcessorFunctionRolePolicy1/CustomerEmail ses:SendEmail",
 	}
