@@ -62,14 +62,18 @@ test: deps ## Run every test with the race detector (tests start moto_server the
 	$(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -count=1 ./...
 
-# Tools: staticcheck is a tool dependency in go.mod (`go get -tool
-# honnef.co/go/tools/cmd/staticcheck@v0.8.2`), pinned in go.sum and run with
-# `go tool staticcheck`: nothing to install. cfn-lint comes from `make lint-deps`.
-lint: ## gofmt (must list nothing), go vet, staticcheck, cfn-lint
+# Tools: staticcheck and govulncheck are tool dependencies in go.mod (`go get
+# -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2`, `go get -tool
+# golang.org/x/vuln/cmd/govulncheck@v1.9.0`), pinned in go.sum and run with
+# `go tool`: nothing to install. govulncheck reads a pinned copy of the
+# vulnerability database that scripts/vulncheck.sh builds into build/ (see
+# there). cfn-lint comes from `make lint-deps`.
+lint: ## gofmt (must list nothing), go vet, staticcheck, govulncheck, cfn-lint
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	GO=$(GO) scripts/vulncheck.sh
 	cfn-lint template.yaml
 
 validate: ## Check template.yaml with cfn-lint (translates the SAM transform)
