@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -20,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/chaos"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
@@ -45,11 +45,13 @@ const (
 // rig is both functions wired as their mains wire them, against moto
 // behind a latency proxy, over fresh resources.
 type rig struct {
-	plain     aws.Config // moto direct: set-up and feeding
-	queueURL  string
-	ingest    *apigw.Handler
-	feeder    *apigw.Handler // ingest without latency, to feed the processor
-	processor *sqsbatch.Handler
+	plain    aws.Config // moto direct: set-up and feeding
+	queueURL string
+	// Each function through the entry point lambda.Start runs:
+	// lambda.NewHandler of its Handle, bytes in, bytes out.
+	ingest    lambda.Handler
+	feeder    lambda.Handler // ingest without latency, to feed the processor
+	processor lambda.Handler
 }
 
 func newRig(tb testing.TB) *rig {
@@ -108,18 +110,22 @@ func newRig(tb testing.TB) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if r.ingest, err = ingestapp.New(ctx, icfg, slow, log, io.Discard); err != nil {
+	ih, err := ingestapp.New(ctx, icfg, slow, log, io.Discard)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	r.ingest = lambda.NewHandler(ih.Handle)
 	fcfg, err := ingestconfig.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRETS": secret,
 	}))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if r.feeder, err = ingestapp.New(ctx, fcfg, plain, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	fh, err := ingestapp.New(ctx, fcfg, plain, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	r.feeder = lambda.NewHandler(fh.Handle)
 	pcfg, err := processorconfig.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "ORDERS_TABLE": ordersTable,
 		"SENDER_EMAIL": "orders@" + senderDomain, "EVENT_BUS_NAME": bus, "MAX_CONCURRENCY": "10",
@@ -128,7 +134,7 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatal(err)
 	}
 	plog := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	r.processor = processorapp.New(pcfg, slow, plog, io.Discard)
+	r.processor = lambda.NewHandler(processorapp.New(pcfg, slow, plog, io.Discard).Handle)
 	return r
 }
 

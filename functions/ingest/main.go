@@ -33,5 +33,5 @@ func main() {
 		log.Error("start ingest", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(h) // a lambda.Handler: it reads the invocation bytes itself
+	lambda.Start(h.Handle)
 }

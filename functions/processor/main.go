@@ -30,6 +30,5 @@ func main() {
 		log.Error("load AWS configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	// A lambda.Handler: it reads the invocation bytes itself.
-	lambda.Start(processorapp.New(cfg, awsCfg, log, os.Stdout))
+	lambda.Start(processorapp.New(cfg, awsCfg, log, os.Stdout).Handle)
 }

@@ -7,6 +7,9 @@ package apigw
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,7 +18,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
-	"github.com/altafinex-webhooks/receiver/internal/jsontext"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 )
@@ -59,24 +61,20 @@ type Handler struct {
 	Now      func() time.Time // nil: time.Now
 }
 
-// Handle serves one decoded API Gateway request. It never returns an
-// error: every failure is an HTTP answer, so API Gateway never turns one
-// into a bare 500. The Lambda uses Invoke, which reads the same fields from
-// the invocation bytes.
+// Handle serves one API Gateway payload-2.0 request (HTTP API, or a Lambda
+// function URL, which sends the same format). It never returns an error:
+// every failure is an HTTP answer, so API Gateway never turns one into a
+// bare 500. The Lambda calls it through lambda.Start(h.Handle), which
+// decodes the invocation and encodes the response with encoding/json; the
+// local stack and the tests call it through lambda.NewHandler(h.Handle),
+// the same code.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	status, body := h.serve(ctx, FromEvent(ev))
-	return response(status, body), nil
-}
-
-// serve runs one request through the receiver, logs and counts it, and
-// returns the answer.
-func (h *Handler) serve(ctx context.Context, inv Invocation) (int, answerBody) {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
 	start := now()
-	req, err := inv.Request()
+	req, err := Request(ev)
 	var res ingest.Result
 	if err != nil {
 		res = ingest.Result{Outcome: ingest.BadRequest, Reason: err.Error()}
@@ -87,8 +85,16 @@ func (h *Handler) serve(ctx context.Context, inv Invocation) (int, answerBody) {
 	if !ok {
 		a = answers[ingest.Unavailable]
 	}
-	h.observe(ctx, inv.RequestID, res, a, now().Sub(start))
-	return a.status, answerFor(a, res)
+	h.observe(ctx, ev.RequestContext.RequestID, res, a, now().Sub(start))
+	body, err := json.Marshal(answerFor(a, res))
+	if err != nil { // three strings: json.Marshal cannot fail
+		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("apigw: encode the answer: %w", err)
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: a.status,
+		Headers:    map[string]string{"Content-Type": "application/json"},
+		Body:       string(append(body, '\n')),
+	}, nil
 }
 
 func (h *Handler) observe(ctx context.Context, requestID string, res ingest.Result, a answer, d time.Duration) {
@@ -143,34 +149,6 @@ func answerFor(a answer, res ingest.Result) answerBody {
 	return body
 }
 
-// response is the decoded form of what AppendResponse writes.
-func response(status int, body answerBody) events.APIGatewayV2HTTPResponse {
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(appendAnswer(nil, body)),
-	}
-}
-
-// appendAnswer writes the answer's JSON and a newline, as json.Marshal of
-// answerBody would, without reflection.
-func appendAnswer(dst []byte, body answerBody) []byte {
-	dst = append(dst, '{')
-	if body.EventID != "" {
-		dst = append(dst, `"event_id":`...)
-		dst = jsontext.AppendString(dst, body.EventID)
-		dst = append(dst, ',')
-	}
-	if body.Status != "" {
-		dst = append(dst, `"status":`...)
-		dst = jsontext.AppendString(dst, body.Status)
-	} else {
-		dst = append(dst, `"error":`...)
-		dst = jsontext.AppendString(dst, body.Error)
-	}
-	return append(dst, "}\n"...)
-}
-
 type answerBody struct {
 	EventID string `json:"event_id,omitempty"`
 	Status  string `json:"status,omitempty"`
@@ -180,31 +158,27 @@ type answerBody struct {
 // signatureKey is the header's name as API Gateway delivers it.
 var signatureKey = strings.ToLower(signature.HeaderName)
 
-// Request turns the invocation into an ingest request: the body
-// base64-decoded when API Gateway encoded it.
-func (inv Invocation) Request() (ingest.Request, error) {
-	body := inv.Body
-	if inv.IsBase64Encoded {
-		dec := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
-		n, err := base64.StdEncoding.Decode(dec, body)
-		if err != nil {
-			return ingest.Request{}, errBadBase64
+// ErrBadBase64 is Request's error for a body API Gateway marked base64
+// that is not.
+var ErrBadBase64 = errors.New("body is not valid base64")
+
+// Request turns the event into an ingest request: the body base64-decoded
+// when API Gateway encoded it, the signature header found in any case.
+func Request(ev events.APIGatewayV2HTTPRequest) (ingest.Request, error) {
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return ingest.Request{}, ErrBadBase64
 		}
-		body = dec[:n]
 	}
 	return ingest.Request{
-		Method:    inv.Method,
+		Method:    ev.RequestContext.HTTP.Method,
 		Body:      body,
-		Signature: inv.Signature,
-		SourceIP:  inv.SourceIP,
+		Signature: Header(ev.Headers, signatureKey),
+		SourceIP:  ev.RequestContext.HTTP.SourceIP,
 	}, nil
 }
-
-type constErr string
-
-func (e constErr) Error() string { return string(e) }
-
-const errBadBase64 = constErr("body is not valid base64")
 
 // Header looks name up in API Gateway's header map, whatever the case of
 // its keys; a lower-case name takes the fast path, as HTTP APIs deliver

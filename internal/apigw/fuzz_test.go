@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/altafinex-webhooks/receiver/internal/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/envelope"
@@ -130,8 +131,9 @@ func viaJSON(s string) string {
 	return out
 }
 
-// FuzzInvoke feeds arbitrary API Gateway requests, as invocation bytes, to
-// Invocation.Request and to the Lambda entry point (Invoke) over a real
+// FuzzInvoke feeds arbitrary API Gateway requests to Request and, as
+// invocation bytes, to the Lambda entry point (Handle under
+// lambda.NewHandler, as lambda.Start runs it) over a real
 // ingest.Service with in-memory fakes. Whatever the input, the handler must
 // not panic or fail, must answer a documented
 // status (never a 5xx, since the fakes never fail) with a JSON body naming
@@ -157,30 +159,27 @@ func FuzzInvoke(f *testing.F) {
 		ev.RequestContext.HTTP.SourceIP = "203.0.113.7"
 		ev.RequestContext.RequestID = "fuzz"
 
+		req, err := apigw.Request(ev)
+		if (err != nil) != (decodeErr != nil) {
+			t.Fatalf("Request error %v, base64 decoding error %v", err, decodeErr)
+		}
+		if err == nil && (!bytes.Equal(req.Body, decoded) || req.Signature != header || req.Method != method) {
+			t.Fatalf("Request = %+v, want body %q signature %q method %q", req, decoded, header, method)
+		}
+
+		// The Lambda entry point, as lambda.Start(h.Handle) runs it: the
+		// event as JSON bytes in, the response's bytes out.
 		payload, err := json.Marshal(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
-		inv, err := apigw.DecodeInvocation(payload)
-		if err != nil {
-			t.Fatalf("DecodeInvocation refused what json.Marshal wrote: %v\n%s", err, payload)
-		}
-		req, err := inv.Request()
-		if (err != nil) != (decodeErr != nil) {
-			t.Fatalf("Request error %v, base64 decoding error %v", err, decodeErr)
-		}
 		// json.Marshal turns each invalid UTF-8 byte into U+FFFD (API
 		// Gateway would have sent such a body base64-encoded): compare
 		// with what the payload carries.
-		if err == nil && !isBase64 {
+		if decodeErr == nil && !isBase64 {
 			decoded = []byte(viaJSON(body))
 		}
-		if err == nil && (!bytes.Equal(req.Body, decoded) || req.Signature != viaJSON(header) || req.Method != viaJSON(method)) {
-			t.Fatalf("Request = %+v, want body %q signature %q method %q", req, decoded, header, method)
-		}
-		if err == nil {
-			header, method = req.Signature, req.Method
-		}
+		header, method = viaJSON(header), viaJSON(method)
 
 		store, queue := &memStore{recs: map[string]eventrecord.Record{}}, &memQueue{}
 		h := &apigw.Handler{
@@ -188,7 +187,7 @@ func FuzzInvoke(f *testing.F) {
 			Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			Metrics:  &metrics.EMF{W: io.Discard, Function: "ingest"},
 		}
-		out, err := h.Invoke(context.Background(), payload)
+		out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
 		if err != nil {
 			t.Fatalf("Invoke returned an error: %v", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -134,8 +135,8 @@ type rig struct {
 	network                  *chaos.Network
 	rec                      *chaos.Recorder
 	ingest                   chaos.HandleFunc
-	processor                *sqsbatch.Handler
-	fnSQS                    *sqs.Client // through the proxy: the pollers'
+	processor                lambda.Handler // lambda.NewHandler(Handle), what lambda.Start runs
+	fnSQS                    *sqs.Client    // through the proxy: the pollers'
 	logger                   *slog.Logger
 	// background: invocations the simulated Lambda timed out, still
 	// running (frozen: every AWS call they make is refused).
@@ -225,9 +226,11 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	if err != nil {
 		t.Fatalf("ingestapp.New: %v", err)
 	}
-	// Both functions run through their bytes entry points, as on Lambda.
+	// Both functions run through the entry point lambda.Start runs: the
+	// event as JSON bytes in, the response's bytes out.
+	ingestEntry := lambda.NewHandler(ih.Handle)
 	r.ingest = func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		return lambdajson.Call[events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse](ctx, ih, ev)
+		return lambdajson.Call[events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse](ctx, ingestEntry, ev)
 	}
 
 	pcfg, err := processorconfig.Load(getenv)
@@ -235,7 +238,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 		t.Fatal(err)
 	}
 	r.rec = chaos.NewRecorder(chaos.DefaultSchedule(), poison, maxReceiveCount)
-	r.processor = newProcessor(pcfg, processorCfg, r.rec, r.logger)
+	r.processor = lambda.NewHandler(newProcessor(pcfg, processorCfg, r.rec, r.logger).Handle)
 	// The pollers poll with the processor's keys, as the event source
 	// mapping uses its role.
 	r.fnSQS = sqs.NewFromConfig(processorCfg)

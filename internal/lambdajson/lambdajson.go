@@ -1,8 +1,9 @@
 // Package lambdajson calls a Lambda handler the way the Lambda runtime
 // does: the event as JSON bytes in, the response's JSON bytes out. The
-// local stack and the tests use it so that they run the functions through
-// the same entry point (lambda.Handler's Invoke) as the deployment, with
-// typed events on their side.
+// local stack and the tests use it with lambda.NewHandler(h.Handle), the
+// entry point lambda.Start(h.Handle) runs in the deployment, so that
+// aws-lambda-go's decoding of the event and encoding of the response are
+// exercised too, with typed events on their side.
 package lambdajson
 
 import (
@@ -11,8 +12,8 @@ import (
 	"fmt"
 )
 
-// Handler is the entry point the runtime calls; lambda.Handler has this
-// method set, and so do the ingest and processor handlers.
+// Handler is the entry point the runtime calls: lambda.Handler, as
+// lambda.NewHandler returns it.
 type Handler interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -39,10 +40,11 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 		return nil, err
 	}
 	log := o.Log.With("function", "processor")
-	h := processorapp.New(cfg, fnAWS, log, io.Discard)
+	// Through the entry point lambda.Start(h.Handle) runs: the event as
+	// JSON bytes in, the response's bytes out.
+	h := lambda.NewHandler(processorapp.New(cfg, fnAWS, log, io.Discard).Handle)
 	orders := ddborders.New(ddb, st.OrdersTable)
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		// Through the bytes entry point, as Lambda calls it.
 		resp, err := lambdajson.Call[events.SQSEvent, events.SQSEventResponse](ctx, h, ev)
 		logOrders(ctx, log, orders, ev)
 		return resp, err

@@ -1,6 +1,7 @@
 package processorapp_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -128,7 +130,7 @@ func unreachableAWS() aws.Config {
 // newHandler wires the processor exactly as functions/processor does, with
 // the configuration a deployment with a sender and a bus loads, logs
 // (JSON, with the request id handler) and metrics to io.Discard, and opts.
-func newHandler(tb testing.TB, opts ...processorapp.Option) *sqsbatch.Handler {
+func newHandler(tb testing.TB, opts ...processorapp.Option) lambda.Handler {
 	tb.Helper()
 	env := map[string]string{
 		processorconfig.EnvEventsTable:  "webhook-events",
@@ -142,7 +144,7 @@ func newHandler(tb testing.TB, opts ...processorapp.Option) *sqsbatch.Handler {
 		tb.Fatal(err)
 	}
 	log := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	return processorapp.New(cfg, unreachableAWS(), log, io.Discard, opts...)
+	return lambda.NewHandler(processorapp.New(cfg, unreachableAWS(), log, io.Discard, opts...).Handle)
 }
 
 // invocationContext is the context of one Lambda invocation, as the runtime
@@ -154,72 +156,35 @@ func invocationContext() context.Context {
 	})
 }
 
-// invoke does what the runtime and the handler do with one invocation: the
-// event's JSON in, the response's JSON out.
-func invoke(ctx context.Context, h *sqsbatch.Handler, raw []byte) (events.SQSEventResponse, []byte, error) {
-	var ev events.SQSEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return events.SQSEventResponse{}, nil, err
-	}
-	resp, err := h.Handle(ctx, ev)
-	if err != nil {
-		return resp, nil, err
-	}
-	out, err := json.Marshal(resp)
-	return resp, out, err
-}
-
-// invokeBytes is invoke as the runtime does it since functions/processor
-// starts the handler itself, a lambda.Handler: the invocation's bytes to
-// Invoke, the response's bytes back, decoded here only to be checked.
-func invokeBytes(ctx context.Context, h *sqsbatch.Handler, raw []byte) (events.SQSEventResponse, []byte, error) {
+// invoke runs one invocation through the entry point lambda.Start runs
+// (lambda.NewHandler of the handler's Handle): the event's JSON bytes in,
+// the response's bytes out, decoded here only to be checked.
+func invoke(ctx context.Context, h lambda.Handler, raw []byte) (events.SQSEventResponse, []byte, error) {
 	out, err := h.Invoke(ctx, raw)
 	if err != nil {
-		return events.SQSEventResponse{}, nil, err
+		return events.SQSEventResponse{}, out, err
 	}
+	out = bytes.TrimSpace(out) // json.Encoder ends the response with a newline
 	var resp events.SQSEventResponse
 	err = json.Unmarshal(out, &resp)
 	return resp, out, err
-}
-
-// A batch's path from the invocation's bytes to the response's.
-type batchPath func(ctx context.Context, h *sqsbatch.Handler, raw []byte) ([]byte, error)
-
-// throughHandle is the path before the handler was a lambda.Handler:
-// encoding/json into events.SQSEvent, Handle, json.Marshal.
-func throughHandle(ctx context.Context, h *sqsbatch.Handler, raw []byte) ([]byte, error) {
-	_, out, err := invoke(ctx, h, raw)
-	return out, err
-}
-
-// throughInvoke is the path since: the handler's Invoke, bytes to bytes.
-func throughInvoke(ctx context.Context, h *sqsbatch.Handler, raw []byte) ([]byte, error) {
-	return h.Invoke(ctx, raw)
 }
 
 // noFailures is the response to a batch without a record to retry.
 const noFailures = `{"batchItemFailures":[]}`
 
 // BenchmarkProcessorBatch10 runs batches of 10 distinct payment.succeeded
-// records from the invocation's bytes to the response's, every record a
-// first-time processing (claim, order update, email, domain event, final
-// write) against zero-latency in-memory fakes, through encoding/json and
-// Handle: the path before the handler read the bytes itself.
-func BenchmarkProcessorBatch10(b *testing.B) { benchBatch(b, 10, throughHandle) }
+// records from the invocation's bytes to the response's, through the
+// entry point lambda.Start runs, every record a first-time processing
+// (claim, order update, email, domain event, final write) against
+// zero-latency in-memory fakes.
+func BenchmarkProcessorBatch10(b *testing.B) { benchBatch(b, 10) }
 
 // BenchmarkProcessorBatch1 is BenchmarkProcessorBatch10 with one record per
 // batch.
-func BenchmarkProcessorBatch1(b *testing.B) { benchBatch(b, 1, throughHandle) }
+func BenchmarkProcessorBatch1(b *testing.B) { benchBatch(b, 1) }
 
-// BenchmarkProcessorInvokeBatch10 is BenchmarkProcessorBatch10 from the
-// same bytes through the handler's Invoke, as the runtime calls it now.
-func BenchmarkProcessorInvokeBatch10(b *testing.B) { benchBatch(b, 10, throughInvoke) }
-
-// BenchmarkProcessorInvokeBatch1 is BenchmarkProcessorInvokeBatch10 with
-// one record per batch.
-func BenchmarkProcessorInvokeBatch1(b *testing.B) { benchBatch(b, 1, throughInvoke) }
-
-func benchBatch(b *testing.B, n int, through batchPath) {
+func benchBatch(b *testing.B, n int) {
 	f := newFakes()
 	h := newHandler(b, f.options()...)
 	raw := invocation(b, n)
@@ -231,7 +196,7 @@ func benchBatch(b *testing.B, n int, through batchPath) {
 	runtime.ReadMemStats(&before)
 	ops := 0
 	for b.Loop() {
-		out, err := through(ctx, h, raw)
+		_, out, err := invoke(ctx, h, raw)
 		if err != nil {
 			b.Fatalf("invoke: %v (response %q)", err, out)
 		}
@@ -271,89 +236,78 @@ func BenchmarkRawHMAC_2KB(b *testing.B) {
 // TestBatchThroughFakes runs the benchmarks' invocations through the same
 // wiring and checks every call the fakes saw: that the benchmarks measure
 // first-time processing, and that a second delivery is a duplicate that
-// changes nothing. Both paths are checked: encoding/json and Handle, and
-// the handler's Invoke.
+// changes nothing.
 func TestBatchThroughFakes(t *testing.T) {
-	paths := []struct {
-		name string
-		call func(context.Context, *sqsbatch.Handler, []byte) (events.SQSEventResponse, []byte, error)
-	}{{"Handle", invoke}, {"Invoke", invokeBytes}}
-	for _, p := range paths {
-		call := p.call
-		t.Run(p.name, func(t *testing.T) {
-			for _, n := range []int{1, 10} {
-				t.Run(fmt.Sprintf("batch of %d", n), func(t *testing.T) {
-					f := newFakes()
-					h := newHandler(t, f.options()...)
-					raw := invocation(t, n)
-					ctx := invocationContext()
+	for _, n := range []int{1, 10} {
+		t.Run(fmt.Sprintf("batch of %d", n), func(t *testing.T) {
+			f := newFakes()
+			h := newHandler(t, f.options()...)
+			raw := invocation(t, n)
+			ctx := invocationContext()
 
-					resp, out, err := call(ctx, h, raw)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if string(out) != noFailures {
-						t.Fatalf("response %s, want no batch item failures", out)
-					}
-					if len(resp.BatchItemFailures) != 0 {
-						t.Fatalf("batch item failures %v", resp.BatchItemFailures)
-					}
-					want := tally{claims: n, processed: n, orderUpdates: n, emails: n, domainEvents: n}
-					if got := f.tally(); got != want {
-						t.Fatalf("fakes saw %+v, want %+v", got, want)
-					}
-					checkEvents(t, f, n)
-					checkOrders(t, f, n)
-					checkEmails(t, f, n)
-					checkDomainEvents(t, f, n)
-
-					// A second delivery of the same batch: duplicates, claimed
-					// and refused, with no further effect.
-					if _, out, err := call(ctx, h, raw); err != nil || string(out) != noFailures {
-						t.Fatalf("second delivery: %v, response %s", err, out)
-					}
-					want.claims = 2 * n
-					if got := f.tally(); got != want {
-						t.Errorf("after a second delivery the fakes saw %+v, want %+v", got, want)
-					}
-
-					// After a reset the same batch is a first delivery again,
-					// as in the benchmarks.
-					if got := f.reset(); got != want {
-						t.Errorf("reset returned %+v, want %+v", got, want)
-					}
-					if _, _, err := call(ctx, h, raw); err != nil {
-						t.Fatal(err)
-					}
-					want.claims = n
-					if got := f.tally(); got != want {
-						t.Errorf("after a reset the fakes saw %+v, want %+v", got, want)
-					}
-				})
+			resp, out, err := invoke(ctx, h, raw)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Run("without the fakes", func(t *testing.T) {
-				// A wiring whose wrappers keep the production stores reaches
-				// for DynamoDB (unreachable here): every record is retried and
-				// the fakes see nothing.
-				f := newFakes()
-				h := newHandler(t,
-					processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return f.mailer }),
-					processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return f.publisher }),
-				)
-				resp, _, err := call(invocationContext(), h, invocation(t, 2))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(resp.BatchItemFailures) != 2 {
-					t.Errorf("batch item failures %v, want both records", resp.BatchItemFailures)
-				}
-				if got := f.tally(); got != (tally{}) {
-					t.Errorf("fakes saw %+v, want nothing", got)
-				}
-			})
+			if string(out) != noFailures {
+				t.Fatalf("response %s, want no batch item failures", out)
+			}
+			if len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("batch item failures %v", resp.BatchItemFailures)
+			}
+			want := tally{claims: n, processed: n, orderUpdates: n, emails: n, domainEvents: n}
+			if got := f.tally(); got != want {
+				t.Fatalf("fakes saw %+v, want %+v", got, want)
+			}
+			checkEvents(t, f, n)
+			checkOrders(t, f, n)
+			checkEmails(t, f, n)
+			checkDomainEvents(t, f, n)
 
+			// A second delivery of the same batch: duplicates, claimed
+			// and refused, with no further effect.
+			if _, out, err := invoke(ctx, h, raw); err != nil || string(out) != noFailures {
+				t.Fatalf("second delivery: %v, response %s", err, out)
+			}
+			want.claims = 2 * n
+			if got := f.tally(); got != want {
+				t.Errorf("after a second delivery the fakes saw %+v, want %+v", got, want)
+			}
+
+			// After a reset the same batch is a first delivery again,
+			// as in the benchmarks.
+			if got := f.reset(); got != want {
+				t.Errorf("reset returned %+v, want %+v", got, want)
+			}
+			if _, _, err := invoke(ctx, h, raw); err != nil {
+				t.Fatal(err)
+			}
+			want.claims = n
+			if got := f.tally(); got != want {
+				t.Errorf("after a reset the fakes saw %+v, want %+v", got, want)
+			}
 		})
 	}
+	t.Run("without the fakes", func(t *testing.T) {
+		// A wiring whose wrappers keep the production stores reaches
+		// for DynamoDB (unreachable here): every record is retried and
+		// the fakes see nothing.
+		f := newFakes()
+		h := newHandler(t,
+			processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return f.mailer }),
+			processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return f.publisher }),
+		)
+		resp, _, err := invoke(invocationContext(), h, invocation(t, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.BatchItemFailures) != 2 {
+			t.Errorf("batch item failures %v, want both records", resp.BatchItemFailures)
+		}
+		if got := f.tally(); got != (tally{}) {
+			t.Errorf("fakes saw %+v, want nothing", got)
+		}
+	})
 }
 
 func checkEvents(t *testing.T, f *fakes, n int) {

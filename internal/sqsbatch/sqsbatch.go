@@ -2,8 +2,8 @@
 // mapping with ReportBatchItemFailures: it turns an events.SQSEvent into
 // queue messages, processes them, and answers an events.SQSEventResponse
 // that names exactly the records to deliver again. The Lambda runtime
-// calls Invoke, which reads the invocation bytes itself (DecodeBatch) and
-// writes the response by hand; Handle is the same on decoded events.
+// calls Handle through lambda.Start(h.Handle): aws-lambda-go decodes the
+// invocation and encodes the response with encoding/json.
 //
 // The handler's error is always nil: one record's failure never makes the
 // whole batch retry, and every record's outcome is in the response.
@@ -73,32 +73,22 @@ func New(proc Processor, log *slog.Logger) *Handler {
 }
 
 // Handle processes one batch and reports the records to retry as batch item
-// failures, by message id. The error is always nil.
+// failures, by message id, in the batch's order; no failure is an empty
+// list. The error is always nil: one record's failure never makes the
+// whole batch retry.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	failed := h.process(ctx, FromEvent(ev))
-	resp := events.SQSEventResponse{BatchItemFailures: make([]events.SQSBatchItemFailure, len(failed))}
-	for i, id := range failed {
-		resp.BatchItemFailures[i].ItemIdentifier = id
-	}
-	return resp, nil
-}
-
-// process processes the records of one batch, counts and logs the
-// outcomes, and returns the message ids of the records to retry, in the
-// batch's order.
-func (h *Handler) process(ctx context.Context, recs []Record) []string {
-	msgs := make([]eventrecord.Message, len(recs))
-	for i := range recs {
-		msgs[i] = recs[i].Message
+	msgs := make([]eventrecord.Message, len(ev.Records))
+	for i, r := range ev.Records {
+		msgs[i] = Message(r)
 	}
 	results := h.proc.ProcessBatch(ctx, msgs)
-	failed := []string{}
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	counts := map[process.Outcome]int{}
-	for i, r := range recs {
+	for i, r := range ev.Records {
 		// A result missing for a record cannot be told apart from a
 		// failure: retry it.
 		if i >= len(results) || results[i].Outcome.Retry() {
-			failed = append(failed, r.MessageID)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
 		if i < len(results) {
 			counts[results[i].Outcome]++
@@ -106,14 +96,14 @@ func (h *Handler) process(ctx context.Context, recs []Record) []string {
 		}
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "batch done",
-		slog.Int("records", len(recs)),
-		slog.Int("retry", len(failed)),
+		slog.Int("records", len(ev.Records)),
+		slog.Int("retry", len(resp.BatchItemFailures)),
 		slog.Int(string(process.OutcomeProcessed), counts[process.OutcomeProcessed]),
 		slog.Int(string(process.OutcomeDuplicate), counts[process.OutcomeDuplicate]),
 		slog.Int(string(process.OutcomeFailed), counts[process.OutcomeFailed]),
 		slog.Int(string(process.OutcomeRetrying), counts[process.OutcomeRetrying]),
 		slog.Int(string(process.OutcomeInFlight), counts[process.OutcomeInFlight]))
-	return failed
+	return resp, nil
 }
 
 func (h *Handler) count(r process.Result) {
@@ -148,19 +138,17 @@ func (h *Handler) count(r process.Result) {
 // left zero; the processor then routes on the body. A body that does not
 // decode is kept as it came: the processor records it FAILED, body kept.
 func Message(r events.SQSMessage) eventrecord.Message {
-	return message([]byte(r.Body), attr(r, eventrecord.AttrEventID), attr(r, eventrecord.AttrType),
-		attr(r, eventrecord.AttrReceivedAt), attr(r, eventrecord.AttrReplay), attr(r, eventrecord.AttrBodyEncoding))
-}
-
-// message makes the queue message of a message body and the string values
-// of its attributes ("" for a missing one).
-func message(body []byte, eventID, typ, receivedAt, replay, encoding string) eventrecord.Message {
-	raw, err := eventrecord.DecodeBody(body, encoding)
-	if err != nil {
-		raw = body
+	body := []byte(r.Body)
+	if raw, err := eventrecord.DecodeBody(body, attr(r, eventrecord.AttrBodyEncoding)); err == nil {
+		body = raw
 	}
-	m := eventrecord.Message{EventID: eventID, Type: typ, Body: raw, Replay: replay == "true"}
-	if ms, err := strconv.ParseInt(receivedAt, 10, 64); err == nil && ms > 0 {
+	m := eventrecord.Message{
+		EventID: attr(r, eventrecord.AttrEventID),
+		Type:    attr(r, eventrecord.AttrType),
+		Body:    body,
+		Replay:  attr(r, eventrecord.AttrReplay) == "true",
+	}
+	if ms, err := strconv.ParseInt(attr(r, eventrecord.AttrReceivedAt), 10, 64); err == nil && ms > 0 {
 		m.ReceivedAt = time.UnixMilli(ms).UTC()
 	}
 	return m

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/invoketest"
@@ -129,8 +129,8 @@ func (w *ingestLoad) between(ctx context.Context, i int) error {
 // (EventBridge) and finished: the whole per-event call budget.
 type processorLoad struct {
 	fx      *fixture
-	size    int // records per invocation
-	feeder  *apigw.Handler
+	size    int            // records per invocation
+	feeder  lambda.Handler // ingest through lambda.NewHandler(Handle), what lambda.Start runs
 	feedURL string
 	ready   [][]byte
 	run     int
@@ -170,9 +170,11 @@ func (w *processorLoad) prepare(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	if w.feeder, err = ingestapp.New(ctx, cfg, w.fx.aws, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	feeder, err := ingestapp.New(ctx, cfg, w.fx.aws, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
 		return err
 	}
+	w.feeder = lambda.NewHandler(feeder.Handle)
 	w.feedURL = url
 	w.ready = w.ready[:0]
 	for range n {

@@ -62,14 +62,18 @@ func handler(ctx context.Context) (lambda.Handler, error) {
 			return nil, err
 		}
 		log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-		return ingestapp.New(ctx, cfg, awsCfg, log, os.Stdout)
+		h, err := ingestapp.New(ctx, cfg, awsCfg, log, os.Stdout)
+		if err != nil {
+			return nil, err
+		}
+		return lambda.NewHandler(h.Handle), nil
 	case "processor":
 		cfg, err := processorconfig.Load(os.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		log := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
-		return processorapp.New(cfg, awsCfg, log, os.Stdout), nil
+		return lambda.NewHandler(processorapp.New(cfg, awsCfg, log, os.Stdout).Handle), nil
 	default:
 		return nil, fmt.Errorf("PROFBOOT_FUNCTION %q is neither ingest nor processor", fn)
 	}
