@@ -301,12 +301,12 @@ func busToQueue(t *testing.T, ctx context.Context, eb *eventbridge.Client, clien
 // newProcessor is processorapp.New with the recorder's decorators around
 // the events table, the mailer, the publisher and every handler.
 func newProcessor(cfg processorconfig.Config, awsCfg aws.Config, rec *chaos.Recorder, log *slog.Logger) *sqsbatch.Handler {
-	return processorapp.New(cfg, awsCfg, log, io.Discard,
-		processorapp.WithEventsWrapper(func(e process.Events) process.Events { return rec.Events(e) }),
-		processorapp.WithMailerWrapper(func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) }),
-		processorapp.WithPublisherWrapper(func(p handlers.Publisher) handlers.Publisher { return rec.Publisher(p) }),
-		processorapp.WithHandlersWrapper(rec.Handlers),
-	)
+	return processorapp.NewWithTestHooks(cfg, awsCfg, log, io.Discard, processorapp.TestHooks{
+		Events:    func(e process.Events) process.Events { return rec.Events(e) },
+		Mailer:    func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) },
+		Publisher: func(p handlers.Publisher) handlers.Publisher { return rec.Publisher(p) },
+		Handlers:  rec.Handlers,
+	})
 }
 
 // checkWiring proves that the functions' calls to each service go through

@@ -220,19 +220,19 @@ func processorMetrics(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	refused := map[string]eventrecord.Status{"evt_dup": eventrecord.Processed, "evt_busy": eventrecord.Processing}
-	h := processorapp.New(processorconfig.Config{EventsTable: "events", OrdersTable: "orders"}, aws.Config{Region: "us-east-1"},
-		slog.New(slog.DiscardHandler), &buf,
-		processorapp.WithEventsWrapper(func(process.Events) process.Events { return &claims{refused: refused} }),
-		processorapp.WithOrdersWrapper(func(handlers.Orders) handlers.Orders {
-			return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
-		}),
-		processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return mailer{} }),
-		processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return publisher{} }),
-		processorapp.WithHandlersWrapper(func(r process.Registry) process.Registry {
-			r["test.panic"] = process.HandlerFunc(func(context.Context, process.Event, *process.Steps) error { panic("a merchant's bug") })
-			return r
-		}),
-	)
+	h := processorapp.NewWithTestHooks(processorconfig.Config{EventsTable: "events", OrdersTable: "orders"}, aws.Config{Region: "us-east-1"},
+		slog.New(slog.DiscardHandler), &buf, processorapp.TestHooks{
+			Events: func(process.Events) process.Events { return &claims{refused: refused} },
+			Orders: func(handlers.Orders) handlers.Orders {
+				return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
+			},
+			Mailer:    func(handlers.Mailer) handlers.Mailer { return mailer{} },
+			Publisher: func(handlers.Publisher) handlers.Publisher { return publisher{} },
+			Handlers: func(r process.Registry) process.Registry {
+				r["test.panic"] = process.HandlerFunc(func(context.Context, process.Event, *process.Steps) error { panic("a merchant's bug") })
+				return r
+			},
+		})
 	now := time.Now()
 	at := func(min int) time.Time { return now.Add(time.Duration(min-60) * time.Minute) }
 	var recs []events.SQSMessage

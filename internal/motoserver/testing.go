@@ -8,11 +8,27 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
+
+// The helpers in this file are for tests only. They take the two small
+// interfaces below rather than *testing.M and testing.TB (which satisfy
+// them), so that package testing is not linked into the programs that use
+// the rest of this package to run the emulator (webhookctl's local stack,
+// mkevents): the linker drops these unused functions, and testing's flags
+// and init never reach them.
+
+// M is what RunTests needs of a *testing.M.
+type M interface{ Run() int }
+
+// TB is what TestConfig and UniqueName need of a testing.TB.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Name() string
+}
 
 // RunTests is a TestMain for packages whose tests need the emulator:
 //
@@ -23,7 +39,7 @@ import (
 // AWS_ENDPOINT_URL and test credentials for the package's tests, and stops
 // it afterwards. When no emulator can be had it fails the package with a
 // clear message: tests never skip silently.
-func RunTests(m *testing.M) int {
+func RunTests(m M) int {
 	ctx := context.Background()
 	if ep := Endpoint(); ep != "" {
 		if err := Ping(ctx, ep); err != nil {
@@ -53,7 +69,7 @@ func setTestEnv(endpoint string) {
 // TestConfig returns an SDK configuration for the package's emulator, with
 // the keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. It fails the
 // test when RunTests did not set one up.
-func TestConfig(t testing.TB) aws.Config {
+func TestConfig(t TB) aws.Config {
 	t.Helper()
 	ep := Endpoint()
 	if ep == "" {
@@ -75,7 +91,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
 // UniqueName returns a table or queue name unique to this test, so tests
 // sharing one emulator do not see each other's data.
-func UniqueName(t testing.TB, prefix string) string {
+func UniqueName(t TB, prefix string) string {
 	t.Helper()
 	var b [4]byte
 	_, _ = rand.Read(b[:])

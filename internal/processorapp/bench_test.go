@@ -130,7 +130,7 @@ func unreachableAWS() aws.Config {
 // newHandler wires the processor exactly as functions/processor does, with
 // the configuration a deployment with a sender and a bus loads, logs
 // (JSON, with the request id handler) and metrics to io.Discard, and opts.
-func newHandler(tb testing.TB, opts ...processorapp.Option) lambda.Handler {
+func newHandler(tb testing.TB, hooks processorapp.TestHooks) lambda.Handler {
 	tb.Helper()
 	env := map[string]string{
 		processorconfig.EnvEventsTable:  "webhook-events",
@@ -144,7 +144,7 @@ func newHandler(tb testing.TB, opts ...processorapp.Option) lambda.Handler {
 		tb.Fatal(err)
 	}
 	log := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	return lambda.NewHandler(processorapp.New(cfg, unreachableAWS(), log, io.Discard, opts...).Handle)
+	return lambda.NewHandler(processorapp.NewWithTestHooks(cfg, unreachableAWS(), log, io.Discard, hooks).Handle)
 }
 
 // invocationContext is the context of one Lambda invocation, as the runtime
@@ -186,7 +186,7 @@ func BenchmarkProcessorBatch1(b *testing.B) { benchBatch(b, 1) }
 
 func benchBatch(b *testing.B, n int) {
 	f := newFakes()
-	h := newHandler(b, f.options()...)
+	h := newHandler(b, f.hooks())
 	raw := invocation(b, n)
 	ctx := invocationContext()
 	want := tally{claims: n, processed: n, orderUpdates: n, emails: n, domainEvents: n}
@@ -241,7 +241,7 @@ func TestBatchThroughFakes(t *testing.T) {
 	for _, n := range []int{1, 10} {
 		t.Run(fmt.Sprintf("batch of %d", n), func(t *testing.T) {
 			f := newFakes()
-			h := newHandler(t, f.options()...)
+			h := newHandler(t, f.hooks())
 			raw := invocation(t, n)
 			ctx := invocationContext()
 
@@ -289,14 +289,14 @@ func TestBatchThroughFakes(t *testing.T) {
 		})
 	}
 	t.Run("without the fakes", func(t *testing.T) {
-		// A wiring whose wrappers keep the production stores reaches
+		// A wiring whose hooks keep the production stores reaches
 		// for DynamoDB (unreachable here): every record is retried and
 		// the fakes see nothing.
 		f := newFakes()
-		h := newHandler(t,
-			processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return f.mailer }),
-			processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return f.publisher }),
-		)
+		h := newHandler(t, processorapp.TestHooks{
+			Mailer:    func(handlers.Mailer) handlers.Mailer { return f.mailer },
+			Publisher: func(handlers.Publisher) handlers.Publisher { return f.publisher },
+		})
 		resp, _, err := invoke(invocationContext(), h, invocation(t, 2))
 		if err != nil {
 			t.Fatal(err)

@@ -216,14 +216,14 @@ func newFakes() *fakes {
 	}
 }
 
-// options put the fakes in place of what processorapp.New builds: each
-// wrapper drops the production dependency it is handed.
-func (f *fakes) options() []processorapp.Option {
-	return []processorapp.Option{
-		processorapp.WithEventsWrapper(func(process.Events) process.Events { return f.events }),
-		processorapp.WithOrdersWrapper(func(handlers.Orders) handlers.Orders { return f.orders }),
-		processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return f.mailer }),
-		processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return f.publisher }),
+// hooks put the fakes in place of what processorapp.New builds: each hook
+// drops the production dependency it is handed.
+func (f *fakes) hooks() processorapp.TestHooks {
+	return processorapp.TestHooks{
+		Events:    func(process.Events) process.Events { return f.events },
+		Orders:    func(handlers.Orders) handlers.Orders { return f.orders },
+		Mailer:    func(handlers.Mailer) handlers.Mailer { return f.mailer },
+		Publisher: func(handlers.Publisher) handlers.Publisher { return f.publisher },
 	}
 }
 

@@ -2,7 +2,8 @@
 // configuration: the AWS clients, the stores, the effects and the handler
 // registry. The Lambda's main and the local stack share it, so both run the
 // same code; tests that need to watch or disturb the processor (the chaos
-// test) wrap its dependencies with Options instead of copying the wiring.
+// test, the benchmarks, the metrics template test) wrap its dependencies
+// with TestHooks instead of copying the wiring.
 package processorapp
 
 import (
@@ -37,65 +38,36 @@ var (
 // template.yaml's alarms and dashboard name it.
 const MetricsFunction = "processor"
 
-// Option changes what New builds: each wraps one of the processor's
-// dependencies. Options of one kind apply in the order given, each around
-// the result of the one before.
-type Option func(*options)
-
-// options holds the wrappers, by dependency.
-type options struct {
-	events    []func(process.Events) process.Events
-	orders    []func(handlers.Orders) handlers.Orders
-	mailer    []func(handlers.Mailer) handlers.Mailer
-	publisher []func(handlers.Publisher) handlers.Publisher
-	registry  []func(process.Registry) process.Registry
+// TestHooks are for tests only: each wraps one of the dependencies New
+// builds, to watch it or to put a fake or a fault in its place. A nil hook
+// leaves its dependency as built. Production code calls New, which sets
+// none.
+type TestHooks struct {
+	Events    func(process.Events) process.Events         // the events table
+	Orders    func(handlers.Orders) handlers.Orders       // the orders table
+	Mailer    func(handlers.Mailer) handlers.Mailer       // SES, or the log mailer without a sender
+	Publisher func(handlers.Publisher) handlers.Publisher // EventBridge, or the no-op one without a bus
+	Handlers  func(process.Registry) process.Registry     // handlers.Default
 }
 
-// WithEventsWrapper wraps the events table the processor claims and
-// finishes events in.
-func WithEventsWrapper(wrap func(process.Events) process.Events) Option {
-	return func(o *options) { o.events = append(o.events, wrap) }
-}
-
-// WithOrdersWrapper wraps the orders table the handlers apply events to.
-func WithOrdersWrapper(wrap func(handlers.Orders) handlers.Orders) Option {
-	return func(o *options) { o.orders = append(o.orders, wrap) }
-}
-
-// WithMailerWrapper wraps the handlers' mailer (SES, or the log mailer
-// without a sender).
-func WithMailerWrapper(wrap func(handlers.Mailer) handlers.Mailer) Option {
-	return func(o *options) { o.mailer = append(o.mailer, wrap) }
-}
-
-// WithPublisherWrapper wraps the handlers' publisher (EventBridge, or the
-// no-op one without a bus).
-func WithPublisherWrapper(wrap func(handlers.Publisher) handlers.Publisher) Option {
-	return func(o *options) { o.publisher = append(o.publisher, wrap) }
-}
-
-// WithHandlersWrapper wraps the handler registry (handlers.Default).
-func WithHandlersWrapper(wrap func(process.Registry) process.Registry) Option {
-	return func(o *options) { o.registry = append(o.registry, wrap) }
-}
-
-// wrap applies wrappers to v in order.
-func wrap[T any](v T, wrappers []func(T) T) T {
-	for _, w := range wrappers {
-		v = w(v)
+// wrap applies hook to v, when there is one.
+func wrap[T any](v T, hook func(T) T) T {
+	if hook == nil {
+		return v
 	}
-	return v
+	return hook(v)
 }
 
 // New builds the handler. Without a sender, emails are logged; without a
 // bus, no domain events are published. Metrics go to metricsOut (stdout in
-// Lambda). opts wrap the dependencies (none in production). Nothing here
-// makes a network call.
-func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, opts ...Option) *sqsbatch.Handler {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
+// Lambda). Nothing here makes a network call.
+func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *sqsbatch.Handler {
+	return NewWithTestHooks(cfg, awsCfg, log, metricsOut, TestHooks{})
+}
+
+// NewWithTestHooks is New with the dependencies wrapped by hooks: for tests
+// only.
+func NewWithTestHooks(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, hooks TestHooks) *sqsbatch.Handler {
 	ddb := dynamodb.NewFromConfig(awsCfg)
 	var mailer handlers.Mailer = &sesmail.LogMailer{Logger: log}
 	if cfg.SenderEmail != "" {
@@ -106,14 +78,14 @@ func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metric
 		publisher = ebpublish.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
 	}
 	proc := &process.Processor{
-		Events: wrap[process.Events](ddbevents.New(ddb, cfg.EventsTable), o.events),
+		Events: wrap[process.Events](ddbevents.New(ddb, cfg.EventsTable), hooks.Events),
 		Handlers: wrap(handlers.Default(handlers.Deps{
-			Orders:           wrap[handlers.Orders](ddborders.New(ddb, cfg.OrdersTable).WithRefundsTable(cfg.RefundsTable), o.orders),
-			Mailer:           wrap(mailer, o.mailer),
-			Publisher:        wrap(publisher, o.publisher),
+			Orders:           wrap[handlers.Orders](ddborders.New(ddb, cfg.OrdersTable).WithRefundsTable(cfg.RefundsTable), hooks.Orders),
+			Mailer:           wrap(mailer, hooks.Mailer),
+			Publisher:        wrap(publisher, hooks.Publisher),
 			RetryURLTemplate: cfg.RetryURLTemplate,
 			Logger:           log,
-		}), o.registry),
+		}), hooks.Handlers),
 		Lease:          cfg.ProcessingLease,
 		TTL:            cfg.EventTTL,
 		MaxConcurrency: cfg.MaxConcurrency,

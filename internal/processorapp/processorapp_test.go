@@ -19,9 +19,9 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/sesmail"
 )
 
-// TestWrappers checks that every wrapper is handed the dependency New
-// built, in the order the options were given, once.
-func TestWrappers(t *testing.T) {
+// TestHooks checks that every hook is handed the dependency New builds,
+// once, and that what it returns is used.
+func TestHooks(t *testing.T) {
 	tests := []struct {
 		name                      string
 		sender, bus               string
@@ -35,13 +35,12 @@ func TestWrappers(t *testing.T) {
 			var got []string
 			note := func(what string, v any) { got = append(got, fmt.Sprintf("%s %T", what, v)) }
 			cfg := processorconfig.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: tc.sender, EventBusName: tc.bus}
-			h := processorapp.New(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), io.Discard,
-				processorapp.WithEventsWrapper(func(e process.Events) process.Events { note("events", e); return e }),
-				processorapp.WithOrdersWrapper(func(o handlers.Orders) handlers.Orders { note("orders", o); return o }),
-				processorapp.WithMailerWrapper(func(m handlers.Mailer) handlers.Mailer { note("mailer", m); return wrappedMailer{m} }),
-				processorapp.WithMailerWrapper(func(m handlers.Mailer) handlers.Mailer { note("mailer", m); return m }),
-				processorapp.WithPublisherWrapper(func(p handlers.Publisher) handlers.Publisher { note("publisher", p); return p }),
-				processorapp.WithHandlersWrapper(func(r process.Registry) process.Registry {
+			h := processorapp.NewWithTestHooks(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), io.Discard, processorapp.TestHooks{
+				Events:    func(e process.Events) process.Events { note("events", e); return e },
+				Orders:    func(o handlers.Orders) handlers.Orders { note("orders", o); return o },
+				Mailer:    func(m handlers.Mailer) handlers.Mailer { note("mailer", m); return m },
+				Publisher: func(p handlers.Publisher) handlers.Publisher { note("publisher", p); return p },
+				Handlers: func(r process.Registry) process.Registry {
 					note("registry", r)
 					for _, typ := range []string{handlers.TypePaymentSucceeded, handlers.TypePaymentFailed, handlers.TypeRefundCompleted} {
 						if r[typ] == nil {
@@ -49,8 +48,8 @@ func TestWrappers(t *testing.T) {
 						}
 					}
 					return r
-				}),
-			)
+				},
+			})
 			if h == nil {
 				t.Fatal("New returned nil")
 			}
@@ -58,7 +57,6 @@ func TestWrappers(t *testing.T) {
 				fmt.Sprintf("events %T", &ddbevents.Table{}),
 				fmt.Sprintf("orders %T", &ddborders.Store{}),
 				"mailer " + tc.wantMailer,
-				fmt.Sprintf("mailer %T", wrappedMailer{}),
 				"publisher " + tc.wantPublisher,
 				fmt.Sprintf("registry %T", process.Registry{}),
 			}
@@ -70,6 +68,3 @@ func TestWrappers(t *testing.T) {
 		})
 	}
 }
-
-// wrappedMailer marks a mailer as wrapped once.
-type wrappedMailer struct{ handlers.Mailer }
