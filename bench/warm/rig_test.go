@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
@@ -58,13 +58,13 @@ func newRig(tb testing.TB) *rig {
 	tb.Helper()
 	ctx := context.Background()
 	plain := motoserver.TestConfig(tb)
-	net := chaos.NewNetwork()
+	net := chaostest.NewNetwork()
 	tb.Cleanup(net.Close)
 	endpoint, err := net.AddProxy("aws", aws.ToString(plain.BaseEndpoint))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := net.Apply(chaos.Fault{Proxy: "aws", Toxics: []chaos.Toxic{{
+	if err := net.Apply(chaostest.Fault{Proxy: "aws", Toxics: []chaostest.Toxic{{
 		Name: "latency", Type: "latency", Stream: "downstream", Toxicity: 1,
 		Attributes: map[string]int64{"latency": latencyMs},
 	}}}); err != nil {

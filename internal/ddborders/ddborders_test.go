@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/altafinex-webhooks/receiver/internal/callcount"
+	"github.com/altafinex-webhooks/receiver/internal/callcounttest"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
@@ -444,7 +444,7 @@ func TestItemBoundedWhateverTheRefunds(t *testing.T) {
 		// the order: a full timeline, as after this many refunds.
 		o.Events = append(o.Events, r.EventID)[max(0, len(o.Events)+1-ddborders.MaxEvents):]
 	}
-	if size := callcount.ItemSize(ddborders.Item(o)); size > bound {
+	if size := callcounttest.ItemSize(ddborders.Item(o)); size > bound {
 		t.Fatalf("an order with %d refunds is a %d-byte item, want at most %d", n, size, bound)
 	}
 	if err := s.PutOrder(ctx, o); err != nil {
@@ -465,7 +465,7 @@ func TestItemBoundedWhateverTheRefunds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sizes = append(sizes, callcount.ItemSize(ddborders.Item(stored)))
+		sizes = append(sizes, callcounttest.ItemSize(ddborders.Item(stored)))
 	}
 	if last := sizes[len(sizes)-1]; last > bound || last-sizes[0] > 8 {
 		t.Errorf("item sizes over 20 more refunds: %v (bound %d)", sizes, bound)

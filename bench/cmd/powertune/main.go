@@ -59,7 +59,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/invoketest"
@@ -241,14 +241,14 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	proxy := chaos.NewNetwork()
+	proxy := chaostest.NewNetwork()
 	defer proxy.Close()
 	endpoint, err := proxy.AddProxy("aws", srv.URL)
 	if err != nil {
 		return err
 	}
 	if o.latency > 0 {
-		if err := proxy.Apply(chaos.Fault{Proxy: "aws", Toxics: []chaos.Toxic{{
+		if err := proxy.Apply(chaostest.Fault{Proxy: "aws", Toxics: []chaostest.Toxic{{
 			Name: "latency", Type: "latency", Stream: "downstream", Toxicity: 1,
 			Attributes: map[string]int64{"latency": o.latency.Milliseconds()},
 		}}}); err != nil {

@@ -1,11 +1,11 @@
-package callcount_test
+package callcounttest_test
 
 import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/callcount"
+	"github.com/altafinex-webhooks/receiver/internal/callcounttest"
 )
 
 func TestItemSize(t *testing.T) {
@@ -35,7 +35,7 @@ func TestItemSize(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := callcount.ItemSize(tc.item); got != tc.want {
+			if got := callcounttest.ItemSize(tc.item); got != tc.want {
 				t.Errorf("ItemSize = %d, want %d", got, tc.want)
 			}
 		})
@@ -54,8 +54,8 @@ func TestWriteUnits(t *testing.T) {
 		if tc.bytes == 0 {
 			item = nil
 		}
-		if got := callcount.WriteUnits(item); got != tc.want {
-			t.Errorf("WriteUnits(%d bytes) = %d, want %d", callcount.ItemSize(item), got, tc.want)
+		if got := callcounttest.WriteUnits(item); got != tc.want {
+			t.Errorf("WriteUnits(%d bytes) = %d, want %d", callcounttest.ItemSize(item), got, tc.want)
 		}
 	}
 }

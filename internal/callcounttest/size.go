@@ -1,4 +1,4 @@
-package callcount
+package callcounttest
 
 import (
 	"strings"

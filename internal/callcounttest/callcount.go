@@ -1,4 +1,4 @@
-// Package callcount counts the AWS SDK operations a piece of code makes and
+// Package callcounttest counts the AWS SDK operations a piece of code makes and
 // measures DynamoDB items the way DynamoDB sizes them for billing. Tests use
 // it to hold the hot path to its budget: one PutItem and one SendMessage
 // per accepted event at ingest, and items under 1 KB (one write request
@@ -8,7 +8,7 @@
 // aws.Config's APIOptions (or a client's Options.APIOptions) and every
 // operation of every client built from it is counted, once per call (not
 // per retry attempt), before it is sent.
-package callcount
+package callcounttest
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 )
 
 // MiddlewareID is the ID of the counting middleware in the Initialize step.
-const MiddlewareID = "callcount.Counter"
+const MiddlewareID = "callcounttest.Counter"
 
 // Call is one counted operation.
 type Call struct {

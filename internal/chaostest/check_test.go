@@ -1,4 +1,4 @@
-package chaos_test
+package chaostest_test
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
-	"github.com/altafinex-webhooks/receiver/internal/chaos/oracle"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest/oracle"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
@@ -123,7 +123,7 @@ type checks struct {
 	lost, doubleApplied, wrongOrders int
 	extraRecords                     int
 	effects, emails, domainEvents    int
-	duplicates                       map[chaos.Cause]int
+	duplicates                       map[chaostest.Cause]int
 	missing, unexpected              int
 	attempts, redriven               int
 	undeliverable                    int
@@ -202,12 +202,12 @@ func orderDiff(got orderItem, want oracle.Order) (d string, money bool) {
 	return strings.Join(diffs, "; "), m1 || m2 || m3
 }
 
-func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep chaos.Report, pub []published) *checks {
+func (r *rig) check(t *testing.T, ctx context.Context, ords []chaostest.Order, rep chaostest.Report, pub []published) *checks {
 	t.Helper()
-	c := &checks{duplicates: map[chaos.Cause]int{}, anomalies: map[string]int{}}
-	evs := chaos.Events(ords)
+	c := &checks{duplicates: map[chaostest.Cause]int{}, anomalies: map[string]int{}}
+	evs := chaostest.Events(ords)
 	if len(rep.GaveUp) > 0 {
-		t.Errorf("%d deliveries were never answered 2xx within %d attempts: %s", len(rep.GaveUp), chaos.DefaultMaxAttempts, firstN(rep.GaveUp, 10))
+		t.Errorf("%d deliveries were never answered 2xx within %d attempts: %s", len(rep.GaveUp), chaostest.DefaultMaxAttempts, firstN(rep.GaveUp, 10))
 	}
 	for status, n := range rep.Answers2xx {
 		if status != "accepted" && status != "duplicate" {
@@ -293,15 +293,15 @@ func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep c
 	// owes; every duplicate has a named cause.
 	received := map[string]int{}
 	for _, p := range pub {
-		received[chaos.EventKey(p.DetailType, p.Detail)]++
+		received[chaostest.EventKey(p.DetailType, p.Detail)]++
 		c.domainEvents++
 	}
 	for _, m := range sesMessages(t, r.ep, r.sender) {
 		order, _, _ := strings.Cut(strings.TrimPrefix(m.Subject, "Order "), ":")
-		received[chaos.EmailKey(order, m.Subject, m.Body)]++
+		received[chaostest.EmailKey(order, m.Subject, m.Body)]++
 		c.emails++
 	}
-	sends := map[string][]chaos.Send{}
+	sends := map[string][]chaostest.Send{}
 	for _, s := range r.rec.Sends() {
 		sends[s.Key] = append(sends[s.Key], s)
 	}
@@ -316,7 +316,7 @@ func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep c
 			if s.Delivered() && !slices.Contains(events, s.EventID) {
 				events = append(events, s.EventID)
 			}
-			rejected = rejected || s.Result == chaos.InjectReject
+			rejected = rejected || s.Result == chaostest.InjectReject
 		}
 		return events, rejected
 	}
@@ -380,9 +380,9 @@ func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep c
 			c.missing++
 			t.Errorf("MISSING: %s reached the emulator %d times, want at least %d (sends %s)", key, got, d.min, describeSends(sends[key]))
 		}
-		for _, cause := range chaos.Explain(got, d.want, sends[key], attempts) {
+		for _, cause := range chaostest.Explain(got, d.want, sends[key], attempts) {
 			c.duplicates[cause]++
-			if cause == chaos.CauseUnexplained {
+			if cause == chaostest.CauseUnexplained {
 				t.Errorf("DUPLICATE without a cause: %s reached the emulator %d times, %d due (sends %s; attempts %s)",
 					key, got, d.want, describeSends(sends[key]), describeAttempts(attempts, sends[key]))
 			}
@@ -393,7 +393,7 @@ func (r *rig) check(t *testing.T, ctx context.Context, ords []chaos.Order, rep c
 
 // describeOrder tells what became of each event of o: its record and the
 // attempts the recorder saw.
-func (r *rig) describeOrder(ctx context.Context, t *testing.T, o chaos.Order) string {
+func (r *rig) describeOrder(ctx context.Context, t *testing.T, o chaostest.Order) string {
 	t.Helper()
 	table := ddbevents.New(r.ddb, r.eventsTable)
 	all := r.rec.Attempts()
@@ -439,7 +439,7 @@ func b2i(b bool) int {
 	return 0
 }
 
-func describeSends(ss []chaos.Send) string {
+func describeSends(ss []chaostest.Send) string {
 	var b strings.Builder
 	for _, s := range ss {
 		fmt.Fprintf(&b, "[%s #%d %s %q http=%d] ", s.EventID, s.Attempt, s.Result, s.Err, len(s.HTTP))
@@ -447,7 +447,7 @@ func describeSends(ss []chaos.Send) string {
 	return b.String()
 }
 
-func describeAttempts(all map[string][]chaos.Attempt, ss []chaos.Send) string {
+func describeAttempts(all map[string][]chaostest.Attempt, ss []chaostest.Send) string {
 	var b strings.Builder
 	seen := map[string]bool{}
 	for _, s := range ss {
@@ -527,31 +527,31 @@ func sesMessages(t *testing.T, endpoint, sender string) []sesMessage {
 // checkMinimums fails a run in which some kind of fault was not injected,
 // or injected far less than the run's size calls for: a run where
 // injection silently stopped proves nothing.
-func (c *checks) checkMinimums(t *testing.T, r *rig, phases []chaos.Phase, poison []string, events int) {
+func (c *checks) checkMinimums(t *testing.T, r *rig, phases []chaostest.Phase, poison []string, events int) {
 	t.Helper()
 	net := r.network.Counts()
-	for _, k := range chaos.Kinds(phases) {
+	for _, k := range chaostest.Kinds(phases) {
 		if net[k] < 1 {
 			t.Errorf("network fault %q was never applied", k)
 		}
 	}
 	injected := r.rec.Injected()
-	sched := chaos.DefaultSchedule()
+	sched := chaostest.DefaultSchedule()
 	for k, every := range sched.Every {
 		// About one send per event reaches the mailer or the bus, most of
 		// them while injection is on (it stops with the deliveries, and
 		// the processor lags behind): a quarter of that, per the
 		// schedule, and at least once.
 		want := max(1, events/(4*every))
-		if k == chaos.InjectReject {
+		if k == chaostest.InjectReject {
 			want = max(1, want/3) // emails are fewer than sends
 		}
 		if injected[k] < want {
 			t.Errorf("fault %q injected %d times, want at least %d", k, injected[k], want)
 		}
 	}
-	if injected[chaos.InjectPoison] < len(poison) {
-		t.Errorf("poison events panicked %d times, want at least %d", injected[chaos.InjectPoison], len(poison))
+	if injected[chaostest.InjectPoison] < len(poison) {
+		t.Errorf("poison events panicked %d times, want at least %d", injected[chaostest.InjectPoison], len(poison))
 	}
 	refused := 0
 	for k, n := range r.rec.Claims() {
@@ -570,7 +570,7 @@ func (c *checks) checkMinimums(t *testing.T, r *rig, phases []chaos.Phase, poiso
 	}
 }
 
-func (c *checks) summary(s settings, rep chaos.Report, r *rig, faulty, elapsed time.Duration) string {
+func (c *checks) summary(s settings, rep chaostest.Report, r *rig, faulty, elapsed time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaos run (seed %d)\n", s.seed)
 	fmt.Fprintf(&b, "  events                %d\n", rep.Events)
@@ -578,9 +578,9 @@ func (c *checks) summary(s settings, rep chaos.Report, r *rig, faulty, elapsed t
 	fmt.Fprintf(&b, "  2xx answers           %v\n", rep.Answers2xx)
 	fmt.Fprintf(&b, "  non-2xx answers       %d %v\n", rep.NonOK(), rep.Non2xx)
 	fmt.Fprintf(&b, "  never accepted        %d\n", len(rep.GaveUp))
-	fmt.Fprintf(&b, "  network faults applied (phases of %s):\n%s", phaseHold, chaos.FormatCounts(r.network.Counts()))
-	fmt.Fprintf(&b, "  processor faults injected:\n%s", chaos.FormatCounts(r.rec.Injected()))
-	fmt.Fprintf(&b, "  processor claims:\n%s", chaos.FormatCounts(r.rec.Claims()))
+	fmt.Fprintf(&b, "  network faults applied (phases of %s):\n%s", phaseHold, chaostest.FormatCounts(r.network.Counts()))
+	fmt.Fprintf(&b, "  processor faults injected:\n%s", chaostest.FormatCounts(r.rec.Injected()))
+	fmt.Fprintf(&b, "  processor claims:\n%s", chaostest.FormatCounts(r.rec.Claims()))
 	fmt.Fprintf(&b, "  handler attempts      %d\n", c.attempts)
 	fmt.Fprintf(&b, "  Lambda timeouts       %d\n", r.timeouts.Load())
 	fmt.Fprintf(&b, "  redriven from DLQ     %d\n", c.redriven)
@@ -595,7 +595,7 @@ func (c *checks) summary(s settings, rep chaos.Report, r *rig, faulty, elapsed t
 	return b.String()
 }
 
-func causes(m map[chaos.Cause]int) string {
+func causes(m map[chaostest.Cause]int) string {
 	total := 0
 	keys := make([]string, 0, len(m))
 	for k, v := range m {

@@ -1,4 +1,4 @@
-package chaos
+package chaostest
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	mrand "math/rand/v2"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos/oracle"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest/oracle"
 	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 

@@ -1,4 +1,4 @@
-package chaos_test
+package chaostest_test
 
 import (
 	"context"
@@ -17,8 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
-	"github.com/altafinex-webhooks/receiver/internal/chaos/oracle"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest/oracle"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process"
@@ -29,11 +29,11 @@ func TestGenerate(t *testing.T) {
 	now := time.Unix(1795795500, 0)
 	for _, n := range []int{1, 10, 500} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			ords, err := chaos.Generate(mrand.New(mrand.NewPCG(uint64(n), 1)), n, now)
+			ords, err := chaostest.Generate(mrand.New(mrand.NewPCG(uint64(n), 1)), n, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			evs := chaos.Events(ords)
+			evs := chaostest.Events(ords)
 			if len(evs) < n {
 				t.Fatalf("%d events, want at least %d", len(evs), n)
 			}
@@ -61,12 +61,12 @@ func TestGenerate(t *testing.T) {
 					}
 				}
 			}
-			if want := max(1, len(evs)/chaos.PoisonEvery); poison != want {
+			if want := max(1, len(evs)/chaostest.PoisonEvery); poison != want {
 				t.Errorf("%d poison events, want %d", poison, want)
 			}
 		})
 	}
-	if _, err := chaos.Generate(mrand.New(mrand.NewPCG(1, 1)), 0, now); !errors.Is(err, chaos.ErrBadCount) {
+	if _, err := chaostest.Generate(mrand.New(mrand.NewPCG(1, 1)), 0, now); !errors.Is(err, chaostest.ErrBadCount) {
 		t.Errorf("Generate(0): %v, want ErrBadCount", err)
 	}
 }
@@ -76,7 +76,7 @@ func TestGenerate(t *testing.T) {
 // the rest of the generator's shapes.
 func TestGenerateEveryShape(t *testing.T) {
 	for seed := range uint64(5) {
-		ords, err := chaos.Generate(mrand.New(mrand.NewPCG(seed, 3)), 300, time.Now())
+		ords, err := chaostest.Generate(mrand.New(mrand.NewPCG(seed, 3)), 300, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,53 +123,55 @@ func TestGenerateEveryShape(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	at := time.Unix(1, 0)
-	send := func(n int, result string, http int) chaos.Send {
-		s := chaos.Send{EventID: "evt_1", Attempt: n, Step: "event", Result: result, At: at}
+	send := func(n int, result string, http int) chaostest.Send {
+		s := chaostest.Send{EventID: "evt_1", Attempt: n, Step: "event", Result: result, At: at}
 		for range http {
-			s.HTTP = append(s.HTTP, chaos.HTTPAttempt{Status: 200})
+			s.HTTP = append(s.HTTP, chaostest.HTTPAttempt{Status: 200})
 		}
 		return s
 	}
-	done := &chaos.FinishCall{Status: eventrecord.Processed, Steps: []string{"order", "event", "email"}}
-	attempts := func(as ...chaos.Attempt) map[string][]chaos.Attempt { return map[string][]chaos.Attempt{"evt_1": as} }
+	done := &chaostest.FinishCall{Status: eventrecord.Processed, Steps: []string{"order", "event", "email"}}
+	attempts := func(as ...chaostest.Attempt) map[string][]chaostest.Attempt {
+		return map[string][]chaostest.Attempt{"evt_1": as}
+	}
 	tests := []struct {
 		name      string
 		delivered int
-		sends     []chaos.Send
-		attempts  map[string][]chaos.Attempt
-		want      []chaos.Cause
+		sends     []chaostest.Send
+		attempts  map[string][]chaostest.Attempt
+		want      []chaostest.Cause
 	}{
-		{"once", 1, []chaos.Send{send(1, "ok", 1)}, attempts(chaos.Attempt{N: 1, Finish: done}), nil},
-		{"crash after the send", 2, []chaos.Send{send(1, chaos.InjectCrashAfter, 1), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1, Finish: &chaos.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order"}}}, chaos.Attempt{N: 2, Finish: done}),
-			[]chaos.Cause{chaos.CauseCrash}},
-		{"answer lost", 2, []chaos.Send{send(1, "error", 1), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1, Finish: &chaos.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order"}}}, chaos.Attempt{N: 2, Finish: done}),
-			[]chaos.Cause{chaos.CauseAnswerLost}},
-		{"an error before anything left explains nothing", 2, []chaos.Send{send(1, "error", 0), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1}, chaos.Attempt{N: 2, Finish: done}), []chaos.Cause{chaos.CauseUnexplained}},
-		{"SDK retry inside one send", 2, []chaos.Send{send(1, "ok", 2)}, attempts(chaos.Attempt{N: 1, Finish: done}),
-			[]chaos.Cause{chaos.CauseSDKRetry}},
-		{"outcome write lost", 2, []chaos.Send{send(1, "ok", 1), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1, Finish: &chaos.FinishCall{Status: eventrecord.Processed, Err: "reset"}}, chaos.Attempt{N: 2, Finish: done}),
-			[]chaos.Cause{chaos.CauseOutcomeLost}},
-		{"lease lost", 2, []chaos.Send{send(1, "ok", 1), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1, Finish: &chaos.FinishCall{Status: eventrecord.Processed, Err: "conflict", Conflict: true}}, chaos.Attempt{N: 2, Finish: done}),
-			[]chaos.Cause{chaos.CauseLeaseLost}},
-		{"frozen at the deadline", 2, []chaos.Send{send(1, "ok", 1), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1}, chaos.Attempt{N: 2, Finish: done}), []chaos.Cause{chaos.CauseDeadline}},
-		{"sent again after a recorded step", 2, []chaos.Send{send(1, "ok", 1), send(2, "ok", 1)},
-			attempts(chaos.Attempt{N: 1, Finish: &chaos.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order", "event"}}}, chaos.Attempt{N: 2, Finish: done}),
-			[]chaos.Cause{chaos.CauseUnexplained}},
-		{"due none, sent one", 1, []chaos.Send{send(1, "ok", 1)}, attempts(chaos.Attempt{N: 1, Finish: done}), nil},
+		{"once", 1, []chaostest.Send{send(1, "ok", 1)}, attempts(chaostest.Attempt{N: 1, Finish: done}), nil},
+		{"crash after the send", 2, []chaostest.Send{send(1, chaostest.InjectCrashAfter, 1), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1, Finish: &chaostest.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order"}}}, chaostest.Attempt{N: 2, Finish: done}),
+			[]chaostest.Cause{chaostest.CauseCrash}},
+		{"answer lost", 2, []chaostest.Send{send(1, "error", 1), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1, Finish: &chaostest.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order"}}}, chaostest.Attempt{N: 2, Finish: done}),
+			[]chaostest.Cause{chaostest.CauseAnswerLost}},
+		{"an error before anything left explains nothing", 2, []chaostest.Send{send(1, "error", 0), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1}, chaostest.Attempt{N: 2, Finish: done}), []chaostest.Cause{chaostest.CauseUnexplained}},
+		{"SDK retry inside one send", 2, []chaostest.Send{send(1, "ok", 2)}, attempts(chaostest.Attempt{N: 1, Finish: done}),
+			[]chaostest.Cause{chaostest.CauseSDKRetry}},
+		{"outcome write lost", 2, []chaostest.Send{send(1, "ok", 1), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1, Finish: &chaostest.FinishCall{Status: eventrecord.Processed, Err: "reset"}}, chaostest.Attempt{N: 2, Finish: done}),
+			[]chaostest.Cause{chaostest.CauseOutcomeLost}},
+		{"lease lost", 2, []chaostest.Send{send(1, "ok", 1), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1, Finish: &chaostest.FinishCall{Status: eventrecord.Processed, Err: "conflict", Conflict: true}}, chaostest.Attempt{N: 2, Finish: done}),
+			[]chaostest.Cause{chaostest.CauseLeaseLost}},
+		{"frozen at the deadline", 2, []chaostest.Send{send(1, "ok", 1), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1}, chaostest.Attempt{N: 2, Finish: done}), []chaostest.Cause{chaostest.CauseDeadline}},
+		{"sent again after a recorded step", 2, []chaostest.Send{send(1, "ok", 1), send(2, "ok", 1)},
+			attempts(chaostest.Attempt{N: 1, Finish: &chaostest.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order", "event"}}}, chaostest.Attempt{N: 2, Finish: done}),
+			[]chaostest.Cause{chaostest.CauseUnexplained}},
+		{"due none, sent one", 1, []chaostest.Send{send(1, "ok", 1)}, attempts(chaostest.Attempt{N: 1, Finish: done}), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			want := 1
 			if tc.name == "due none, sent one" {
-				want, tc.want = 0, []chaos.Cause{chaos.CauseUnexplained}
+				want, tc.want = 0, []chaostest.Cause{chaostest.CauseUnexplained}
 			}
-			got := chaos.Explain(tc.delivered, want, tc.sends, tc.attempts)
+			got := chaostest.Explain(tc.delivered, want, tc.sends, tc.attempts)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
@@ -181,11 +183,11 @@ func TestExplain(t *testing.T) {
 // fake: every event is answered 503 twice, then 200; deliveries are signed
 // at send time and duplicates are delivered too.
 func TestProviderRetriesUntil2xx(t *testing.T) {
-	ords, err := chaos.Generate(mrand.New(mrand.NewPCG(5, 6)), 60, time.Now())
+	ords, err := chaostest.Generate(mrand.New(mrand.NewPCG(5, 6)), 60, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := chaos.Events(ords)
+	evs := chaostest.Events(ords)
 	secret := []byte("whsec_test")
 	var mu sync.Mutex
 	calls := map[string]int{}
@@ -202,7 +204,7 @@ func TestProviderRetriesUntil2xx(t *testing.T) {
 		}
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: `{"status":"accepted"}`}, nil
 	}
-	p := &chaos.Provider{Handle: handle, Secret: secret, Workers: 4, DuplicateRate: 0.5,
+	p := &chaostest.Provider{Handle: handle, Secret: secret, Workers: 4, DuplicateRate: 0.5,
 		MaxAttempts: 5, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, Seed: 1}
 	rep := p.Deliver(context.Background(), evs)
 	if len(rep.GaveUp) != 0 || len(rep.Accepted) != len(evs) {
@@ -223,7 +225,7 @@ func TestProviderRetriesUntil2xx(t *testing.T) {
 	never := func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusConflict}, nil
 	}
-	p = &chaos.Provider{Handle: never, Secret: secret, MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	p = &chaostest.Provider{Handle: never, Secret: secret, MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
 	rep = p.Deliver(context.Background(), evs[:5])
 	if len(rep.GaveUp) != 5 || rep.Requests != 15 || len(rep.Accepted) != 0 {
 		t.Errorf("gave up %d, requests %d, accepted %d; want 5, 15, 0", len(rep.GaveUp), rep.Requests, len(rep.Accepted))
@@ -235,7 +237,7 @@ func TestProviderRetriesUntil2xx(t *testing.T) {
 func TestNetworkFaults(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	t.Cleanup(srv.Close)
-	n := chaos.NewNetwork()
+	n := chaostest.NewNetwork()
 	t.Cleanup(n.Close)
 	url, err := n.AddProxy("svc", srv.URL)
 	if err != nil {
@@ -259,13 +261,13 @@ func TestNetworkFaults(t *testing.T) {
 		t.Fatalf("through the healthy proxy: %v", err)
 	}
 	for _, tc := range []struct {
-		fault chaos.Fault
+		fault chaostest.Fault
 		fails bool
 	}{
-		{chaos.Fault{Proxy: "svc", Disabled: true}, true},
-		{chaos.Fault{Proxy: "svc", Toxics: []chaos.Toxic{{Name: "r", Type: "reset_peer", Stream: "downstream", Toxicity: 1, Attributes: map[string]int64{"timeout": 0}}}}, true},
-		{chaos.Fault{Proxy: "svc", Toxics: []chaos.Toxic{{Name: "t", Type: "timeout", Stream: "upstream", Toxicity: 1, Attributes: map[string]int64{"timeout": 100}}}}, true},
-		{chaos.Fault{Proxy: "svc", Toxics: []chaos.Toxic{{Name: "l", Type: "latency", Stream: "downstream", Toxicity: 1, Attributes: map[string]int64{"latency": 20}}}}, false},
+		{chaostest.Fault{Proxy: "svc", Disabled: true}, true},
+		{chaostest.Fault{Proxy: "svc", Toxics: []chaostest.Toxic{{Name: "r", Type: "reset_peer", Stream: "downstream", Toxicity: 1, Attributes: map[string]int64{"timeout": 0}}}}, true},
+		{chaostest.Fault{Proxy: "svc", Toxics: []chaostest.Toxic{{Name: "t", Type: "timeout", Stream: "upstream", Toxicity: 1, Attributes: map[string]int64{"timeout": 100}}}}, true},
+		{chaostest.Fault{Proxy: "svc", Toxics: []chaostest.Toxic{{Name: "l", Type: "latency", Stream: "downstream", Toxicity: 1, Attributes: map[string]int64{"latency": 20}}}}, false},
 	} {
 		t.Run(tc.fault.Kind(), func(t *testing.T) {
 			if err := n.Apply(tc.fault); err != nil {
@@ -286,7 +288,7 @@ func TestNetworkFaults(t *testing.T) {
 	if got := n.Counts()["svc disabled"]; got != 1 {
 		t.Errorf("Counts()[svc disabled] = %d, want 1", got)
 	}
-	if err := n.Apply(chaos.Fault{Proxy: "nope", Disabled: true}); !errors.Is(err, chaos.ErrUnknownProxy) {
+	if err := n.Apply(chaostest.Fault{Proxy: "nope", Disabled: true}); !errors.Is(err, chaostest.ErrUnknownProxy) {
 		t.Errorf("Apply to an unknown proxy: %v, want ErrUnknownProxy", err)
 	}
 }
@@ -305,13 +307,13 @@ func TestRecorderInjects(t *testing.T) {
 		wantSent int
 		wantErr  error
 	}{
-		{chaos.InjectCrashAfter, true, 1, chaos.ErrInjected},
-		{chaos.InjectFailBefore, true, 0, chaos.ErrInjected},
-		{chaos.InjectReject, true, 0, handlers.ErrUndeliverable},
-		{chaos.InjectCrashAfter, false, 1, nil},
+		{chaostest.InjectCrashAfter, true, 1, chaostest.ErrInjected},
+		{chaostest.InjectFailBefore, true, 0, chaostest.ErrInjected},
+		{chaostest.InjectReject, true, 0, handlers.ErrUndeliverable},
+		{chaostest.InjectCrashAfter, false, 1, nil},
 	} {
 		t.Run(fmt.Sprint(tc.kind, " ", tc.inject), func(t *testing.T) {
-			rec := chaos.NewRecorder(chaos.Schedule{Every: map[string]int{tc.kind: 1}, At: map[string]int{tc.kind: 0}}, nil, 0)
+			rec := chaostest.NewRecorder(chaostest.Schedule{Every: map[string]int{tc.kind: 1}, At: map[string]int{tc.kind: 0}}, nil, 0)
 			rec.SetInjecting(tc.inject)
 			inner := &fakeMailer{}
 			mailer := rec.Mailer(inner)
@@ -346,7 +348,7 @@ func TestRecorderInjects(t *testing.T) {
 // TestPoisonPanicsUntilDeadLettered: a poison event's handler panics while
 // its claim count is at most the limit, then runs.
 func TestPoisonPanicsUntilDeadLettered(t *testing.T) {
-	rec := chaos.NewRecorder(chaos.Schedule{}, []string{"evt_p"}, 2)
+	rec := chaostest.NewRecorder(chaostest.Schedule{}, []string{"evt_p"}, 2)
 	ran := 0
 	h := rec.Handlers(process.Registry{"x": process.HandlerFunc(func(context.Context, process.Event, *process.Steps) error { ran++; return nil })})["x"]
 	for n := 1; n <= 3; n++ {
@@ -359,7 +361,7 @@ func TestPoisonPanicsUntilDeadLettered(t *testing.T) {
 			_ = h.Handle(context.Background(), process.Event{ID: "evt_p", Attempt: n}, process.NewSteps(nil))
 		}()
 	}
-	if ran != 1 || rec.Injected()[chaos.InjectPoison] != 2 {
+	if ran != 1 || rec.Injected()[chaostest.InjectPoison] != 2 {
 		t.Errorf("ran %d, injected %v", ran, rec.Injected())
 	}
 }
@@ -370,12 +372,12 @@ func TestHTTPClientFreezes(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
-	c := chaos.HTTPClient{Next: srv.Client()}
+	c := chaostest.HTTPClient{Next: srv.Client()}
 	for _, tc := range []struct {
 		freeze  time.Duration
 		wantErr error
-	}{{time.Hour, nil}, {-time.Millisecond, chaos.ErrFrozen}} {
-		req, err := http.NewRequestWithContext(chaos.WithFreeze(context.Background(), time.Now().Add(tc.freeze)), "GET", srv.URL, nil)
+	}{{time.Hour, nil}, {-time.Millisecond, chaostest.ErrFrozen}} {
+		req, err := http.NewRequestWithContext(chaostest.WithFreeze(context.Background(), time.Now().Add(tc.freeze)), "GET", srv.URL, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos/oracle"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest/oracle"
 )
 
 // TestImportsOnlyTheStandardLibrary keeps the oracle independent of the code

@@ -1,4 +1,4 @@
-package callcount_test
+package callcounttest_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/callcount"
+	"github.com/altafinex-webhooks/receiver/internal/callcounttest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 )
@@ -18,8 +18,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
 
 // counted returns a copy of cfg whose clients report to a new Counter.
-func counted(cfg aws.Config) (aws.Config, *callcount.Counter) {
-	c := &callcount.Counter{}
+func counted(cfg aws.Config) (aws.Config, *callcounttest.Counter) {
+	c := &callcounttest.Counter{}
 	cfg = cfg.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, c.Register)
 	return cfg, c

@@ -1,4 +1,4 @@
-package callcount_test
+package callcounttest_test
 
 // The cost budget of the design ("Cost: what one event may spend"), checked
 // by counting what the real wiring asks of the SDK against moto_server:
@@ -30,7 +30,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/apigw"
-	"github.com/altafinex-webhooks/receiver/internal/callcount"
+	"github.com/altafinex-webhooks/receiver/internal/callcounttest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
@@ -58,9 +58,9 @@ type pipeline struct {
 	ordersTable string
 	queueURL    string
 	ingest      *apigw.Handler
-	ingestCalls *callcount.Counter
+	ingestCalls *callcounttest.Counter
 	processor   *sqsbatch.Handler
-	procCalls   *callcount.Counter
+	procCalls   *callcounttest.Counter
 }
 
 func newPipeline(t *testing.T) *pipeline {
@@ -235,7 +235,7 @@ func (p *pipeline) refundItem(t *testing.T, orderID string, body []byte) map[str
 }
 
 // expect compares counted calls with the budget.
-func expect(t *testing.T, who string, c *callcount.Counter, want map[string]int) {
+func expect(t *testing.T, who string, c *callcounttest.Counter, want map[string]int) {
 	t.Helper()
 	total := 0
 	for name, n := range want {
@@ -252,9 +252,9 @@ func expect(t *testing.T, who string, c *callcount.Counter, want map[string]int)
 // under1KB checks an item's size against one write request unit.
 func under1KB(t *testing.T, what string, item map[string]types.AttributeValue) int {
 	t.Helper()
-	n := callcount.ItemSize(item)
-	if n >= callcount.WriteUnitBytes {
-		t.Errorf("%s item is %d bytes, want under %d (one write request unit)", what, n, callcount.WriteUnitBytes)
+	n := callcounttest.ItemSize(item)
+	if n >= callcounttest.WriteUnitBytes {
+		t.Errorf("%s item is %d bytes, want under %d (one write request unit)", what, n, callcounttest.WriteUnitBytes)
 	}
 	return n
 }
@@ -297,7 +297,7 @@ func TestHappyPathBudget(t *testing.T) {
 				t.Fatalf("ingest answered %d %s", resp.StatusCode, resp.Body)
 			}
 			expect(t, "ingest", p.ingestCalls, map[string]int{"DynamoDB.PutItem": 1, "SQS.SendMessage": 1})
-			if n := p.ingestCalls.Calls()[0].ItemBytes; n >= callcount.WriteUnitBytes {
+			if n := p.ingestCalls.Calls()[0].ItemBytes; n >= callcounttest.WriteUnitBytes {
 				t.Errorf("ingest put an item of %d bytes", n)
 			}
 			received := under1KB(t, "events (RECEIVED)", p.item(t, p.eventsTable, "event_id", ev.ID))
@@ -346,7 +346,7 @@ func TestIngestBudgetMany(t *testing.T) {
 	}
 	expect(t, fmt.Sprintf("ingest of %d events", n), p.ingestCalls, map[string]int{"DynamoDB.PutItem": n, "SQS.SendMessage": n})
 	for _, c := range p.ingestCalls.Calls() {
-		if c.Operation == "PutItem" && (c.Table != p.eventsTable || c.ItemBytes >= callcount.WriteUnitBytes || c.ItemBytes == 0) {
+		if c.Operation == "PutItem" && (c.Table != p.eventsTable || c.ItemBytes >= callcounttest.WriteUnitBytes || c.ItemBytes == 0) {
 			t.Errorf("PutItem on %q of %d bytes, want the events table and 1..1023 bytes", c.Table, c.ItemBytes)
 		}
 	}

@@ -1,4 +1,4 @@
-package chaos_test
+package chaostest_test
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
+	"github.com/altafinex-webhooks/receiver/internal/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/ebpublish"
@@ -132,9 +132,9 @@ type rig struct {
 	eventsTable, ordersTable string
 	queueURL, dlqURL, sender string
 	busQueue                 string // where a rule delivers every domain event
-	network                  *chaos.Network
-	rec                      *chaos.Recorder
-	ingest                   chaos.HandleFunc
+	network                  *chaostest.Network
+	rec                      *chaostest.Recorder
+	ingest                   chaostest.HandleFunc
 	processor                lambda.Handler // lambda.NewHandler(Handle), what lambda.Start runs
 	fnSQS                    *sqs.Client    // through the proxy: the pollers'
 	logger                   *slog.Logger
@@ -179,7 +179,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	// functions reach them only through it (per-service endpoints, read
 	// by LoadDefaultConfig and by each client), with two SDK attempts per
 	// call so that faults surface as errors.
-	r.network = chaos.NewNetwork()
+	r.network = chaostest.NewNetwork()
 	t.Cleanup(r.network.Close)
 	for _, p := range []struct{ proxy, env string }{
 		{proxyDDB, "AWS_ENDPOINT_URL_DYNAMODB"}, {proxySQS, "AWS_ENDPOINT_URL_SQS"},
@@ -237,7 +237,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.rec = chaos.NewRecorder(chaos.DefaultSchedule(), poison, maxReceiveCount)
+	r.rec = chaostest.NewRecorder(chaostest.DefaultSchedule(), poison, maxReceiveCount)
 	r.processor = lambda.NewHandler(newProcessor(pcfg, processorCfg, r.rec, r.logger).Handle)
 	// The pollers poll with the processor's keys, as the event source
 	// mapping uses its role.
@@ -253,13 +253,13 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 }
 
 // sandboxed returns cfg with its HTTP client inside the simulated Lambda's
-// sandbox (chaos.HTTPClient).
+// sandbox (chaostest.HTTPClient).
 func sandboxed(cfg aws.Config) aws.Config {
 	next := cfg.HTTPClient
 	if next == nil {
 		next = awshttp.NewBuildableClient()
 	}
-	cfg.HTTPClient = chaos.HTTPClient{Next: next}
+	cfg.HTTPClient = chaostest.HTTPClient{Next: next}
 	return cfg
 }
 
@@ -300,7 +300,7 @@ func busToQueue(t *testing.T, ctx context.Context, eb *eventbridge.Client, clien
 
 // newProcessor is processorapp.New with the recorder's decorators around
 // the events table, the mailer, the publisher and every handler.
-func newProcessor(cfg processorconfig.Config, awsCfg aws.Config, rec *chaos.Recorder, log *slog.Logger) *sqsbatch.Handler {
+func newProcessor(cfg processorconfig.Config, awsCfg aws.Config, rec *chaostest.Recorder, log *slog.Logger) *sqsbatch.Handler {
 	return processorapp.NewWithTestHooks(cfg, awsCfg, log, io.Discard, processorapp.TestHooks{
 		Events:    func(e process.Events) process.Events { return rec.Events(e) },
 		Mailer:    func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) },
@@ -351,10 +351,10 @@ func checkWiring(t *testing.T, ctx context.Context, r *rig, cfg aws.Config, bus 
 		if err := c.call(ctx); err != nil {
 			t.Fatalf("%s call through its proxy: %v", c.proxy, err)
 		}
-		if err := c.call(chaos.WithFreeze(ctx, time.Now())); err == nil {
+		if err := c.call(chaostest.WithFreeze(ctx, time.Now())); err == nil {
 			t.Fatalf("%s call succeeded in a frozen sandbox", c.proxy)
 		}
-		if err := r.network.Apply(chaos.Fault{Proxy: c.proxy, Disabled: true}); err != nil {
+		if err := r.network.Apply(chaostest.Fault{Proxy: c.proxy, Disabled: true}); err != nil {
 			t.Fatal(err)
 		}
 		err := c.call(ctx)
@@ -389,7 +389,7 @@ var errLambdaTimeout = fmt.Errorf("chaos: the invocation timed out after %s", la
 // refuses every call past the freeze time) and the batch counts as failed.
 func (r *rig) invoke(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	deadline := time.Now().Add(lambdaTimeout)
-	ictx, cancel := context.WithDeadline(chaos.WithFreeze(ctx, deadline), deadline)
+	ictx, cancel := context.WithDeadline(chaostest.WithFreeze(ctx, deadline), deadline)
 	type result struct {
 		resp events.SQSEventResponse
 		err  error
@@ -549,11 +549,11 @@ func TestChaos(t *testing.T) {
 	started := time.Now()
 
 	rng := mrand.New(mrand.NewPCG(s.seed, 7))
-	ords, err := chaos.Generate(rng, s.events, time.Now())
+	ords, err := chaostest.Generate(rng, s.events, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := chaos.Events(ords)
+	evs := chaostest.Events(ords)
 	var poison []string
 	for _, e := range evs {
 		if e.Poison {
@@ -572,15 +572,15 @@ func TestChaos(t *testing.T) {
 	defer drain.stop()
 
 	// Faults while the provider delivers (the processor runs meanwhile).
-	phases := chaos.StandardPhases(proxyDDB, proxySQS, proxySES, proxyEB)
+	phases := chaostest.StandardPhases(proxyDDB, proxySQS, proxySES, proxyEB)
 	var delivered atomic.Bool
 	faultsDone := make(chan error, 1)
 	go func() {
 		faultsDone <- r.network.RunPhases(ctx, phases, phaseHold, delivered.Load)
 	}()
-	prov := &chaos.Provider{
-		Handle: r.ingest, Secret: []byte(secret), Workers: chaos.DefaultWorkers,
-		DuplicateRate: chaos.DefaultDuplicateRate, MaxAttempts: chaos.DefaultMaxAttempts, Seed: s.seed, PoisonFirst: true,
+	prov := &chaostest.Provider{
+		Handle: r.ingest, Secret: []byte(secret), Workers: chaostest.DefaultWorkers,
+		DuplicateRate: chaostest.DefaultDuplicateRate, MaxAttempts: chaostest.DefaultMaxAttempts, Seed: s.seed, PoisonFirst: true,
 		Hold: func() bool { return backlog.Load() > maxBacklog },
 		// The first attempts spread over three quarters of a fault cycle,
 		// or longer at deliveryRate: moto's SQS slows as a queue grows.

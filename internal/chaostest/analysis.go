@@ -1,4 +1,4 @@
-package chaos
+package chaostest
 
 // Cause is why an effect (an email, a domain event) reached the emulator
 // more than once. SES and EventBridge are not idempotent: an effect whose

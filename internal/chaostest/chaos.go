@@ -1,4 +1,4 @@
-// Package chaos holds the pieces of the chaos test, which proves the
+// Package chaostest holds the pieces of the chaos test, which proves the
 // promises of the design under faults: nothing answered 2xx is lost, no
 // event's effects are applied twice, and every effect reaches the outside
 // world once, or more than once for a reason named and counted.
@@ -33,4 +33,4 @@
 //
 // Run the small version with `go test ./internal/chaos/`, the full one with
 // `make chaos` (CHAOS_EVENTS events).
-package chaos
+package chaostest
