@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
 	"github.com/altafinex-webhooks/receiver/internal/invoketest"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
@@ -115,7 +116,7 @@ func runWrite(args []string, stdout io.Writer) error {
 	}
 	now := time.Now()
 	bodies := map[string][]byte{}
-	for _, typ := range []string{"payment.succeeded", "payment.failed", "refund.completed"} {
+	for _, typ := range []string{envelope.TypePaymentSucceeded, envelope.TypePaymentFailed, envelope.TypeRefundCompleted} {
 		body, err := os.ReadFile(filepath.Join(*dir, "payloads", typ+".json"))
 		if err != nil {
 			return err
@@ -129,7 +130,7 @@ func runWrite(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	body := bodies["payment.succeeded"]
+	body := bodies[envelope.TypePaymentSucceeded]
 	ev, err := invoketest.HTTPEvent(body, signature.Sign([]byte(badSecret), now, body), now)
 	if err != nil {
 		return err

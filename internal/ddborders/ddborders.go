@@ -389,12 +389,12 @@ func (s *Store) ApplyPayment(ctx context.Context, orderID string, p orders.Payme
 	if err := p.Validate(); err != nil {
 		return orders.Applied{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
-	p.EventCreated, p.PaymentCreated = ms(p.EventCreated), ms(p.PaymentCreated)
+	p.EventCreated, p.PaymentCreated = orders.Millis(p.EventCreated), orders.Millis(p.PaymentCreated)
 	if p.PaymentCreated.IsZero() {
 		p.PaymentCreated = p.EventCreated
 	}
 	p.Currency = strings.ToLower(strings.TrimSpace(p.Currency))
-	now = ms(now)
+	now = orders.Millis(now)
 	in := fastPayment(p, now)
 	in.TableName, in.Key = aws.String(s.table), key(orderID)
 	in.ReturnValues = types.ReturnValueAllNew
@@ -426,7 +426,7 @@ func (s *Store) ApplyPayment(ctx context.Context, orderID string, p orders.Payme
 			return orders.Applied{Order: old, NewAnomalies: paymentBrought(old, p)}, nil
 		}
 		n.Events = withEvent(old.Events, p.EventID)
-		in := versioned(stamp(n, orderID, st.exists, now), st.exists, st.version)
+		in := versioned(n.Stamped(orderID, !st.exists, now), st.exists, st.version)
 		in.TableName, in.Key = aws.String(s.table), key(orderID)
 		in.ReturnValues = types.ReturnValueAllNew
 		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
@@ -474,9 +474,9 @@ func (s *Store) ApplyRefund(ctx context.Context, orderID string, r orders.Refund
 	if err := r.Validate(); err != nil {
 		return orders.Applied{}, orders.Refund{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
-	r.EventCreated = ms(r.EventCreated)
+	r.EventCreated = orders.Millis(r.EventCreated)
 	r.Currency = strings.ToLower(strings.TrimSpace(r.Currency))
-	now = ms(now)
+	now = orders.Millis(now)
 	var held *heldRefund // the refund id's item, once a write met it
 	for range maxAttempts {
 		st, err := s.read(ctx, orderID)
@@ -528,7 +528,7 @@ func (s *Store) putRefund(ctx context.Context, orderID string, st state, r order
 	old := st.order
 	n, _ := old.ApplyRefund(r)
 	n.Events = withEvent(old.Events, r.EventID)
-	n = stamp(n, orderID, st.exists, now)
+	n = n.Stamped(orderID, !st.exists, now)
 	upd := versioned(n, st.exists, st.version)
 	cond := "attribute_not_exists(#rid)"
 	ref, err := s.transact(ctx,
@@ -595,7 +595,7 @@ func (s *Store) resolveRefund(ctx context.Context, orderID string, st state, hel
 	items := []types.TransactWriteItem{{Update: refundUpdate(s.refunds, orderID, held, next)}}
 	if outcome != orders.RefundAnnouncedEarlier {
 		n.Events = withEvent(o.Events, r.EventID)
-		n = stamp(n, orderID, true, now)
+		n = n.Stamped(orderID, false, now)
 		items = append(items, orderUpdate(s.table, orderID, versioned(n, true, st.version)))
 	}
 	ref, err := s.transact(ctx, items...)
@@ -744,7 +744,7 @@ const maxTransactItems = 25
 // nothing is written: the caller reads it again. It costs one write, once
 // per order of the previous version, when an event first names it.
 func (s *Store) upgrade(ctx context.Context, orderID string, st state, now time.Time) error {
-	upd := versioned(stamp(st.order, orderID, true, now), true, st.version, legacyRefs...)
+	upd := versioned(st.order.Stamped(orderID, false, now), true, st.version, legacyRefs...)
 	appliedAt := st.legacy.appliedAt
 	if appliedAt.IsZero() {
 		appliedAt = now
@@ -779,14 +779,6 @@ func (s *Store) upgrade(ctx context.Context, orderID string, st state, now time.
 	return nil
 }
 
-// stamp sets the store's fields of n before a write.
-func stamp(n orders.Order, orderID string, exists bool, now time.Time) orders.Order {
-	n.ID, n.UpdatedAt = orderID, now
-	if !exists {
-		n.CreatedAt = now
-	}
-	return n
-}
 
 // update runs one UpdateItem. It returns the stored order, or the item as it
 // was (possibly empty) when the condition was refused.
@@ -946,14 +938,6 @@ func key(orderID string) map[string]types.AttributeValue {
 
 func refundKey(orderID, refundID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrOrderID: str(orderID), attrRefundID: str(refundID)}
-}
-
-// ms truncates t to the millisecond the table keeps, in UTC.
-func ms(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return time.UnixMilli(t.UnixMilli()).UTC()
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }

@@ -39,6 +39,15 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
+// The event types the spec defines (docs/signature.md): every package that
+// names one uses these (the chaos test's oracle excepted: it imports none
+// of the code it checks).
+const (
+	TypePaymentSucceeded = "payment.succeeded"
+	TypePaymentFailed    = "payment.failed"
+	TypeRefundCompleted  = "refund.completed"
+)
+
 // ErrInvalid is the cause of every parse failure: the body is not a valid
 // event envelope. A validly signed body that fails here is a permanent
 // failure, not something a retry can fix.

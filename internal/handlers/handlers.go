@@ -97,6 +97,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process"
 )
@@ -125,11 +126,12 @@ const (
 // undeliverable: it is retried.
 var ErrUndeliverable = errors.New("email cannot be delivered")
 
-// The event types with a built-in handler.
+// The event types with a built-in handler: the spec's, as package envelope
+// defines them.
 const (
-	TypePaymentSucceeded = "payment.succeeded"
-	TypePaymentFailed    = "payment.failed"
-	TypeRefundCompleted  = "refund.completed"
+	TypePaymentSucceeded = envelope.TypePaymentSucceeded
+	TypePaymentFailed    = envelope.TypePaymentFailed
+	TypeRefundCompleted  = envelope.TypeRefundCompleted
 )
 
 // DefaultRetryURLTemplate is the retry link of a failure notice when none is

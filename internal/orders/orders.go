@@ -330,6 +330,27 @@ type Applied struct {
 	NewAnomalies []Anomaly
 }
 
+// Stamped is o as a store writes it: with its id, its update time and,
+// for a new order, its creation time, the bookkeeping this package leaves
+// to the store. now is kept to the millisecond (Millis).
+func (o Order) Stamped(orderID string, isNew bool, now time.Time) Order {
+	now = Millis(now)
+	o.ID, o.UpdatedAt = orderID, now
+	if isNew {
+		o.CreatedAt = now
+	}
+	return o
+}
+
+// Millis is t truncated to the millisecond stores keep, in UTC; the zero
+// time stays zero.
+func Millis(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
+}
+
 // NewAnomalies returns the anomalies of after to which the change from
 // before added a fact: what one event brought. An anomaly of a kind before
 // holds already is brought again by a further fact of it (a third payment,

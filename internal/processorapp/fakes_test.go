@@ -88,20 +88,13 @@ type memOrders struct {
 	applies int
 }
 
-func msTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return time.UnixMilli(t.UnixMilli()).UTC()
-}
-
 // ApplyPayment applies p to order orderID.
 func (m *memOrders) ApplyPayment(_ context.Context, orderID string, p orders.Payment, now time.Time) (orders.Applied, error) {
 	if err := p.Validate(); err != nil {
 		return orders.Applied{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
-	p.EventCreated, p.PaymentCreated = msTime(p.EventCreated), msTime(p.PaymentCreated)
-	return m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool) { return o.ApplyPayment(p) })
+	p.EventCreated, p.PaymentCreated = orders.Millis(p.EventCreated), orders.Millis(p.PaymentCreated)
+	return m.apply(orderID, orders.Millis(now), func(o orders.Order) (orders.Order, bool) { return o.ApplyPayment(p) })
 }
 
 // ApplyRefund applies r to order orderID, once per refund id.
@@ -109,7 +102,7 @@ func (m *memOrders) ApplyRefund(_ context.Context, orderID string, r orders.Refu
 	if err := r.Validate(); err != nil {
 		return orders.Applied{}, orders.Refund{}, fmt.Errorf("order %s: %w", orderID, err)
 	}
-	r.EventCreated = msTime(r.EventCreated)
+	r.EventCreated = orders.Millis(r.EventCreated)
 	m.mu.Lock()
 	held, dup := m.refunds[orderID+"/"+r.RefundID]
 	m.mu.Unlock()
@@ -117,7 +110,7 @@ func (m *memOrders) ApplyRefund(_ context.Context, orderID string, r orders.Refu
 		o, _ := m.Get(context.Background(), orderID)
 		return orders.Applied{Order: o}, held, nil
 	}
-	a, err := m.apply(orderID, msTime(now), func(o orders.Order) (orders.Order, bool) { return o.ApplyRefund(r) })
+	a, err := m.apply(orderID, orders.Millis(now), func(o orders.Order) (orders.Order, bool) { return o.ApplyRefund(r) })
 	if err == nil {
 		m.mu.Lock()
 		m.refunds[orderID+"/"+r.RefundID] = r
@@ -141,10 +134,7 @@ func (m *memOrders) apply(orderID string, now time.Time, rule func(orders.Order)
 	if !changed {
 		return orders.Applied{Order: old}, nil
 	}
-	n.ID, n.UpdatedAt = orderID, now
-	if !exists {
-		n.CreatedAt = now
-	}
+	n = n.Stamped(orderID, !exists, now)
 	m.orders[orderID] = n
 	return orders.Applied{Order: n, Changed: true, NewAnomalies: orders.NewAnomalies(old, n)}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/altafinex-webhooks/receiver/internal/handlers"
 )
 
 // The environment variables the processor reads.
@@ -31,7 +33,7 @@ const (
 
 // Defaults of the optional settings.
 const (
-	DefaultRetryURLTemplate = "https://shop.example.com/orders/{order_id}/pay"
+	DefaultRetryURLTemplate = handlers.DefaultRetryURLTemplate
 	DefaultProcessingLease  = 2 * time.Minute
 	DefaultMaxConcurrency   = 10
 	DefaultEventTTL         = 720 * time.Hour

@@ -14,13 +14,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	spec "github.com/altafinex-webhooks/receiver/internal/envelope"
 )
 
-// The event types the contract defines.
+// The event types the contract defines (package envelope's, imported as spec).
 const (
-	PaymentSucceeded = "payment.succeeded"
-	PaymentFailed    = "payment.failed"
-	RefundCompleted  = "refund.completed"
+	PaymentSucceeded = spec.TypePaymentSucceeded
+	PaymentFailed    = spec.TypePaymentFailed
+	RefundCompleted  = spec.TypeRefundCompleted
 )
 
 // APIVersion is the envelope's api_version.
