@@ -210,7 +210,11 @@ func FuzzPut(f *testing.F) {
 	f.Add(`n"s`, "in\\gest", "a\u2028b", 1e-7, "<&>", "\xff", "\x00")
 	f.Add("", "", "M", math.Copysign(0, -1), "", "Reason", "")
 	f.Fuzz(func(t *testing.T, ns, function, name string, value float64, unit, dimName, dimValue string) {
-		if !utf8.ValidString(ns+function+name+unit+dimName+dimValue) || name == "Function" || name == "_aws" || dimName == name || dimName == "_aws" {
+		valid := true
+		for _, s := range []string{ns, function, name, unit, dimName, dimValue} {
+			valid = valid && utf8.ValidString(s)
+		}
+		if !valid || name == "Function" || name == "_aws" || dimName == name || dimName == "_aws" {
 			return // a name JSON cannot carry as given, or one that collides with another member
 		}
 		var buf bytes.Buffer
