@@ -23,14 +23,27 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/orders/orderstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
 
-// t0 is the tests' clock; event times are relative to it.
-var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+// The facts of the rules' table, shared with the orders package's tests;
+// t0 is the tests' clock, event times are relative to it.
+var (
+	t0        = orderstest.T0
+	at        = orderstest.At
+	success   = orderstest.Success
+	failure   = orderstest.Failure
+	refund    = orderstest.Refund
+	ofPayment = orderstest.OfPayment
+	pay       = orderstest.Pay
+	ref       = orderstest.Ref
+)
 
-func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+func eur[T orders.Payment | orders.Refund](f T) T { return orderstest.InCurrency(f, "eur") }
+
+type fact = orderstest.Fact
 
 // calls counts the DynamoDB operations a client makes, by name.
 type calls struct {
@@ -121,73 +134,19 @@ func newTable(t *testing.T, endpoint string) (*dynamodb.Client, string, *calls) 
 	return client, name, c
 }
 
-// success is a payment.succeeded of payment "pay_<pay>" (created a second
-// before its event).
-func success(evt, pay string, sec int) orders.Payment {
-	return orders.Payment{EventID: evt, EventCreated: at(sec), PaymentID: "pay_" + pay, PaymentCreated: at(sec - 1), Succeeded: true,
-		Amount: 4999, Currency: "usd", CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe"}
-}
-
-func failure(evt string, sec int) orders.Payment {
-	return orders.Payment{EventID: evt, EventCreated: at(sec), PaymentID: "pay_f" + evt, Amount: 4999, Currency: "usd",
-		CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe",
-		FailureCode: "card_declined", FailureMessage: "The card was declined by the issuer."}
-}
-
-func refund(evt, id string, sec int, amount int64) orders.Refund {
-	return orders.Refund{EventID: evt, EventCreated: at(sec), RefundID: id, PaymentID: "pay_1", Amount: amount, Currency: "usd"}
-}
-
-func eur[T orders.Payment | orders.Refund](f T) T {
-	switch v := any(&f).(type) {
-	case *orders.Payment:
-		v.Currency = "eur"
-	case *orders.Refund:
-		v.Currency = "eur"
-	}
-	return f
-}
-
-func ofPayment(r orders.Refund, pay string) orders.Refund { r.PaymentID = "pay_" + pay; return r }
-
-// fact is one event's fact: a payment or a refund.
-type fact struct {
-	p *orders.Payment
-	r *orders.Refund
-}
-
-func pay(p orders.Payment) fact { return fact{p: &p} }
-func ref(r orders.Refund) fact  { return fact{r: &r} }
-
-func (f fact) String() string {
-	if f.p != nil {
-		return f.p.EventID
-	}
-	return f.r.EventID
-}
-
 // store applies f to orderID through s.
-func (f fact) store(ctx context.Context, s *ddborders.Store, orderID string, now time.Time) (orders.Order, bool, error) {
-	if f.p != nil {
-		a, err := s.ApplyPayment(ctx, orderID, *f.p, now)
+func store(ctx context.Context, s *ddborders.Store, f fact, orderID string, now time.Time) (orders.Order, bool, error) {
+	if f.Payment != nil {
+		a, err := s.ApplyPayment(ctx, orderID, *f.Payment, now)
 		return a.Order, a.Changed, err
 	}
-	a, _, err := s.ApplyRefund(ctx, orderID, *f.r, now)
+	a, _, err := s.ApplyRefund(ctx, orderID, *f.Refund, now)
 	return a.Order, a.Changed, err
 }
 
 // pure applies facts with the orders package alone, a refund id once.
 func pure(orderID string, facts []fact) orders.Order {
-	o := orders.Order{ID: orderID}
-	seen := map[string]bool{}
-	for _, f := range facts {
-		if f.p != nil {
-			o, _ = o.ApplyPayment(*f.p)
-		} else if !seen[f.r.RefundID] {
-			seen[f.r.RefundID] = true
-			o, _ = o.ApplyRefund(*f.r)
-		}
-	}
+	o, _ := orderstest.Apply(orderID, facts)
 	return o
 }
 
@@ -199,7 +158,7 @@ func applyAll(t *testing.T, s *ddborders.Store, orderID string, facts []fact) (o
 	changed := make([]bool, len(facts))
 	for i, f := range facts {
 		var err error
-		o, changed[i], err = f.store(context.Background(), s, orderID, t0.Add(time.Duration(i)*time.Minute))
+		o, changed[i], err = store(context.Background(), s, f, orderID, t0.Add(time.Duration(i)*time.Minute))
 		if err != nil {
 			t.Fatalf("apply %v: %v", f, err)
 		}
@@ -251,46 +210,27 @@ func diff(want, got orders.Order, announcements bool) string {
 // order returned and stored against the orders package's, and the changed
 // flags against the rules.
 func TestRules(t *testing.T) {
-	tests := []struct {
-		name        string
-		facts       []fact
-		wantChanged []bool
-		wantStatus  orders.Status
-	}{
-		{"payment.succeeded", []fact{pay(success("e1", "1", 10))}, []bool{true}, orders.Paid},
-		{"payment.failed", []fact{pay(failure("e1", 10))}, []bool{true}, orders.PaymentFailed},
-		{"stale failures after a success", []fact{pay(success("e1", "1", 10)), pay(failure("e0", 5)), pay(failure("e2", 20))}, []bool{true, false, false}, orders.Paid},
-		{"success after a failure", []fact{pay(failure("e0", 5)), pay(success("e1", "1", 10))}, []bool{true, true}, orders.Paid},
-		{"later failure replaces, earlier one does not", []fact{pay(failure("e1", 10)), pay(failure("e2", 20)), pay(failure("e0", 5))}, []bool{true, true, false}, orders.PaymentFailed},
-		{"failures with equal created times", []fact{pay(failure("e2", 10)), pay(failure("e1", 10))}, []bool{true, false}, orders.PaymentFailed},
-		{"the same payment announced twice", []fact{pay(success("e1", "1", 10)), pay(success("e2", "1", 20)), pay(success("e0", "1", 5))}, []bool{true, false, false}, orders.Paid},
-		{"a double charge", []fact{pay(success("e2", "2", 20)), pay(success("e1", "1", 10))}, []bool{true, true}, orders.Paid},
-		{"partial refund", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 1000))}, []bool{true, true}, orders.PartiallyRefunded},
-		{"refunds reaching the paid amount", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 1000)), ref(refund("r2", "re_2", 30, 3999))}, []bool{true, true, true}, orders.Refunded},
-		{"a refund id twice, and under another event", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 1000)), ref(refund("r1", "re_1", 20, 1000)),
-			ref(refund("r9", "re_1", 40, 1000)), ref(refund("r0", "re_1", 5, 1000))}, []bool{true, true, false, false, false}, orders.PartiallyRefunded},
-		{"refund before payment", []fact{ref(refund("r1", "re_1", 20, 1000))}, []bool{true}, orders.RefundReceived},
-		{"late success after a partial refund", []fact{ref(refund("r1", "re_1", 20, 1000)), pay(success("e1", "1", 10))}, []bool{true, true}, orders.PartiallyRefunded},
-		{"late success after a full refund", []fact{ref(refund("r1", "re_1", 20, 4999)), pay(success("e1", "1", 10))}, []bool{true, true}, orders.Refunded},
-		{"failure after a refund", []fact{ref(refund("r1", "re_1", 20, 1000)), pay(failure("e0", 30))}, []bool{true, false}, orders.RefundReceived},
-		{"a refund in another currency, payment first", []fact{pay(success("e1", "1", 10)), ref(eur(refund("r1", "re_1", 20, 1000)))}, []bool{true, true}, orders.Paid},
-		{"a refund in another currency, refund first", []fact{ref(eur(refund("r1", "re_1", 20, 1000))), pay(success("e1", "1", 10))}, []bool{true, true}, orders.Paid},
-		{"an over-refund", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 999999))}, []bool{true, true}, orders.Refunded},
-		{"a foreign refund", []fact{pay(success("e1", "1", 10)), ref(ofPayment(refund("r1", "re_1", 20, 1000), "zz"))}, []bool{true, true}, orders.Paid},
-	}
 	s, _ := newStore(t)
-	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+	for i, tc := range orderstest.Rules() {
+		t.Run(tc.Name, func(t *testing.T) {
 			orderID := fmt.Sprintf("ord_%d", i)
-			want := pure(orderID, tc.facts)
-			if want.Status != tc.wantStatus {
-				t.Fatalf("the orders package gives %s, the case wants %s", want.Status, tc.wantStatus)
+			if tc.Invalid {
+				for _, f := range tc.Facts {
+					if _, _, err := store(context.Background(), s, f, orderID, t0); !errors.Is(err, orders.ErrInvalid) {
+						t.Errorf("apply %v: %v, want ErrInvalid", f, err)
+					}
+				}
+				if o, err := s.Get(context.Background(), orderID); !errors.Is(err, ddborders.ErrNotFound) {
+					t.Errorf("Get = %+v, %v; want ErrNotFound", o, err)
+				}
+				return
 			}
-			got, changed := applyAll(t, s, orderID, tc.facts)
-			if !slices.Equal(changed, tc.wantChanged) {
-				t.Errorf("changed: want %v, got %v", tc.wantChanged, changed)
+			want := pure(orderID, tc.Facts)
+			got, changed := applyAll(t, s, orderID, tc.Facts)
+			if !slices.Equal(changed, tc.WantChanged) {
+				t.Errorf("changed: want %v, got %v", tc.WantChanged, changed)
 			}
-			if got.ID != "" || tc.wantChanged[len(tc.wantChanged)-1] {
+			if got.ID != "" || tc.WantChanged[len(tc.WantChanged)-1] {
 				if d := diff(want, got, true); d != "" {
 					t.Errorf("returned order differs:%s", d)
 				}
@@ -301,6 +241,12 @@ func TestRules(t *testing.T) {
 			}
 			if d := diff(want, stored, true); d != "" {
 				t.Errorf("stored order differs from the orders package's:%s", d)
+			}
+			if tc.WantStatus != "" && stored.Status != tc.WantStatus {
+				t.Errorf("status %s, want %s", stored.Status, tc.WantStatus)
+			}
+			if tc.Check != nil {
+				tc.Check(t, stored)
 			}
 		})
 	}
@@ -358,7 +304,7 @@ func TestCallsPerEvent(t *testing.T) {
 			orderID := fmt.Sprintf("ord_%d", i)
 			applyAll(t, s, orderID, tc.setup)
 			before := c.snapshot()
-			_, changed, err := tc.event.store(context.Background(), s, orderID, t0)
+			_, changed, err := store(context.Background(), s, tc.event, orderID, t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -489,7 +435,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, changed, err := tc.f.store(ctx, s, tc.orderID, t0.Add(time.Hour))
+			_, changed, err := store(ctx, s, tc.f, tc.orderID, t0.Add(time.Hour))
 			if !errors.Is(err, orders.ErrInvalid) {
 				t.Fatalf("want ErrInvalid, got %v", err)
 			}
@@ -638,7 +584,7 @@ func race(t *testing.T, s *ddborders.Store, orderID string, a, b fact) (bool, bo
 	var errs [2]error
 	for i, f := range []fact{a, b} {
 		wg.Go(func() {
-			_, changed[i], errs[i] = f.store(context.Background(), s, orderID, t0)
+			_, changed[i], errs[i] = store(context.Background(), s, f, orderID, t0)
 		})
 	}
 	wg.Wait()

@@ -9,58 +9,28 @@ import (
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/orders/orderstest"
 )
 
-var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-
-func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-
-// success is a payment.succeeded of payment "pay_<pay>" created at sec
-// (the payment itself created a second earlier).
-func success(evt, pay string, sec int) orders.Payment {
-	return orders.Payment{EventID: evt, EventCreated: at(sec), PaymentID: "pay_" + pay, PaymentCreated: at(sec - 1),
-		Succeeded: true, Amount: 4999, Currency: "usd", CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe"}
-}
-
-func failure(evt string, sec int) orders.Payment {
-	return orders.Payment{EventID: evt, EventCreated: at(sec), PaymentID: "pay_f" + evt, Amount: 4999, Currency: "usd",
-		CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe",
-		FailureCode: "card_declined", FailureMessage: "declined " + evt}
-}
-
-func refund(evt, id string, sec int, amount int64) orders.Refund {
-	return orders.Refund{EventID: evt, EventCreated: at(sec), RefundID: id, PaymentID: "pay_1", Amount: amount, Currency: "usd"}
-}
+// The facts of the rules' table, shared with ddborders' tests.
+var (
+	t0         = orderstest.T0
+	at         = orderstest.At
+	success    = orderstest.Success
+	failure    = orderstest.Failure
+	refund     = orderstest.Refund
+	ofPayment  = orderstest.OfPayment
+	withAmount = orderstest.WithAmount
+	pay        = orderstest.Pay
+	ref        = orderstest.Ref
+	kinds      = orderstest.Kinds
+)
 
 func inCurrency[T orders.Payment | orders.Refund](f T, c string) T {
-	switch v := any(&f).(type) {
-	case *orders.Payment:
-		v.Currency = c
-	case *orders.Refund:
-		v.Currency = c
-	}
-	return f
+	return orderstest.InCurrency(f, c)
 }
 
-func ofPayment(r orders.Refund, pay string) orders.Refund { r.PaymentID = "pay_" + pay; return r }
-
-func withAmount(p orders.Payment, a int64) orders.Payment { p.Amount = a; return p }
-
-// fact is a payment or a refund.
-type fact struct {
-	p *orders.Payment
-	r *orders.Refund
-}
-
-func (f fact) String() string {
-	if f.p != nil {
-		return f.p.EventID
-	}
-	return f.r.EventID
-}
-
-func pay(p orders.Payment) fact { return fact{p: &p} }
-func ref(r orders.Refund) fact  { return fact{r: &r} }
+type fact = orderstest.Fact
 
 // ledger is an order and the refunds applied to it: the store's part of
 // the rules (a refund id is applied once; an earlier-created announcement
@@ -78,21 +48,21 @@ type held struct {
 
 func (l *ledger) apply(f fact) bool {
 	var changed bool
-	if f.p != nil {
-		l.o, changed = l.o.ApplyPayment(*f.p)
+	if f.Payment != nil {
+		l.o, changed = l.o.ApplyPayment(*f.Payment)
 		return changed
 	}
-	if h, ok := l.refunds[f.r.RefundID]; ok {
-		n, outcome := l.o.ResolveRefund(h.r, h.summed, h.flagged, *f.r)
+	if h, ok := l.refunds[f.Refund.RefundID]; ok {
+		n, outcome := l.o.ResolveRefund(h.r, h.summed, h.flagged, *f.Refund)
 		switch {
 		case outcome == orders.RefundTakenOver:
-			l.refunds[f.r.RefundID] = held{r: *f.r, summed: l.o.WithoutRefund(h.r, h.summed).SumsRefund(*f.r), flagged: true}
+			l.refunds[f.Refund.RefundID] = held{r: *f.Refund, summed: l.o.WithoutRefund(h.r, h.summed).SumsRefund(*f.Refund), flagged: true}
 		case outcome == orders.RefundContradicted && !h.flagged:
 			h.flagged = true
-			l.refunds[f.r.RefundID] = h
+			l.refunds[f.Refund.RefundID] = h
 		case outcome == orders.RefundAnnouncedEarlier:
-			h.r = *f.r
-			l.refunds[f.r.RefundID] = h
+			h.r = *f.Refund
+			l.refunds[f.Refund.RefundID] = h
 			return false
 		default:
 			return false
@@ -100,9 +70,9 @@ func (l *ledger) apply(f fact) bool {
 		l.o = n
 		return true
 	}
-	summed := l.o.SumsRefund(*f.r)
-	if l.o, changed = l.o.ApplyRefund(*f.r); changed {
-		l.refunds[f.r.RefundID] = held{r: *f.r, summed: summed}
+	summed := l.o.SumsRefund(*f.Refund)
+	if l.o, changed = l.o.ApplyRefund(*f.Refund); changed {
+		l.refunds[f.Refund.RefundID] = held{r: *f.Refund, summed: summed}
 	}
 	return changed
 }
@@ -171,181 +141,24 @@ func diff(want, got orders.Order) string {
 	return d
 }
 
-func kinds(o orders.Order) []orders.AnomalyKind {
-	var out []orders.AnomalyKind
-	for _, a := range o.Anomalies {
-		out = append(out, a.Kind)
-	}
-	return out
-}
-
+// TestRules runs the rules' table (orderstest.Rules, which ddborders'
+// tests run against DynamoDB too) through the orders package alone.
 func TestRules(t *testing.T) {
-	tests := []struct {
-		name        string
-		facts       []fact
-		wantChanged []bool
-		check       func(t *testing.T, o orders.Order)
-	}{
-		{"success is PAID with its fields", []fact{pay(success("e1", "1", 10))}, []bool{true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Paid || o.Amount != 4999 || o.Currency != "usd" || o.PaymentID != "pay_1" ||
-					o.PaymentEventID != "e1" || o.PaidEventID != "e1" || !o.PaidAt.Equal(at(10)) || o.PaidTotal != 4999 ||
-					o.CustomerEmail != "jane.doe@example.com" || o.LastEventID != "e1" || o.Anomalies != nil {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"failure is PAYMENT_FAILED", []fact{pay(failure("e1", 10))}, []bool{true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.PaymentFailed || o.FailureCode != "card_declined" || !o.FailedAt.Equal(at(10)) ||
-					o.PaymentEventID != "e1" || o.PaidEventID != "" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a later failure replaces an earlier one, not the other way", []fact{pay(failure("e2", 20)), pay(failure("e1", 10))}, []bool{true, false},
-			func(t *testing.T, o orders.Order) {
-				if o.PaymentEventID != "e2" || o.FailureMessage != "declined e2" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"equal created times: the greater event id wins", []fact{pay(failure("e2", 10)), pay(failure("e1", 10))}, []bool{true, false},
-			func(t *testing.T, o orders.Order) {
-				if o.PaymentEventID != "e2" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a stale failure never overrides a success", []fact{pay(success("e1", "1", 10)), pay(failure("e2", 20))}, []bool{true, false},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Paid || o.HasFailure() {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a success clears the failure", []fact{pay(failure("e1", 10)), pay(success("e2", "1", 20))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Paid || o.HasFailure() || o.FailureCode != "" || o.PaidEventID != "e2" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"the same payment announced twice changes nothing", []fact{pay(success("e1", "1", 10)), pay(success("e2", "1", 20)), pay(success("e0", "1", 5))},
-			[]bool{true, false, false},
-			func(t *testing.T, o orders.Order) {
-				if len(o.Payments) != 1 || o.PaidTotal != 4999 || o.PaymentEventID != "e1" || o.LastEventID != "e1" || o.Anomalies != nil {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a double charge keeps both payments, shows the earliest, is flagged",
-			[]fact{pay(success("e2", "b", 20)), pay(success("e1", "a", 10))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if len(o.Payments) != 2 || o.PaymentID != "pay_a" || o.PaidTotal != 2*4999 || o.PaidEventID != "e2" ||
-					o.PaymentEventID != "e1" || !slices.Equal(kinds(o), []orders.AnomalyKind{orders.DoubleCharge}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a partial refund", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 1000))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.PartiallyRefunded || o.RefundedTotal != 1000 || o.RefundCount != 1 || o.LastEventID != "r1" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"refunds reaching the paid total", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 1000)), ref(refund("r2", "re_2", 30, 3999))},
-			[]bool{true, true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Refunded || o.RefundedTotal != 4999 || o.Anomalies != nil {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a refund id applied once", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 1000)), ref(refund("r1b", "re_1", 25, 1000))},
-			[]bool{true, true, false},
-			func(t *testing.T, o orders.Order) {
-				if o.RefundedTotal != 1000 || o.RefundCount != 1 {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a refund before its payment", []fact{ref(refund("r1", "re_1", 20, 1500)), pay(success("e1", "1", 10))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.PartiallyRefunded || o.RefundedTotal != 1500 || o.LastEventID != "r1" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a refund replaces a failure", []fact{pay(failure("e1", 10)), ref(refund("r1", "re_1", 20, 1500)), pay(failure("e2", 30))},
-			[]bool{true, true, false},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.RefundReceived || o.HasFailure() || o.Amount != 0 || o.Currency != "usd" || o.LastEventID != "r1" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a refund in another currency is kept, not counted, flagged", []fact{pay(success("e1", "1", 10)), ref(inCurrency(refund("r1", "re_1", 20, 1500), "eur"))},
-			[]bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Paid || o.RefundedTotal != 0 || o.RefundCount != 1 || o.Currency != "usd" ||
-					!slices.Equal(kinds(o), []orders.AnomalyKind{orders.CurrencyMismatch}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"the same conflict when the refund comes first", []fact{ref(inCurrency(refund("r1", "re_1", 20, 1500), "eur")), pay(success("e1", "1", 10))},
-			[]bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Paid || o.RefundedTotal != 0 || o.PaidEventID != "e1" ||
-					!slices.Equal(kinds(o), []orders.AnomalyKind{orders.CurrencyMismatch}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"an over-refund is REFUNDED and flagged", []fact{pay(success("e1", "1", 10)), ref(refund("r1", "re_1", 20, 999999))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Refunded || o.RefundedTotal != 999999 ||
-					!slices.Equal(kinds(o), []orders.AnomalyKind{orders.OverRefund}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a refund of another payment is foreign", []fact{pay(success("e1", "1", 10)), ref(ofPayment(refund("r1", "re_1", 20, 1000), "zz"))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.Paid || o.RefundedTotal != 0 || !slices.Equal(kinds(o), []orders.AnomalyKind{orders.ForeignRefund}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a double charge refunded once is partially refunded", []fact{pay(success("e1", "a", 10)), pay(success("e2", "b", 20)),
-			ref(ofPayment(refund("r1", "re_1", 30, 4999), "b"))}, []bool{true, true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.PartiallyRefunded || o.RefundedTotal != 4999 || o.PaidTotal != 9998 {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"a second payment in another currency", []fact{pay(success("e1", "a", 10)), pay(inCurrency(success("e2", "b", 20), "eur"))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.PaidTotal != 4999 || !slices.Equal(kinds(o), []orders.AnomalyKind{orders.DoubleCharge, orders.CurrencyMismatch}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"refunds in two currencies before any payment", []fact{ref(inCurrency(refund("r1", "re_1", 20, 100), "usd")), ref(inCurrency(refund("r2", "re_2", 30, 200), "eur"))},
-			[]bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != orders.RefundReceived || o.Currency != "eur" || o.RefundedTotal != 200 ||
-					!slices.Equal(kinds(o), []orders.AnomalyKind{orders.CurrencyMismatch}) {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"currencies compare without case", []fact{pay(inCurrency(success("e1", "1", 10), "USD")), ref(refund("r1", "re_1", 20, 100))}, []bool{true, true},
-			func(t *testing.T, o orders.Order) {
-				if o.RefundedTotal != 100 || o.Anomalies != nil || o.Currency != "usd" {
-					t.Errorf("%+v", o)
-				}
-			}},
-		{"an invalid fact changes nothing", []fact{pay(withAmount(success("e1", "1", 10), -5)), ref(refund("r1", "re_1", 20, 0))}, []bool{false, false},
-			func(t *testing.T, o orders.Order) {
-				if o.Status != "" {
-					t.Errorf("%+v", o)
-				}
-			}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, changed := applyAll(tc.facts)
-			if !slices.Equal(changed, tc.wantChanged) {
-				t.Errorf("changed: want %v, got %v", tc.wantChanged, changed)
+	for _, tc := range orderstest.Rules() {
+		t.Run(tc.Name, func(t *testing.T) {
+			got, changed := applyAll(tc.Facts)
+			if !slices.Equal(changed, tc.WantChanged) {
+				t.Errorf("changed: want %v, got %v", tc.WantChanged, changed)
 			}
 			if got.Status != orders.Derive(got) {
 				t.Errorf("status %q, derived %q", got.Status, orders.Derive(got))
 			}
-			tc.check(t, got)
+			if tc.WantStatus != "" && got.Status != tc.WantStatus {
+				t.Errorf("status %s, want %s", got.Status, tc.WantStatus)
+			}
+			if tc.Check != nil {
+				tc.Check(t, got)
+			}
 		})
 	}
 }
@@ -682,10 +495,10 @@ func FuzzArrivalOrder(f *testing.F) {
 		seen := map[string]bool{}
 		for _, f := range facts {
 			key := fmt.Sprint(f)
-			if f.p != nil && f.p.Succeeded {
-				key = f.p.PaymentID
-			} else if f.r != nil {
-				key = f.r.RefundID
+			if f.Payment != nil && f.Payment.Succeeded {
+				key = f.Payment.PaymentID
+			} else if f.Refund != nil {
+				key = f.Refund.RefundID
 			}
 			announcedTwice = announcedTwice || seen[key]
 			seen[key] = true
