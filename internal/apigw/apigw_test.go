@@ -132,7 +132,7 @@ func TestHandleMapsEveryOutcome(t *testing.T) {
 func TestHTTPHandlerConvertsLikeAPIGateway(t *testing.T) {
 	rec := &recorder{res: ingest.Result{Outcome: ingest.Accepted, EventID: "evt_1"}}
 	h := &apigw.Handler{Receiver: rec}
-	srv := httptest.NewServer(apigw.HTTPHandler(lambda.NewHandler(h.Handle), 64))
+	srv := httptest.NewServer(apigw.HTTPHandler(h.Handle, 64))
 	t.Cleanup(srv.Close)
 	body := "{\"id\":\"evt_1\",\"x\":\"\xff\"}"
 	req, _ := http.NewRequest("POST", srv.URL+"/api/webhooks/payment", strings.NewReader(body))

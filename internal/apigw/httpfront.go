@@ -1,6 +1,7 @@
 package apigw
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -17,19 +18,19 @@ import (
 )
 
 // HTTPHandler serves a Lambda handler over plain HTTP, converting each
-// request into the payload-2.0 event API Gateway would send, as JSON bytes,
-// so a laptop exercises the same code as the deployment, invocation
-// decoding included. It reads at most maxBody+1 bytes of a body; larger
+// request into the payload-2.0 event API Gateway would send, as JSON bytes
+// through lambdajson.Call, so a laptop exercises the same code as the
+// deployment, invocation decoding included. It reads at most maxBody+1 bytes of a body; larger
 // bodies reach the handler truncated one byte past the limit, and it
 // answers 413 as it would in AWS.
-func HTTPHandler(fn lambdajson.Handler, maxBody int) http.Handler {
+func HTTPHandler(handle func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), maxBody int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
 		if err != nil {
 			http.Error(w, `{"error":"bad_request"}`, http.StatusBadRequest)
 			return
 		}
-		resp, err := lambdajson.Call[events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse](r.Context(), fn, FromHTTP(r, body))
+		resp, err := lambdajson.Call(r.Context(), handle, FromHTTP(r, body))
 		if err != nil {
 			// What API Gateway does when the function fails.
 			w.Header().Set("Content-Type", "application/json")

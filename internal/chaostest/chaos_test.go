@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -135,8 +134,8 @@ type rig struct {
 	network                  *chaostest.Network
 	rec                      *chaostest.Recorder
 	ingest                   chaostest.HandleFunc
-	processor                lambda.Handler // lambda.NewHandler(Handle), what lambda.Start runs
-	fnSQS                    *sqs.Client    // through the proxy: the pollers'
+	processor                *sqsbatch.Handler
+	fnSQS                    *sqs.Client // through the proxy: the pollers'
 	logger                   *slog.Logger
 	// background: invocations the simulated Lambda timed out, still
 	// running (frozen: every AWS call they make is refused).
@@ -228,9 +227,8 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	}
 	// Both functions run through the entry point lambda.Start runs: the
 	// event as JSON bytes in, the response's bytes out.
-	ingestEntry := lambda.NewHandler(ih.Handle)
 	r.ingest = func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		return lambdajson.Call[events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse](ctx, ingestEntry, ev)
+		return lambdajson.Call(ctx, ih.Handle, ev)
 	}
 
 	pcfg, err := processorconfig.Load(getenv)
@@ -238,7 +236,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 		t.Fatal(err)
 	}
 	r.rec = chaostest.NewRecorder(chaostest.DefaultSchedule(), poison, maxReceiveCount)
-	r.processor = lambda.NewHandler(newProcessor(pcfg, processorCfg, r.rec, r.logger).Handle)
+	r.processor = newProcessor(pcfg, processorCfg, r.rec, r.logger)
 	// The pollers poll with the processor's keys, as the event source
 	// mapping uses its role.
 	r.fnSQS = sqs.NewFromConfig(processorCfg)
@@ -399,7 +397,7 @@ func (r *rig) invoke(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 	go func() {
 		defer r.background.Done()
 		defer cancel()
-		resp, err := lambdajson.Call[events.SQSEvent, events.SQSEventResponse](ictx, r.processor, ev)
+		resp, err := lambdajson.Call(ictx, r.processor.Handle, ev)
 		done <- result{resp, err}
 	}()
 	timer := time.NewTimer(time.Until(deadline))

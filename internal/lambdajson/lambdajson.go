@@ -1,7 +1,7 @@
 // Package lambdajson calls a Lambda handler the way the Lambda runtime
-// does: the event as JSON bytes in, the response's JSON bytes out. The
-// local stack and the tests use it with lambda.NewHandler(h.Handle), the
-// entry point lambda.Start(h.Handle) runs in the deployment, so that
+// does: the event as JSON bytes in, the response's JSON bytes out, through
+// lambda.NewHandler(handle), the entry point lambda.Start(handle) runs in
+// the deployment. The local stack and the tests use it so that
 // aws-lambda-go's decoding of the event and encoding of the response are
 // exercised too, with typed events on their side.
 package lambdajson
@@ -10,23 +10,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/aws/aws-lambda-go/lambda"
 )
 
-// Handler is the entry point the runtime calls: lambda.Handler, as
-// lambda.NewHandler returns it.
-type Handler interface {
-	Invoke(ctx context.Context, payload []byte) ([]byte, error)
-}
-
-// Call marshals in, invokes h with it and unmarshals the response into an
-// Out. An error from h is returned as it is.
-func Call[In, Out any](ctx context.Context, h Handler, in In) (Out, error) {
+// Call marshals in, invokes handle through lambda.NewHandler(handle) and
+// unmarshals the response into an Out. An error from handle is returned as
+// it is.
+//
+// Each call builds its own lambda.Handler: its Invoke returns a slice of a
+// pooled buffer that it has already put back for the next invocation, so
+// one Handler must not be invoked concurrently. The Lambda runtime never
+// does; the local stack and the chaos test do.
+func Call[In, Out any](ctx context.Context, handle func(context.Context, In) (Out, error), in In) (Out, error) {
 	var out Out
 	payload, err := json.Marshal(in)
 	if err != nil {
 		return out, fmt.Errorf("lambdajson: encode the event: %w", err)
 	}
-	resp, err := h.Invoke(ctx, payload)
+	resp, err := lambda.NewHandler(handle).Invoke(ctx, payload)
 	if err != nil {
 		return out, err
 	}

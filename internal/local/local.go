@@ -18,7 +18,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -168,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer stopProcessor()
 
-	mux := Front(apigw.HTTPHandler(lambda.NewHandler(ingest.Handle), icfg.MaxBody))
+	mux := Front(apigw.HTTPHandler(ingest.Handle, icfg.MaxBody))
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Addr, err)

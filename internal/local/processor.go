@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -40,12 +39,12 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 		return nil, err
 	}
 	log := o.Log.With("function", "processor")
-	// Through the entry point lambda.Start(h.Handle) runs: the event as
-	// JSON bytes in, the response's bytes out.
-	h := lambda.NewHandler(processorapp.New(cfg, fnAWS, log, io.Discard).Handle)
+	h := processorapp.New(cfg, fnAWS, log, io.Discard)
 	orders := ddborders.New(ddb, st.OrdersTable)
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		resp, err := lambdajson.Call[events.SQSEvent, events.SQSEventResponse](ctx, h, ev)
+		// Through the entry point lambda.Start(h.Handle) runs: the event
+		// as JSON bytes in, the response's bytes out.
+		resp, err := lambdajson.Call(ctx, h.Handle, ev)
 		logOrders(ctx, log, orders, ev)
 		return resp, err
 	}
