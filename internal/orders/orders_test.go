@@ -14,7 +14,6 @@ import (
 
 // The facts of the rules' table, shared with ddborders' tests.
 var (
-	t0         = orderstest.T0
 	at         = orderstest.At
 	success    = orderstest.Success
 	failure    = orderstest.Failure
