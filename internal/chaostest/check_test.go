@@ -590,7 +590,7 @@ func (c *checks) summary(s settings, rep chaostest.Report, r *rig, faulty, elaps
 	fmt.Fprintf(&b, "  missing effects       %d, unexpected %d\n", c.missing, c.unexpected)
 	fmt.Fprintf(&b, "  duplicate effects     %s\n", causes(c.duplicates))
 	fmt.Fprintf(&b, "  emails undeliverable  %d (noted on their events)\n", c.undeliverable)
-	fmt.Fprintf(&b, "  orders with anomalies (the oracle's, checked):\n%s", chaos.FormatCounts(c.anomalies))
+	fmt.Fprintf(&b, "  orders with anomalies (the oracle's, checked):\n%s", chaostest.FormatCounts(c.anomalies))
 	fmt.Fprintf(&b, "  delivery              %s; faults for %s; total %s\n", rep.Duration.Round(time.Millisecond), faulty.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	return b.String()
 }

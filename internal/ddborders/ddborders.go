@@ -779,7 +779,6 @@ func (s *Store) upgrade(ctx context.Context, orderID string, st state, now time.
 	return nil
 }
 
-
 // update runs one UpdateItem. It returns the stored order, or the item as it
 // was (possibly empty) when the condition was refused.
 func (s *Store) update(ctx context.Context, in *dynamodb.UpdateItemInput) (orders.Order, map[string]types.AttributeValue, error) {

@@ -133,10 +133,10 @@ func TestFactAppliedByTheSameEvent(t *testing.T) {
 }
 
 func apply(ctx context.Context, s *ddborders.Store, orderID string, f fact) (orders.Applied, error) {
-	if f.p != nil {
-		return s.ApplyPayment(ctx, orderID, *f.p, t0)
+	if f.Payment != nil {
+		return s.ApplyPayment(ctx, orderID, *f.Payment, t0)
 	}
-	a, _, err := s.ApplyRefund(ctx, orderID, *f.r, t0)
+	a, _, err := s.ApplyRefund(ctx, orderID, *f.Refund, t0)
 	return a, err
 }
 
@@ -219,7 +219,7 @@ func TestOrderOfThePreviousVersion(t *testing.T) {
 				t.Fatalf("changed %v (%v), want %v", a.Changed, err, tc.wantChanged)
 			}
 			o, err := s.Get(ctx, orderID)
-			if err != nil || o.Status != tc.wantStatus || o.RefundedTotal != tc.wantTotal || o.Anomalies != nil && tc.event.p == nil {
+			if err != nil || o.Status != tc.wantStatus || o.RefundedTotal != tc.wantTotal || o.Anomalies != nil && tc.event.Payment == nil {
 				t.Fatalf("order %s, refunded %d, anomalies %v (%v); want %s, %d", o.Status, o.RefundedTotal, o.Anomalies, err, tc.wantStatus, tc.wantTotal)
 			}
 			out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
