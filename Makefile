@@ -104,7 +104,7 @@ clean: ## Remove build outputs
 
 # --- local invoke without Docker (what `sam local invoke` does in a container) --
 
-# aws-lambda-rie, pinned; internal/invoketest.RIEVersion names the same one.
+# aws-lambda-rie, pinned; internal/ops/rie.RIEVersion names the same one.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := bin/aws-lambda-rie
 FUNCTION    ?= ingest
@@ -155,7 +155,7 @@ powertune: rie deps ## Both functions at 128..1769 MB under Lambda's CPU share (
 load: deps ## Local throughput at concurrency 1, 8, 32 vs moto_server alone (LEVELS, DURATION, MAX)
 	scripts/load.sh
 
-# --- chaos (internal/chaostest): the promises under network faults and crashes --
+# --- chaos (internal/testkit/chaostest): the promises under network faults and crashes --
 
 CHAOS_EVENTS ?= 2000
 
@@ -164,4 +164,4 @@ CHAOS_EVENTS ?= 2000
 # `make test` runs the same test with 300 events under the race detector;
 # this run is about scale, so it runs without it (about 3 minutes for 2000).
 chaos: deps ## Chaos test with CHAOS_EVENTS (default 2000) events: nothing 2xx lost, nothing applied twice (CHAOS_SEED, CHAOS_LOG=file)
-	CHAOS_EVENTS=$(CHAOS_EVENTS) $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' -v ./internal/chaostest/
+	CHAOS_EVENTS=$(CHAOS_EVENTS) $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' -v ./internal/testkit/chaostest/

@@ -21,19 +21,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
-	"github.com/altafinex-webhooks/receiver/internal/ddborders"
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
 )
 
 const (
@@ -149,7 +149,7 @@ func ingestEvent(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b, err := invoketest.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
+	b, err := rie.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
 	if err != nil {
 		tb.Fatal(err)
 	}

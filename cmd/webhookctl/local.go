@@ -13,9 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/localstate"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 )
 
 // runLocal runs the whole receiver on this machine until interrupted.

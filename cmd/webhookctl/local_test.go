@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/localstate"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 )
 
 // lockedBuffer collects a subprocess's output from its copying goroutine.

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/envelope"
-	"github.com/altafinex-webhooks/receiver/internal/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 const sendUsage = `Usage: webhookctl send [--url URL --secret S] [--type TYPE] [event flags] [--repeat N]

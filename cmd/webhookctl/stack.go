@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/altafinex-webhooks/receiver/internal/local"
 	"github.com/altafinex-webhooks/receiver/internal/localstate"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
 )
 
 // cmdEnv is what the send and operator commands take from the process;

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 )
 

@@ -22,7 +22,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/altafinex-webhooks/receiver/internal/awserr"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }

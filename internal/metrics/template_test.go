@@ -25,19 +25,19 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/altafinex-webhooks/receiver/internal/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/handlers"
-	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
-	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process"
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process/orders"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
 // metricKey is a metric as CloudWatch tells it apart: its name and its

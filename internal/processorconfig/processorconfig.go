@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 )
 
 // The environment variables the processor reads.

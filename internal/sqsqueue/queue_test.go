@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/sqschars"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )

@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 // workload is what one function is driven with: its environment, a fresh
@@ -74,7 +74,7 @@ func (w *ingestLoad) logicalID() string { return "IngestFunction" }
 func (w *ingestLoad) batch() int        { return 1 }
 
 func (w *ingestLoad) env(endpoint string) map[string]string {
-	env := invoketest.ForEmulator(map[string]string{
+	env := rie.ForEmulator(map[string]string{
 		"EVENTS_TABLE":      w.fx.eventsTable,
 		"QUEUE_URL":         w.queueURL,
 		"WEBHOOK_SECRET_ID": w.fx.secretID, // fetched at init, as deployed
@@ -101,7 +101,7 @@ func (w *ingestLoad) next(context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return invoketest.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
+	return rie.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
 }
 
 func (w *ingestLoad) check(resp []byte) error {
@@ -141,7 +141,7 @@ func (w *processorLoad) logicalID() string { return "ProcessorFunction" }
 func (w *processorLoad) batch() int        { return w.size }
 
 func (w *processorLoad) env(endpoint string) map[string]string {
-	return invoketest.ForEmulator(map[string]string{
+	return rie.ForEmulator(map[string]string{
 		"EVENTS_TABLE":      w.fx.eventsTable,
 		"ORDERS_TABLE":      w.fx.ordersTable,
 		"SENDER_EMAIL":      w.fx.sender,
@@ -237,7 +237,7 @@ func lambdaRecord(m sqstypes.Message) events.SQSMessage {
 		Attributes:        m.Attributes,
 		MessageAttributes: map[string]events.SQSMessageAttribute{},
 		EventSource:       "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:webhook-events-queue",
-		AWSRegion: invoketest.Region,
+		AWSRegion: rie.Region,
 	}
 	for k, a := range m.MessageAttributes {
 		rec.MessageAttributes[k] = events.SQSMessageAttribute{StringValue: a.StringValue, BinaryValue: a.BinaryValue, DataType: aws.ToString(a.DataType)}

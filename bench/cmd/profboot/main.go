@@ -28,11 +28,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 )
 
 func main() {
