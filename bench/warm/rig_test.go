@@ -23,7 +23,6 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
@@ -104,7 +103,7 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	icfg, err := ingestconfig.Load(env(map[string]string{
+	icfg, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRET_ID": secretID,
 	}))
 	if err != nil {
@@ -115,7 +114,7 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatal(err)
 	}
 	r.ingest = lambda.NewHandler(ih.Handle)
-	fcfg, err := ingestconfig.Load(env(map[string]string{
+	fcfg, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRETS": secret,
 	}))
 	if err != nil {

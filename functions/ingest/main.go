@@ -11,12 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := ingestconfig.Load(os.Getenv)
+	cfg, err := ingestapp.Load(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -17,7 +17,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
@@ -164,7 +163,7 @@ func (w *processorLoad) prepare(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ingestconfig.Load(func(k string) string {
+	cfg, err := ingestapp.Load(func(k string) string {
 		return map[string]string{"EVENTS_TABLE": w.fx.eventsTable, "QUEUE_URL": url, "WEBHOOK_SECRETS": secret}[k]
 	})
 	if err != nil {

@@ -29,7 +29,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
@@ -57,7 +56,7 @@ func handler(ctx context.Context) (lambda.Handler, error) {
 	}
 	switch fn := os.Getenv("PROFBOOT_FUNCTION"); fn {
 	case "ingest":
-		cfg, err := ingestconfig.Load(os.Getenv)
+		cfg, err := ingestapp.Load(os.Getenv)
 		if err != nil {
 			return nil, err
 		}

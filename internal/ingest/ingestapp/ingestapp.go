@@ -1,7 +1,8 @@
-// Package ingestapp builds the ingest handler from its configuration: the
-// AWS clients, the secret source, the service and the API Gateway adapter.
-// The Lambda's main and the local server share it, so both run the same
-// code.
+// Package ingestapp is the ingest function's wiring: Load reads and
+// validates its configuration from the environment, once, at start-up, and
+// New builds the handler from it: the AWS clients, the secret source, the
+// service and the API Gateway adapter. The Lambda's main and the local
+// stack share it, so both run the same code.
 package ingestapp
 
 import (
@@ -18,7 +19,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 	"github.com/altafinex-webhooks/receiver/internal/secrets"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
@@ -38,7 +38,7 @@ const MetricsFunction = "ingest"
 // New builds the handler. With a Secrets Manager secret it fetches the
 // secret once now, so a deployment that cannot read it fails its cold start.
 // Metrics go to metricsOut (stdout in Lambda).
-func New(ctx context.Context, cfg ingestconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*apigw.Handler, error) {
+func New(ctx context.Context, cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*apigw.Handler, error) {
 	var src ingest.SecretSource = secrets.Static(cfg.Secrets)
 	if cfg.SecretID != "" {
 		m := &secrets.Manager{

@@ -27,7 +27,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
@@ -102,7 +101,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 // build (re)creates the handler over the same table and queue.
 func (s *stack) build(awsCfg aws.Config) {
 	s.t.Helper()
-	cfg, err := ingestconfig.Load(func(k string) string { return s.env[k] })
+	cfg, err := ingestapp.Load(func(k string) string { return s.env[k] })
 	if err != nil {
 		s.t.Fatalf("config: %v", err)
 	}
@@ -653,7 +652,7 @@ func TestSecretFromSecretsManager(t *testing.T) {
 }
 
 func TestMissingSecretFailsStart(t *testing.T) {
-	cfg, err := ingestconfig.Load(func(k string) string {
+	cfg, err := ingestapp.Load(func(k string) string {
 		return map[string]string{"EVENTS_TABLE": "t", "QUEUE_URL": "q", "WEBHOOK_SECRET_ID": "no-such-secret"}[k]
 	})
 	if err != nil {

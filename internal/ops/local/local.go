@@ -25,7 +25,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
@@ -149,7 +148,7 @@ func Run(ctx context.Context, o Options) error {
 		st.Secrets = nil
 	}
 	env := overlay(o.Getenv, fixed)
-	icfg, err := ingestconfig.Load(env)
+	icfg, err := ingestapp.Load(env)
 	if err != nil {
 		return err
 	}

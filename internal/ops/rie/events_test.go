@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
@@ -131,7 +131,7 @@ func TestEnvFile(t *testing.T) {
 		section string
 		load    func(func(string) string) error
 	}{
-		{"IngestFunction", func(g func(string) string) error { _, err := ingestconfig.Load(g); return err }},
+		{"IngestFunction", func(g func(string) string) error { _, err := ingestapp.Load(g); return err }},
 		{"ProcessorFunction", func(g func(string) string) error { _, err := processorconfig.Load(g); return err }},
 	}
 	for _, tc := range tests {

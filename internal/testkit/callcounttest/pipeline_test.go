@@ -32,7 +32,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
@@ -104,7 +103,7 @@ func newPipeline(t *testing.T) *pipeline {
 	quiet := slog.New(slog.DiscardHandler)
 
 	// Ingest: exactly as functions/ingest builds it.
-	icfg, err := ingestconfig.Load(mapEnv(map[string]string{
+	icfg, err := ingestapp.Load(mapEnv(map[string]string{
 		"EVENTS_TABLE": p.eventsTable, "QUEUE_URL": url, "WEBHOOK_SECRETS": secret,
 	}))
 	if err != nil {

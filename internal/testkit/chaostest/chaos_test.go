@@ -26,7 +26,6 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
 	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
@@ -217,7 +216,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	}
 	r.logger = slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	icfg, err := ingestconfig.Load(getenv)
+	icfg, err := ingestapp.Load(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ingestconfig_test
+package ingestapp_test
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 )
 
 func env(m map[string]string) func(string) string {
@@ -17,7 +17,7 @@ func env(m map[string]string) func(string) string {
 }
 
 func TestLoadDefaults(t *testing.T) {
-	c, err := ingestconfig.Load(env(map[string]string{
+	c, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": "webhook-events", "QUEUE_URL": "http://127.0.0.1:1/q", "WEBHOOK_SECRETS": "whsec_a, whsec_b",
 	}))
 	if err != nil {
@@ -32,7 +32,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestLoadValues(t *testing.T) {
-	c, err := ingestconfig.Load(env(map[string]string{
+	c, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": "t", "QUEUE_URL": "q", "WEBHOOK_SECRET_ID": "arn:aws:secretsmanager:us-east-1:1:secret:x",
 		"SIGNATURE_TOLERANCE": "120s", "MAX_BODY_BYTES": "1024", "SUBSCRIBED_EVENT_TYPES": "payment.succeeded",
 		"LIVE_MODE": "true", "DEDUPE_TTL": "96h", "DEDUPE_LEASE": "10s", "ALLOWED_SOURCE_CIDRS": "203.0.113.7/24, 2001:db8::/32",
@@ -50,7 +50,7 @@ func TestLoadValues(t *testing.T) {
 }
 
 func TestLoadReportsEveryProblem(t *testing.T) {
-	_, err := ingestconfig.Load(env(map[string]string{
+	_, err := ingestapp.Load(env(map[string]string{
 		"SIGNATURE_TOLERANCE": "soon", "MAX_BODY_BYTES": "-1", "LIVE_MODE": "maybe", "DEDUPE_TTL": "1h",
 		"ALLOWED_SOURCE_CIDRS": "10.0.0.300/8", "LOG_LEVEL": "loud",
 	}))
@@ -65,7 +65,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 }
 
 func TestLoadNeverEchoesSecrets(t *testing.T) {
-	_, err := ingestconfig.Load(env(map[string]string{
+	_, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": "t", "QUEUE_URL": "q", "WEBHOOK_SECRETS": "whsec_topsecret", "WEBHOOK_SECRET_ID": "id",
 	}))
 	if err == nil {
@@ -95,7 +95,7 @@ func TestLoadMaxBodyLimit(t *testing.T) {
 			for k, v := range base {
 				m[k] = v
 			}
-			c, err := ingestconfig.Load(env(m))
+			c, err := ingestapp.Load(env(m))
 			if tc.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "MAX_BODY_BYTES: "+tc.value+" is over 393216") {
 					t.Fatalf("Load: got %v, want MAX_BODY_BYTES refused with the limit named", err)
@@ -114,7 +114,7 @@ func TestLoadMaxBodyLimit(t *testing.T) {
 // operator's edit above the limit is refused at the function's start, with
 // the message TestLoadMaxBodyLimit checks).
 func TestTemplateMaxBodyBytes(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestTemplateMaxBodyBytes(t *testing.T) {
 	if !strings.Contains(note, "at most "+limit) {
 		t.Errorf("the template's note %q does not name the limit %s", note, limit)
 	}
-	c, err := ingestconfig.Load(env(map[string]string{
+	c, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": "events", "QUEUE_URL": "http://127.0.0.1/q", "WEBHOOK_SECRETS": "whsec_x", "MAX_BODY_BYTES": value,
 	}))
 	if err != nil || strconv.Itoa(c.MaxBody) != value {

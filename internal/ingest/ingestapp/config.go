@@ -1,6 +1,4 @@
-// Package ingestconfig reads and validates the ingest function's
-// configuration from its environment, once, at start-up.
-package ingestconfig
+package ingestapp
 
 import (
 	"errors"
