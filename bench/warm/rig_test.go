@@ -29,7 +29,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
@@ -125,7 +124,7 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatal(err)
 	}
 	r.feeder = lambda.NewHandler(fh.Handle)
-	pcfg, err := processorconfig.Load(env(map[string]string{
+	pcfg, err := processorapp.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "ORDERS_TABLE": ordersTable,
 		"SENDER_EMAIL": "orders@" + senderDomain, "EVENT_BUS_NAME": bus, "MAX_CONCURRENCY": "10",
 	}))

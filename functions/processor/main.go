@@ -14,12 +14,11 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := processorconfig.Load(os.Getenv)
+	cfg, err := processorapp.Load(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -35,7 +35,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
@@ -220,7 +219,7 @@ func processorMetrics(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	refused := map[string]eventrecord.Status{"evt_dup": eventrecord.Processed, "evt_busy": eventrecord.Processing}
-	h := processorapp.NewWithTestHooks(processorconfig.Config{EventsTable: "events", OrdersTable: "orders"}, aws.Config{Region: "us-east-1"},
+	h := processorapp.NewWithTestHooks(processorapp.Config{EventsTable: "events", OrdersTable: "orders"}, aws.Config{Region: "us-east-1"},
 		slog.New(slog.DiscardHandler), &buf, processorapp.TestHooks{
 			Events: func(process.Events) process.Events { return &claims{refused: refused} },
 			Orders: func(handlers.Orders) handlers.Orders {

@@ -31,7 +31,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 )
 
 func main() {
@@ -67,7 +66,7 @@ func handler(ctx context.Context) (lambda.Handler, error) {
 		}
 		return lambda.NewHandler(h.Handle), nil
 	case "processor":
-		cfg, err := processorconfig.Load(os.Getenv)
+		cfg, err := processorapp.Load(os.Getenv)
 		if err != nil {
 			return nil, err
 		}

@@ -15,7 +15,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 )
 
@@ -30,7 +29,7 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 	if err := ddborders.CreateTable(ctx, ddb, st.OrdersTable); err != nil {
 		return nil, err
 	}
-	cfg, err := processorconfig.Load(env)
+	cfg, err := processorapp.Load(env)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
@@ -132,7 +132,7 @@ func TestEnvFile(t *testing.T) {
 		load    func(func(string) string) error
 	}{
 		{"IngestFunction", func(g func(string) string) error { _, err := ingestapp.Load(g); return err }},
-		{"ProcessorFunction", func(g func(string) string) error { _, err := processorconfig.Load(g); return err }},
+		{"ProcessorFunction", func(g func(string) string) error { _, err := processorapp.Load(g); return err }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.section, func(t *testing.T) {

@@ -28,7 +28,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 )
 
 // bodySize is the size of every benchmark envelope, as in apigw's
@@ -133,13 +132,13 @@ func unreachableAWS() aws.Config {
 func newHandler(tb testing.TB, hooks processorapp.TestHooks) lambda.Handler {
 	tb.Helper()
 	env := map[string]string{
-		processorconfig.EnvEventsTable:  "webhook-events",
-		processorconfig.EnvOrdersTable:  "orders",
-		processorconfig.EnvSenderEmail:  "payments@example.com",
-		processorconfig.EnvEventBusName: "orders",
-		processorconfig.EnvNamespace:    "AltafinexWebhooks",
+		processorapp.EnvEventsTable:  "webhook-events",
+		processorapp.EnvOrdersTable:  "orders",
+		processorapp.EnvSenderEmail:  "payments@example.com",
+		processorapp.EnvEventBusName: "orders",
+		processorapp.EnvNamespace:    "AltafinexWebhooks",
 	}
-	cfg, err := processorconfig.Load(func(k string) string { return env[k] })
+	cfg, err := processorapp.Load(func(k string) string { return env[k] })
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,8 @@
-// Package processorapp builds the processor's SQS batch handler from its
-// configuration: the AWS clients, the stores, the effects and the handler
-// registry. The Lambda's main and the local stack share it, so both run the
+// Package processorapp is the processor function's wiring: Load reads and
+// validates its configuration from the environment, once, at start-up, and
+// reports every problem in one error; New builds the SQS batch handler from
+// it: the AWS clients, the stores, the effects and the handler registry.
+// The Lambda's main and the local stack share it, so both run the
 // same code; tests that need to watch or disturb the processor (the chaos
 // test, the benchmarks, the metrics template test) wrap its dependencies
 // with TestHooks instead of copying the wiring.
@@ -24,7 +26,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/sesmail"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 )
 
 var (
@@ -61,13 +62,13 @@ func wrap[T any](v T, hook func(T) T) T {
 // New builds the handler. Without a sender, emails are logged; without a
 // bus, no domain events are published. Metrics go to metricsOut (stdout in
 // Lambda). Nothing here makes a network call.
-func New(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *sqsbatch.Handler {
+func New(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *sqsbatch.Handler {
 	return NewWithTestHooks(cfg, awsCfg, log, metricsOut, TestHooks{})
 }
 
 // NewWithTestHooks is New with the dependencies wrapped by hooks: for tests
 // only.
-func NewWithTestHooks(cfg processorconfig.Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, hooks TestHooks) *sqsbatch.Handler {
+func NewWithTestHooks(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, hooks TestHooks) *sqsbatch.Handler {
 	ddb := dynamodb.NewFromConfig(awsCfg)
 	var mailer handlers.Mailer = &sesmail.LogMailer{Logger: log}
 	if cfg.SenderEmail != "" {

@@ -16,7 +16,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sesmail"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 )
 
 // TestHooks checks that every hook is handed the dependency New builds,
@@ -34,7 +33,7 @@ func TestHooks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			note := func(what string, v any) { got = append(got, fmt.Sprintf("%s %T", what, v)) }
-			cfg := processorconfig.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: tc.sender, EventBusName: tc.bus}
+			cfg := processorapp.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: tc.sender, EventBusName: tc.bus}
 			h := processorapp.NewWithTestHooks(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), io.Discard, processorapp.TestHooks{
 				Events:    func(e process.Events) process.Events { note("events", e); return e },
 				Orders:    func(o handlers.Orders) handlers.Orders { note("orders", o); return o },

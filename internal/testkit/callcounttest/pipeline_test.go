@@ -37,7 +37,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/callcounttest"
@@ -117,7 +116,7 @@ func newPipeline(t *testing.T) *pipeline {
 
 	// Processor: exactly as functions/processor builds it, with SES and
 	// EventBridge configured.
-	pcfg, err := processorconfig.Load(mapEnv(map[string]string{
+	pcfg, err := processorapp.Load(mapEnv(map[string]string{
 		"EVENTS_TABLE": p.eventsTable, "ORDERS_TABLE": p.ordersTable,
 		"SENDER_EMAIL": "orders@" + senderDomain, "EVENT_BUS_NAME": bus,
 	}))

@@ -35,7 +35,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
 	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
@@ -230,7 +229,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 		return lambdajson.Call(ctx, ih.Handle, ev)
 	}
 
-	pcfg, err := processorconfig.Load(getenv)
+	pcfg, err := processorapp.Load(getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +296,7 @@ func busToQueue(t *testing.T, ctx context.Context, eb *eventbridge.Client, clien
 
 // newProcessor is processorapp.New with the recorder's decorators around
 // the events table, the mailer, the publisher and every handler.
-func newProcessor(cfg processorconfig.Config, awsCfg aws.Config, rec *chaostest.Recorder, log *slog.Logger) *sqsbatch.Handler {
+func newProcessor(cfg processorapp.Config, awsCfg aws.Config, rec *chaostest.Recorder, log *slog.Logger) *sqsbatch.Handler {
 	return processorapp.NewWithTestHooks(cfg, awsCfg, log, io.Discard, processorapp.TestHooks{
 		Events:    func(e process.Events) process.Events { return rec.Events(e) },
 		Mailer:    func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) },

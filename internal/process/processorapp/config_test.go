@@ -1,4 +1,4 @@
-package processorconfig_test
+package processorapp_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 )
 
 func env(m map[string]string) func(string) string {
@@ -15,11 +15,11 @@ func env(m map[string]string) func(string) string {
 }
 
 func TestLoadDefaults(t *testing.T) {
-	c, err := processorconfig.Load(env(map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders"}))
+	c, err := processorapp.Load(env(map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := processorconfig.Config{
+	want := processorapp.Config{
 		EventsTable:      "events",
 		OrdersTable:      "orders",
 		RefundsTable:     "orders-refunds",
@@ -35,7 +35,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestLoadAll(t *testing.T) {
-	c, err := processorconfig.Load(env(map[string]string{
+	c, err := processorapp.Load(env(map[string]string{
 		"EVENTS_TABLE":       "events",
 		"ORDERS_TABLE":       "orders",
 		"REFUNDS_TABLE":      "stack-refunds",
@@ -87,8 +87,8 @@ func TestLoadProblems(t *testing.T) {
 			for k, v := range tc.set {
 				m[k] = v
 			}
-			_, err := processorconfig.Load(env(m))
-			if !errors.Is(err, processorconfig.ErrInvalid) {
+			_, err := processorapp.Load(env(m))
+			if !errors.Is(err, processorapp.ErrInvalidConfig) {
 				t.Fatalf("want ErrInvalid, got %v", err)
 			}
 			for _, w := range tc.want {

@@ -1,7 +1,4 @@
-// Package processorconfig loads and validates the processor function's
-// configuration from its environment, once, at start-up, and reports every
-// problem in one error.
-package processorconfig
+package processorapp
 
 import (
 	"errors"
@@ -50,8 +47,8 @@ const (
 	MaxMaxConcurrency = 1000
 )
 
-// ErrInvalid is the cause of every error Load returns.
-var ErrInvalid = errors.New("invalid processor configuration")
+// ErrInvalidConfig is the cause of every error Load returns.
+var ErrInvalidConfig = errors.New("invalid processor configuration")
 
 // Config is the processor's configuration.
 type Config struct {
@@ -77,7 +74,7 @@ type Config struct {
 }
 
 // Load reads the configuration through getenv (os.Getenv in main) and
-// validates every value. The error wraps ErrInvalid and lists every problem.
+// validates every value. The error wraps ErrInvalidConfig and lists every problem.
 func Load(getenv func(string) string) (Config, error) {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -158,7 +155,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+		return Config{}, fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
 	}
 	return c, nil
 }
