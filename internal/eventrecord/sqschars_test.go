@@ -1,16 +1,16 @@
-package sqschars_test
+package eventrecord_test
 
 import (
 	"errors"
 	"testing"
 
-	"github.com/altafinex-webhooks/receiver/internal/sqschars"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 )
 
 // The boundaries of every range of SQS's rule, as the SQS API reference
 // lists it for SendMessage's MessageBody: #x9 | #xA | #xD | #x20 to #xD7FF
 // | #xE000 to #xFFFD | #x10000 to #x10FFFF.
-func TestAllowedBoundaries(t *testing.T) {
+func TestSQSAllowedBoundaries(t *testing.T) {
 	tests := []struct {
 		r    rune
 		want bool
@@ -23,13 +23,13 @@ func TestAllowedBoundaries(t *testing.T) {
 		{0x10000, true}, {0x10FFFF, true}, {0x110000, false}, {-1, false},
 	}
 	for _, tc := range tests {
-		if got := sqschars.Allowed(tc.r); got != tc.want {
-			t.Errorf("Allowed(%U) = %v, want %v", tc.r, got, tc.want)
+		if got := eventrecord.SQSAllowed(tc.r); got != tc.want {
+			t.Errorf("SQSAllowed(%U) = %v, want %v", tc.r, got, tc.want)
 		}
 	}
 }
 
-func TestCheck(t *testing.T) {
+func TestCheckSQSText(t *testing.T) {
 	tests := []struct {
 		name string
 		s    string
@@ -49,12 +49,12 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := sqschars.Check(tc.s)
+			err := eventrecord.CheckSQSText(tc.s)
 			if tc.ok && err != nil {
-				t.Fatalf("Check(%q) = %v, want nil", tc.s, err)
+				t.Fatalf("CheckSQSText(%q) = %v, want nil", tc.s, err)
 			}
-			if !tc.ok && !errors.Is(err, sqschars.ErrInvalid) {
-				t.Fatalf("Check(%q) = %v, want ErrInvalid", tc.s, err)
+			if !tc.ok && !errors.Is(err, eventrecord.ErrNotSQSText) {
+				t.Fatalf("CheckSQSText(%q) = %v, want ErrNotSQSText", tc.s, err)
 			}
 		})
 	}
