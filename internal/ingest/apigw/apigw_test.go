@@ -10,8 +10,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -126,28 +124,6 @@ func TestHandleMapsEveryOutcome(t *testing.T) {
 				t.Errorf("log line %s", logs.String())
 			}
 		})
-	}
-}
-
-func TestHTTPHandlerConvertsLikeAPIGateway(t *testing.T) {
-	rec := &recorder{res: ingest.Result{Outcome: ingest.Accepted, EventID: "evt_1"}}
-	h := &apigw.Handler{Receiver: rec}
-	srv := httptest.NewServer(apigw.HTTPHandler(h.Handle, 64))
-	t.Cleanup(srv.Close)
-	body := "{\"id\":\"evt_1\",\"x\":\"\xff\"}"
-	req, _ := http.NewRequest("POST", srv.URL+"/api/webhooks/payment", strings.NewReader(body))
-	req.Header.Set("X-Altafinex-Signature", "t=1,v1=ab")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(out), "accepted") {
-		t.Fatalf("answer %d %s", resp.StatusCode, out)
-	}
-	if string(rec.got.Body) != body || rec.got.Signature != "t=1,v1=ab" || rec.got.Method != "POST" || rec.got.SourceIP != "127.0.0.1" {
-		t.Errorf("the handler saw %+v", rec.got)
 	}
 }
 

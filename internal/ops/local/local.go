@@ -1,8 +1,12 @@
 // Package local runs the whole receiver on one machine with no AWS account
-// and no Docker: moto_server for DynamoDB and SQS, the ingest handler behind
-// an HTTP server that speaks API Gateway's payload 2.0 to it, and the
-// processor fed by a poller that does what Lambda's SQS event source mapping
-// does. The handlers are the same code the Lambda functions run.
+// and no Docker (`webhookctl local`, `make run`): moto_server for the AWS
+// services, the ingest handler behind an HTTP server that stands for API
+// Gateway (APIGateway), and the processor fed by a Poller that does what
+// Lambda's SQS event source mapping does; both handlers are called through
+// Invoke, as JSON bytes, the way the Lambda runtime calls them. The
+// handlers are the same code the Lambda functions run. The running stack
+// leaves a state file (WriteState, ReadState) so the other webhookctl
+// commands find it.
 package local
 
 import (
@@ -23,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
-	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
@@ -166,7 +169,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer stopProcessor()
 
-	mux := Front(apigw.HTTPHandler(ingest.Handle, icfg.MaxBody))
+	mux := Front(APIGateway(ingest.Handle, icfg.MaxBody))
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Addr, err)

@@ -11,11 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 )
 
 // startProcessor creates the orders table and runs the processor behind a
@@ -43,11 +41,11 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		// Through the entry point lambda.Start(h.Handle) runs: the event
 		// as JSON bytes in, the response's bytes out.
-		resp, err := lambdajson.Call(ctx, h.Handle, ev)
+		resp, err := Invoke(ctx, h.Handle, ev)
 		logOrders(ctx, log, orders, ev)
 		return resp, err
 	}
-	p, err := sqspoller.New(ctx, sqs.NewFromConfig(fnAWS), st.QueueURL, handle)
+	p, err := NewPoller(ctx, sqs.NewFromConfig(fnAWS), st.QueueURL, handle)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process"
@@ -35,7 +35,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
@@ -226,7 +225,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	// Both functions run through the entry point lambda.Start runs: the
 	// event as JSON bytes in, the response's bytes out.
 	r.ingest = func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		return lambdajson.Call(ctx, ih.Handle, ev)
+		return local.Invoke(ctx, ih.Handle, ev)
 	}
 
 	pcfg, err := processorapp.Load(getenv)
@@ -395,7 +394,7 @@ func (r *rig) invoke(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 	go func() {
 		defer r.background.Done()
 		defer cancel()
-		resp, err := lambdajson.Call(ictx, r.processor.Handle, ev)
+		resp, err := local.Invoke(ictx, r.processor.Handle, ev)
 		done <- result{resp, err}
 	}()
 	timer := time.NewTimer(time.Until(deadline))
@@ -417,7 +416,7 @@ func (r *rig) runPollers(t *testing.T, ctx context.Context) (stop func()) {
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for range pollers {
-		p, err := sqspoller.New(ctx, r.fnSQS, r.queueURL, r.invoke)
+		p, err := local.NewPoller(ctx, r.fnSQS, r.queueURL, r.invoke)
 		if err != nil {
 			cancel()
 			t.Fatalf("poller: %v", err)

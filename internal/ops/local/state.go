@@ -1,4 +1,6 @@
-// Package localstate is the state file of `webhookctl local`: where the
+package local
+
+// The state file of `webhookctl local` says where the
 // running local stack is (its webhook URL, the AWS emulator's endpoint, the
 // names of its tables and queues) and the signing secret it accepts, so that
 // the other webhookctl commands find it without exports or flags.
@@ -6,8 +8,7 @@
 // The file lives in the user's cache directory, holds a secret and is
 // therefore written with mode 0600 in a 0700 directory, and is removed when
 // the stack stops. A file left behind by a stack that was killed is told
-// apart by its process id: Read reports it as stale.
-package localstate
+// apart by its process id: ReadState reports it as stale.
 
 import (
 	"encoding/json"
@@ -19,18 +20,20 @@ import (
 	"syscall"
 )
 
-// Dir and FileName place the state file: <user cache dir>/Dir/FileName.
+// StateDir and StateFileName place the state file:
+// <user cache dir>/StateDir/StateFileName.
 const (
-	Dir      = "altafinex-webhooks"
-	FileName = "local.json"
+	StateDir      = "altafinex-webhooks"
+	StateFileName = "local.json"
 )
 
-// ErrNoState is returned by Read when no local stack has left a state file.
+// ErrNoState is returned by ReadState when no local stack has left a state
+// file.
 var ErrNoState = errors.New("no local stack is running (no state file)")
 
-// ErrStale is returned by Read when the file's process is gone: the stack
+// ErrStaleState is returned by ReadState when the file's process is gone: the stack
 // was killed before it could remove the file.
-var ErrStale = errors.New("stale state file: its local stack is no longer running")
+var ErrStaleState = errors.New("stale state file: its local stack is no longer running")
 
 // State is what a running local stack records.
 type State struct {
@@ -45,19 +48,19 @@ type State struct {
 	Secret      string `json:"secret"`       // the first signing secret the stack accepts
 }
 
-// Path returns the state file's path under the user's cache directory
+// StatePath returns the state file's path under the user's cache directory
 // ($XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS).
-func Path() (string, error) {
+func StatePath() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("state file: %w", err)
 	}
-	return filepath.Join(dir, Dir, FileName), nil
+	return filepath.Join(dir, StateDir, StateFileName), nil
 }
 
-// Write stores s at path, readable by its owner only. The file is written
+// WriteState stores s at path, readable by its owner only. The file is written
 // under a temporary name and renamed, so a reader never sees half of it.
-func Write(path string, s State) error {
+func WriteState(path string, s State) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("state file: %w", err)
@@ -65,7 +68,7 @@ func Write(path string, s State) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), FileName+".*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), StateFileName+".*")
 	if err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
@@ -88,10 +91,10 @@ func Write(path string, s State) error {
 	return nil
 }
 
-// Read returns the state at path. It returns an error wrapping ErrNoState
-// when there is no file, and one wrapping ErrStale (with the state read)
+// ReadState returns the state at path. It returns an error wrapping ErrNoState
+// when there is no file, and one wrapping ErrStaleState (with the state read)
 // when alive says the file's process is gone.
-func Read(path string, alive func(pid int) bool) (State, error) {
+func ReadState(path string, alive func(pid int) bool) (State, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, fmt.Errorf("%w: %s", ErrNoState, path)
@@ -104,15 +107,15 @@ func Read(path string, alive func(pid int) bool) (State, error) {
 		return State{}, fmt.Errorf("state file %s: %w", path, err)
 	}
 	if alive != nil && !alive(s.PID) {
-		return s, fmt.Errorf("%w: %s (pid %d)", ErrStale, path, s.PID)
+		return s, fmt.Errorf("%w: %s (pid %d)", ErrStaleState, path, s.PID)
 	}
 	return s, nil
 }
 
-// Remove deletes the file at path if it still belongs to pid: a second
+// RemoveState deletes the file at path if it still belongs to pid: a second
 // stack started later may have replaced it, and its file stays.
-func Remove(path string, pid int) error {
-	s, err := Read(path, nil)
+func RemoveState(path string, pid int) error {
+	s, err := ReadState(path, nil)
 	if errors.Is(err, ErrNoState) {
 		return nil
 	}
@@ -126,9 +129,9 @@ func Remove(path string, pid int) error {
 	return nil
 }
 
-// Alive reports whether a process with id pid exists (signal 0 reaches it,
+// ProcessAlive reports whether a process with id pid exists (signal 0 reaches it,
 // or it exists but belongs to another user).
-func Alive(pid int) bool {
+func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}

@@ -1,4 +1,6 @@
-// Package sqspoller emulates Lambda's SQS event source mapping for local
+package local
+
+// The poller emulates Lambda's SQS event source mapping for local
 // runs: it long-polls a queue, hands each batch to a Lambda SQS handler as
 // the events.SQSEvent Lambda would build, deletes the records the handler
 // did not report failed, and leaves the failed ones to come back after the
@@ -8,7 +10,6 @@
 // Like the real mapping with ReportBatchItemFailures: a handler error, or a
 // response naming a message that is not in the batch, fails the whole
 // batch; an empty response deletes every record.
-package sqspoller
 
 import (
 	"context"
@@ -25,16 +26,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// HandlerFunc is a Lambda SQS handler with ReportBatchItemFailures.
-type HandlerFunc func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+// SQSHandler is a Lambda SQS handler with ReportBatchItemFailures.
+type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
 // ErrBatchFailed is the error of a batch the handler failed as a whole.
 var ErrBatchFailed = errors.New("handler failed the whole batch")
 
 // Defaults of the poller's settings.
 const (
-	DefaultBatchSize = 10
-	DefaultWaitTime  = 20 * time.Second
+	DefaultPollBatch = 10
+	DefaultPollWait  = 20 * time.Second
 	// errorBackoff is the pause after a failed receive.
 	errorBackoff = time.Second
 )
@@ -45,20 +46,20 @@ type Poller struct {
 	queueURL string
 	queueARN string
 	region   string
-	handler  HandlerFunc
+	handler  SQSHandler
 	// BatchSize is the most messages per batch, 1 to 10
-	// (DefaultBatchSize when zero).
+	// (DefaultPollBatch when zero).
 	BatchSize int
-	// WaitTime is the long-poll wait, at most 20 s (DefaultWaitTime when
+	// WaitTime is the long-poll wait, at most 20 s (DefaultPollWait when
 	// zero).
 	WaitTime time.Duration
 	// Logger (slog.Default when nil).
 	Logger *slog.Logger
 }
 
-// New returns a poller of the queue at queueURL feeding handler. It reads
+// NewPoller returns a poller of the queue at queueURL feeding handler. It reads
 // the queue's ARN for the records' eventSourceARN.
-func New(ctx context.Context, client *sqs.Client, queueURL string, handler HandlerFunc) (*Poller, error) {
+func NewPoller(ctx context.Context, client *sqs.Client, queueURL string, handler SQSHandler) (*Poller, error) {
 	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(queueURL),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
@@ -189,14 +190,14 @@ func (p *Poller) Event(msgs []types.Message) events.SQSEvent {
 
 func (p *Poller) batchSize() int {
 	if p.BatchSize < 1 || p.BatchSize > 10 {
-		return DefaultBatchSize
+		return DefaultPollBatch
 	}
 	return p.BatchSize
 }
 
 func (p *Poller) waitTime() time.Duration {
 	if p.WaitTime <= 0 || p.WaitTime > 20*time.Second {
-		return DefaultWaitTime
+		return DefaultPollWait
 	}
 	return p.WaitTime
 }

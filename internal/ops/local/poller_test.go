@@ -1,11 +1,10 @@
-package sqspoller_test
+package local_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,12 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
-	"github.com/altafinex-webhooks/receiver/internal/sqspoller"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
-
-func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
 
 type queues struct {
 	client   *sqs.Client
@@ -105,26 +102,15 @@ func (r *recorder) records() []events.SQSMessage {
 	return append([]events.SQSMessage(nil), r.seen...)
 }
 
-func newPoller(t *testing.T, q queues, h sqspoller.HandlerFunc) *sqspoller.Poller {
+func newPoller(t *testing.T, q queues, h local.SQSHandler) *local.Poller {
 	t.Helper()
-	p, err := sqspoller.New(context.Background(), q.client, q.url, h)
+	p, err := local.NewPoller(context.Background(), q.client, q.url, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.WaitTime = time.Second
 	p.Logger = slog.New(slog.DiscardHandler)
 	return p
-}
-
-// eventually polls cond every 100 ms for at most limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("after %s: %s", limit, what)
 }
 
 func TestMessagesAreHandledAndDeleted(t *testing.T) {
@@ -215,7 +201,7 @@ func TestFailedMessageReturnsThenGoesToTheDLQ(t *testing.T) {
 func TestWholeBatchFailures(t *testing.T) {
 	tests := []struct {
 		name    string
-		handler sqspoller.HandlerFunc
+		handler local.SQSHandler
 	}{
 		{"handler error", func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 			return events.SQSEventResponse{}, errors.New("crash")
@@ -236,7 +222,7 @@ func TestWholeBatchFailures(t *testing.T) {
 					break
 				}
 			}
-			if !errors.Is(err, sqspoller.ErrBatchFailed) {
+			if !errors.Is(err, local.ErrBatchFailed) {
 				t.Fatalf("want ErrBatchFailed, got %v", err)
 			}
 			if n := q.left(t, q.url); n != 1 {

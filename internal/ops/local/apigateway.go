@@ -1,4 +1,4 @@
-package apigw
+package local
 
 import (
 	"context"
@@ -13,24 +13,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
 )
 
-// HTTPHandler serves a Lambda handler over plain HTTP, converting each
-// request into the payload-2.0 event API Gateway would send, as JSON bytes
-// through lambdajson.Call, so a laptop exercises the same code as the
-// deployment, invocation decoding included. It reads at most maxBody+1 bytes of a body; larger
-// bodies reach the handler truncated one byte past the limit, and it
-// answers 413 as it would in AWS.
-func HTTPHandler(handle func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), maxBody int) http.Handler {
+// APIGateway stands for API Gateway in front of a Lambda handler: it serves
+// the handler over plain HTTP, converting each request into the payload-2.0
+// event API Gateway would send, as JSON bytes through Invoke, so a laptop
+// exercises the same code as the deployment, invocation decoding included.
+// It reads at most maxBody+1 bytes of a body; larger bodies reach the
+// handler truncated one byte past the limit, and it answers 413 as it would
+// in AWS.
+func APIGateway(handle func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), maxBody int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
 		if err != nil {
 			http.Error(w, `{"error":"bad_request"}`, http.StatusBadRequest)
 			return
 		}
-		resp, err := lambdajson.Call(r.Context(), handle, FromHTTP(r, body))
+		resp, err := Invoke(r.Context(), handle, apiGatewayEvent(r, body))
 		if err != nil {
 			// What API Gateway does when the function fails.
 			w.Header().Set("Content-Type", "application/json")
@@ -38,14 +37,14 @@ func HTTPHandler(handle func(context.Context, events.APIGatewayV2HTTPRequest) (e
 			_, _ = io.WriteString(w, `{"message":"Internal Server Error"}`)
 			return
 		}
-		WriteHTTP(w, resp)
+		writeAPIGatewayResponse(w, resp)
 	})
 }
 
-// FromHTTP builds the payload-2.0 event for r with the given body: headers
+// apiGatewayEvent builds the payload-2.0 event for r with the given body: headers
 // lower-cased and repeated ones joined with commas, the body base64-encoded
 // when it is not valid UTF-8 text, as API Gateway does.
-func FromHTTP(r *http.Request, body []byte) events.APIGatewayV2HTTPRequest {
+func apiGatewayEvent(r *http.Request, body []byte) events.APIGatewayV2HTTPRequest {
 	headers := make(map[string]string, len(r.Header))
 	for k, vs := range r.Header {
 		headers[strings.ToLower(k)] = strings.Join(vs, ",")
@@ -87,8 +86,8 @@ func FromHTTP(r *http.Request, body []byte) events.APIGatewayV2HTTPRequest {
 	return ev
 }
 
-// WriteHTTP writes a payload-2.0 response.
-func WriteHTTP(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
+// writeAPIGatewayResponse writes a payload-2.0 response.
+func writeAPIGatewayResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}

@@ -1,4 +1,4 @@
-package lambdajson_test
+package local_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/altafinex-webhooks/receiver/internal/lambdajson"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
 )
 
 // failAll answers an SQS batch with every message id as a failure.
@@ -21,8 +21,8 @@ func failAll(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, er
 	return resp, nil
 }
 
-func TestCall(t *testing.T) {
-	resp, err := lambdajson.Call(context.Background(), failAll,
+func TestInvoke(t *testing.T) {
+	resp, err := local.Invoke(context.Background(), failAll,
 		events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: `{"a":"<b>"}`}}})
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +32,9 @@ func TestCall(t *testing.T) {
 	}
 }
 
-// TestCallConcurrently: concurrent calls each get their own answer (one
+// TestInvokeConcurrently: concurrent calls each get their own answer (one
 // shared lambda.Handler would hand a pooled buffer to two of them).
-func TestCallConcurrently(t *testing.T) {
+func TestInvokeConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -42,7 +42,7 @@ func TestCallConcurrently(t *testing.T) {
 			defer wg.Done()
 			for j := range 50 {
 				id := fmt.Sprintf("m%d-%d", i, j)
-				resp, err := lambdajson.Call(context.Background(), failAll, events.SQSEvent{Records: []events.SQSMessage{{MessageId: id, Body: id}}})
+				resp, err := local.Invoke(context.Background(), failAll, events.SQSEvent{Records: []events.SQSMessage{{MessageId: id, Body: id}}})
 				if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != id+"/"+id {
 					t.Errorf("call %s: %+v, %v", id, resp, err)
 					return
@@ -53,15 +53,15 @@ func TestCallConcurrently(t *testing.T) {
 	wg.Wait()
 }
 
-func TestCallErrors(t *testing.T) {
+func TestInvokeErrors(t *testing.T) {
 	boom := errors.New("boom")
-	if _, err := lambdajson.Call(context.Background(), func(context.Context, int) (int, error) { return 0, boom }, 1); !errors.Is(err, boom) {
+	if _, err := local.Invoke(context.Background(), func(context.Context, int) (int, error) { return 0, boom }, 1); !errors.Is(err, boom) {
 		t.Errorf("handler error: %v", err)
 	}
-	if _, err := lambdajson.Call(context.Background(), func(context.Context, int) (func(), error) { return func() {}, nil }, 1); err == nil {
+	if _, err := local.Invoke(context.Background(), func(context.Context, int) (func(), error) { return func() {}, nil }, 1); err == nil {
 		t.Error("a response that cannot be encoded gave no error")
 	}
-	if _, err := lambdajson.Call(context.Background(), func(context.Context, func()) (int, error) { return 1, nil }, func() {}); err == nil {
+	if _, err := local.Invoke(context.Background(), func(context.Context, func()) (int, error) { return 1, nil }, func() {}); err == nil {
 		t.Error("an event that cannot be marshalled gave no error")
 	}
 }
