@@ -62,14 +62,18 @@ test: deps ## Run every test with the race detector (tests start moto_server the
 	$(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -count=1 ./...
 
-# Tools: staticcheck is a tool dependency in go.mod (`go get -tool
-# honnef.co/go/tools/cmd/staticcheck@v0.8.2`), pinned in go.sum and run with
-# `go tool staticcheck`: nothing to install. cfn-lint comes from `make lint-deps`.
-lint: ## gofmt (must list nothing), go vet, staticcheck, cfn-lint
+# Tools: staticcheck and govulncheck are tool dependencies in go.mod (`go get
+# -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2`, `go get -tool
+# golang.org/x/vuln/cmd/govulncheck@v1.9.0`), pinned in go.sum and run with
+# `go tool`: nothing to install. govulncheck reads a pinned copy of the
+# vulnerability database that scripts/vulncheck.sh builds into build/ (see
+# there). cfn-lint comes from `make lint-deps`.
+lint: ## gofmt (must list nothing), go vet, staticcheck, govulncheck, cfn-lint
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	GO=$(GO) scripts/vulncheck.sh
 	cfn-lint template.yaml
 
 validate: ## Check template.yaml with cfn-lint (translates the SAM transform)
@@ -100,7 +104,7 @@ clean: ## Remove build outputs
 
 # --- local invoke without Docker (what `sam local invoke` does in a container) --
 
-# aws-lambda-rie, pinned; internal/invoketest.RIEVersion names the same one.
+# aws-lambda-rie, pinned; internal/ops/rie.RIEVersion names the same one.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := bin/aws-lambda-rie
 FUNCTION    ?= ingest
@@ -151,7 +155,7 @@ powertune: rie deps ## Both functions at 128..1769 MB under Lambda's CPU share (
 load: deps ## Local throughput at concurrency 1, 8, 32 vs moto_server alone (LEVELS, DURATION, MAX)
 	scripts/load.sh
 
-# --- chaos (internal/chaos): the promises under network faults and crashes --
+# --- chaos (internal/testkit/chaostest): the promises under network faults and crashes --
 
 CHAOS_EVENTS ?= 2000
 
@@ -160,9 +164,9 @@ CHAOS_EVENTS ?= 2000
 # `make test` runs the same test with 300 events under the race detector;
 # this run is about scale, so it runs without it (about 3 minutes for 2000).
 chaos: deps ## Chaos test with CHAOS_EVENTS (default 2000) events: nothing 2xx lost, nothing applied twice (CHAOS_SEED, CHAOS_LOG=file)
-	CHAOS_EVENTS=$(CHAOS_EVENTS) $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' -v ./internal/chaos/
+	CHAOS_EVENTS=$(CHAOS_EVENTS) $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' -v ./internal/testkit/chaostest/
 
 .PHONY: flashsale
 FLASHSALE_EVENTS ?= 2000
 flashsale: deps ## Flash sale of FLASHSALE_EVENTS (default 2000) payments through the local stack under emulated SES and EventBridge quotas: 0 dead letters, each email once
-	FLASHSALE_EVENTS=$(FLASHSALE_EVENTS) $(GO) test -count=1 -timeout 60m -run '^TestFlashSale$$' -v ./internal/local/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|flash sale|flashsale_test'
+	FLASHSALE_EVENTS=$(FLASHSALE_EVENTS) $(GO) test -count=1 -timeout 60m -run '^TestFlashSale$$' -v ./internal/ops/local/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|flash sale|flashsale_test'

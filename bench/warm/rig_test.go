@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -20,20 +21,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/apigw"
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
-	"github.com/altafinex-webhooks/receiver/internal/ddborders"
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
 )
 
 const (
@@ -45,24 +43,26 @@ const (
 // rig is both functions wired as their mains wire them, against moto
 // behind a latency proxy, over fresh resources.
 type rig struct {
-	plain     aws.Config // moto direct: set-up and feeding
-	queueURL  string
-	ingest    *apigw.Handler
-	feeder    *apigw.Handler // ingest without latency, to feed the processor
-	processor *sqsbatch.Handler
+	plain    aws.Config // moto direct: set-up and feeding
+	queueURL string
+	// Each function through the entry point lambda.Start runs:
+	// lambda.NewHandler of its Handle, bytes in, bytes out.
+	ingest    lambda.Handler
+	feeder    lambda.Handler // ingest without latency, to feed the processor
+	processor lambda.Handler
 }
 
 func newRig(tb testing.TB) *rig {
 	tb.Helper()
 	ctx := context.Background()
 	plain := motoserver.TestConfig(tb)
-	net := chaos.NewNetwork()
+	net := chaostest.NewNetwork()
 	tb.Cleanup(net.Close)
 	endpoint, err := net.AddProxy("aws", aws.ToString(plain.BaseEndpoint))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := net.Apply(chaos.Fault{Proxy: "aws", Toxics: []chaos.Toxic{{
+	if err := net.Apply(chaostest.Fault{Proxy: "aws", Toxics: []chaostest.Toxic{{
 		Name: "latency", Type: "latency", Stream: "downstream", Toxicity: 1,
 		Attributes: map[string]int64{"latency": latencyMs},
 	}}}); err != nil {
@@ -102,25 +102,29 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	icfg, err := ingestconfig.Load(env(map[string]string{
+	icfg, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRET_ID": secretID,
 	}))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if r.ingest, err = ingestapp.New(ctx, icfg, slow, log, io.Discard); err != nil {
+	ih, err := ingestapp.New(ctx, icfg, slow, log, io.Discard)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	fcfg, err := ingestconfig.Load(env(map[string]string{
+	r.ingest = lambda.NewHandler(ih.Handle)
+	fcfg, err := ingestapp.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "QUEUE_URL": r.queueURL, "WEBHOOK_SECRETS": secret,
 	}))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if r.feeder, err = ingestapp.New(ctx, fcfg, plain, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	fh, err := ingestapp.New(ctx, fcfg, plain, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	pcfg, err := processorconfig.Load(env(map[string]string{
+	r.feeder = lambda.NewHandler(fh.Handle)
+	pcfg, err := processorapp.Load(env(map[string]string{
 		"EVENTS_TABLE": eventsTable, "ORDERS_TABLE": ordersTable,
 		"SENDER_EMAIL": "orders@" + senderDomain, "EVENT_BUS_NAME": bus, "MAX_CONCURRENCY": "10",
 	}))
@@ -128,7 +132,7 @@ func newRig(tb testing.TB) *rig {
 		tb.Fatal(err)
 	}
 	plog := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	r.processor = processorapp.New(pcfg, slow, plog, io.Discard)
+	r.processor = lambda.NewHandler(processorapp.New(pcfg, slow, plog, io.Discard).Handle)
 	return r
 }
 
@@ -143,7 +147,7 @@ func ingestEvent(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b, err := invoketest.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
+	b, err := rie.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }

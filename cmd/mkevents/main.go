@@ -21,8 +21,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 )
 
@@ -106,7 +107,7 @@ func runWrite(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("write", flag.ContinueOnError)
 	dir := fs.String("dir", "events", "the events directory (payloads are read from its payloads/)")
 	out := fs.String("out", filepath.Join("events", "signed"), "where the signed ingest events go (git ignores it)")
-	secret := fs.String("secret", invoketest.LocalSecret, "signing secret of the ingest events")
+	secret := fs.String("secret", rie.LocalSecret, "signing secret of the ingest events")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -115,13 +116,13 @@ func runWrite(args []string, stdout io.Writer) error {
 	}
 	now := time.Now()
 	bodies := map[string][]byte{}
-	for _, typ := range []string{"payment.succeeded", "payment.failed", "refund.completed"} {
+	for _, typ := range []string{envelope.TypePaymentSucceeded, envelope.TypePaymentFailed, envelope.TypeRefundCompleted} {
 		body, err := os.ReadFile(filepath.Join(*dir, "payloads", typ+".json"))
 		if err != nil {
 			return err
 		}
 		bodies[typ] = body
-		ev, err := invoketest.HTTPEvent(body, signature.Sign([]byte(*secret), now, body), now)
+		ev, err := rie.HTTPEvent(body, signature.Sign([]byte(*secret), now, body), now)
 		if err != nil {
 			return err
 		}
@@ -129,15 +130,15 @@ func runWrite(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	body := bodies["payment.succeeded"]
-	ev, err := invoketest.HTTPEvent(body, signature.Sign([]byte(badSecret), now, body), now)
+	body := bodies[envelope.TypePaymentSucceeded]
+	ev, err := rie.HTTPEvent(body, signature.Sign([]byte(badSecret), now, body), now)
 	if err != nil {
 		return err
 	}
 	if err := write(stdout, filepath.Join(*out, "ingest-bad-signature.json"), ev); err != nil {
 		return err
 	}
-	ev, err = invoketest.FunctionURLEvent(body, signature.Sign([]byte(*secret), now, body), now)
+	ev, err = rie.FunctionURLEvent(body, signature.Sign([]byte(*secret), now, body), now)
 	if err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func runWrite(args []string, stdout io.Writer) error {
 	}
 	// Received a second after the event was created: the file stays the same
 	// bytes from run to run.
-	ev, err = invoketest.SQSEvent(body, env.ID, env.Type, time.Unix(env.Created+1, 0), 1)
+	ev, err = rie.SQSEvent(body, env.ID, env.Type, time.Unix(env.Created+1, 0), 1)
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ type envelopeFields struct {
 
 func runOne(cmd string, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	secret := fs.String("secret", invoketest.LocalSecret, "signing secret (http)")
+	secret := fs.String("secret", rie.LocalSecret, "signing secret (http)")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -181,13 +182,13 @@ func runOne(cmd string, args []string, stdout io.Writer) error {
 	now := time.Now()
 	var ev []byte
 	if cmd == "http" {
-		ev, err = invoketest.HTTPEvent(body, signature.Sign([]byte(*secret), now, body), now)
+		ev, err = rie.HTTPEvent(body, signature.Sign([]byte(*secret), now, body), now)
 	} else {
 		var env envelopeFields
 		if err := json.Unmarshal(body, &env); err != nil || env.ID == "" {
 			return fmt.Errorf("%s: not an event envelope with an id (%v)", fs.Arg(0), err)
 		}
-		ev, err = invoketest.SQSEvent(body, env.ID, env.Type, now, 1)
+		ev, err = rie.SQSEvent(body, env.ID, env.Type, now, 1)
 	}
 	if err != nil {
 		return err
@@ -214,7 +215,7 @@ func runSetup(ctx context.Context, args []string, stdout io.Writer) error {
 	if *endpoint == "" {
 		return usageError{errors.New("no -endpoint and no AWS_ENDPOINT_URL")}
 	}
-	envs, err := invoketest.ReadEnvFile(*envFile)
+	envs, err := rie.ReadEnvFile(*envFile)
 	if err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func runSetup(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		env, err := invoketest.CreateResources(ctx, cfg, envs[name])
+		env, err := rie.CreateResources(ctx, cfg, envs[name])
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -260,7 +261,7 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	name := fs.String("function", "", "ingest or processor")
 	eventFile := fs.String("event", "", "the event to send")
 	envFile := fs.String("env", "events/env.json", "the functions' environments")
-	rie := fs.String("rie", "bin/aws-lambda-rie", "aws-lambda-rie")
+	rieBin := fs.String("rie", "bin/aws-lambda-rie", "aws-lambda-rie")
 	boot := fs.String("bootstrap", "", "the function's bootstrap (default build/local/<function>/bootstrap)")
 	verbose := fs.Bool("v", false, "also print the emulator's own log lines")
 	if err := parse(fs, args); err != nil {
@@ -281,7 +282,7 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	warnStale(stderr, event)
-	envs, err := invoketest.ReadEnvFile(*envFile)
+	envs, err := rie.ReadEnvFile(*envFile)
 	if err != nil {
 		return err
 	}
@@ -299,18 +300,18 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	env, err = invoketest.CreateResources(ctx, cfg, invoketest.ForEmulator(env, endpoint))
+	env, err = rie.CreateResources(ctx, cfg, rie.ForEmulator(env, endpoint))
 	if err != nil {
 		return err
 	}
 
-	fmt.Fprintf(stderr, "invoking %s (%s) with %s under %s, AWS endpoint %s\n", fn.logicalID, *boot, *eventFile, *rie, endpoint)
+	fmt.Fprintf(stderr, "invoking %s (%s) with %s under %s, AWS endpoint %s\n", fn.logicalID, *boot, *eventFile, *rieBin, endpoint)
 	out := io.Writer(stderr)
 	if !*verbose {
 		out = &dropLines{w: stderr, marker: []byte(" (rapid) ")}
 	}
-	emu, err := invoketest.Start(ctx, invoketest.Function{
-		RIE: *rie, Bootstrap: *boot, Env: env,
+	emu, err := rie.Start(ctx, rie.Function{
+		RIE: *rieBin, Bootstrap: *boot, Env: env,
 		Name: fn.logicalID, Timeout: fn.timeout, MemoryMB: fn.memoryMB,
 		Output: out,
 	})

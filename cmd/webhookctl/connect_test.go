@@ -20,10 +20,10 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/iamtest"
-	"github.com/altafinex-webhooks/receiver/internal/local"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
 // stackPlaceholder is the value template.yaml's WebhookSecret generates

@@ -14,12 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
-	"github.com/altafinex-webhooks/receiver/internal/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/iamtest"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
-	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/process/orders"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
 // seeded is one record the listing tests put, with what they expect of it.

@@ -13,9 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/local"
-	"github.com/altafinex-webhooks/receiver/internal/localstate"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 )
 
 // runLocal runs the whole receiver on this machine until interrupted.
@@ -66,14 +65,14 @@ func localCmd(ctx context.Context, args []string, env cmdEnv) int {
 		Out:        env.stdout,
 		Ready: func(st local.Stack) {
 			if env.statePath != "" {
-				stateErr = localstate.Write(env.statePath, stateOf(st, pid))
+				stateErr = local.WriteState(env.statePath, stateOf(st, pid))
 				written = stateErr == nil
 			}
 			nextSteps(env.stdout, st, env.statePath, stateErr)
 		},
 	})
 	if written {
-		if rerr := localstate.Remove(env.statePath, pid); rerr != nil {
+		if rerr := local.RemoveState(env.statePath, pid); rerr != nil {
 			fmt.Fprintln(env.stderr, "webhookctl local:", rerr)
 		}
 	}
@@ -84,8 +83,8 @@ func localCmd(ctx context.Context, args []string, env cmdEnv) int {
 	return exitOK
 }
 
-func stateOf(st local.Stack, pid int) localstate.State {
-	s := localstate.State{
+func stateOf(st local.Stack, pid int) local.State {
+	s := local.State{
 		PID: pid, WebhookURL: st.URL + local.WebhookPath, Endpoint: st.Endpoint, Region: st.AWS.Region,
 		EventsTable: st.EventsTable, OrdersTable: st.OrdersTable, QueueURL: st.QueueURL, DLQURL: st.DLQURL,
 	}

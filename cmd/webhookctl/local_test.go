@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/localstate"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 )
 
 // lockedBuffer collects a subprocess's output from its copying goroutine.
@@ -62,7 +62,7 @@ func startLocalProcess(t *testing.T) *localProcess {
 		// No AWS_ENDPOINT_URL and no WEBHOOK_SECRETS: the commands must
 		// find both in the state file.
 		env:       []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + cache},
-		statePath: filepath.Join(cache, localstate.Dir, localstate.FileName),
+		statePath: filepath.Join(cache, local.StateDir, local.StateFileName),
 		stdout:    &lockedBuffer{}, stderr: &lockedBuffer{},
 		done: make(chan error, 1),
 	}
@@ -175,7 +175,7 @@ func TestLocalStateFile(t *testing.T) {
 	if dir, err := os.Stat(filepath.Dir(p.statePath)); err != nil || dir.Mode().Perm() != 0o700 {
 		t.Errorf("state directory: %v, mode %o, want 700", err, dir.Mode().Perm())
 	}
-	st, err := localstate.Read(p.statePath, localstate.Alive)
+	st, err := local.ReadState(p.statePath, local.ProcessAlive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +239,8 @@ func TestLocalStateFileStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
-	path := filepath.Join(cache, localstate.Dir, localstate.FileName)
-	if err := localstate.Write(path, localstate.State{PID: dead.Process.Pid, Endpoint: "http://127.0.0.1:1", Secret: "whsec_x", WebhookURL: "http://127.0.0.1:1/api/webhooks/payment"}); err != nil {
+	path := filepath.Join(cache, local.StateDir, local.StateFileName)
+	if err := local.WriteState(path, local.State{PID: dead.Process.Pid, Endpoint: "http://127.0.0.1:1", Secret: "whsec_x", WebhookURL: "http://127.0.0.1:1/api/webhooks/payment"}); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CACHE_HOME=" + cache}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/altafinex-webhooks/receiver/internal/iamtest"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
 // binPath is the webhookctl binary built once by TestMain.

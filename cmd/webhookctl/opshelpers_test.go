@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
-	"github.com/altafinex-webhooks/receiver/internal/iamtest"
-	"github.com/altafinex-webhooks/receiver/internal/local"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
 // emulator returns the endpoint of the package's moto_server (IAM enforced,

@@ -17,7 +17,7 @@ import (
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
-	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 )
 
 const ordersUsage = `Usage: webhookctl orders get ORDER_ID [--json] [deployment flags]

@@ -89,16 +89,10 @@ func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 	var st eventrecord.Status
 	if bulk {
 		var err error
-		if st, err = ops.ParseStatus(*status); err != nil {
+		if st, err = replayableStatus(*status); err != nil {
 			return usageError(fs, env.stderr, err)
 		}
-		switch st {
-		case eventrecord.Failed:
-		case eventrecord.Ignored:
-			*ignored = true
-		default:
-			return usageError(fs, env.stderr, fmt.Errorf("--status %s: only FAILED and IGNORED events can be replayed", st))
-		}
+		*ignored = *ignored || st == eventrecord.Ignored
 	}
 	from, err := parseSince(*since, now)
 	if err != nil {
@@ -144,29 +138,7 @@ func replayCmd(ctx context.Context, args []string, env cmdEnv) int {
 		return exitFail
 	}
 
-	prog := progress{w: env.stderr, verb: "replayed", total: len(ids)}
-	var results []ops.ReplayResult
-	notReplayed := 0
-	for i, id := range ids {
-		if ctx.Err() != nil {
-			fmt.Fprintf(env.stderr, "webhookctl replay: interrupted: %d event(s) not tried\n", len(ids)-i)
-			notReplayed += len(ids) - i
-			break
-		}
-		out, err := r.Replay(ctx, id)
-		if err != nil {
-			notReplayed++
-			fmt.Fprintf(env.stderr, "webhookctl replay: %v\n", err)
-			out.Outcome = "error"
-		} else if out.Outcome != ops.Replayed {
-			notReplayed++
-		}
-		results = append(results, out)
-		if !sf.json && err == nil {
-			fmt.Fprintf(env.stdout, "%s  %s\n", id, out.Text())
-		}
-		prog.step(i + 1)
-	}
+	results, notReplayed := replayAll(ctx, env, r, ids, sf.json)
 	if sf.json {
 		if code := printJSON(env, results); code != exitOK {
 			return code
@@ -193,4 +165,47 @@ func confirm(env cmdEnv, question string) bool {
 		return true
 	}
 	return false
+}
+
+// replayableStatus parses --status: FAILED or IGNORED, the statuses whose
+// records keep a body to replay.
+func replayableStatus(s string) (eventrecord.Status, error) {
+	st, err := ops.ParseStatus(s)
+	if err != nil {
+		return "", err
+	}
+	if st != eventrecord.Failed && st != eventrecord.Ignored {
+		return "", fmt.Errorf("--status %s: only FAILED and IGNORED events can be replayed", st)
+	}
+	return st, nil
+}
+
+// replayAll replays ids one after the other until ctx ends, printing each
+// outcome unless asJSON, and returns the results and how many were not
+// replayed.
+func replayAll(ctx context.Context, env cmdEnv, r *ops.Replayer, ids []string, asJSON bool) ([]ops.ReplayResult, int) {
+	prog := progress{w: env.stderr, verb: "replayed", total: len(ids)}
+	var results []ops.ReplayResult
+	notReplayed := 0
+	for i, id := range ids {
+		if ctx.Err() != nil {
+			fmt.Fprintf(env.stderr, "webhookctl replay: interrupted: %d event(s) not tried\n", len(ids)-i)
+			notReplayed += len(ids) - i
+			break
+		}
+		out, err := r.Replay(ctx, id)
+		if err != nil {
+			notReplayed++
+			fmt.Fprintf(env.stderr, "webhookctl replay: %v\n", err)
+			out.Outcome = "error"
+		} else if out.Outcome != ops.Replayed {
+			notReplayed++
+		}
+		results = append(results, out)
+		if !asJSON && err == nil {
+			fmt.Fprintf(env.stdout, "%s  %s\n", id, out.Text())
+		}
+		prog.step(i + 1)
+	}
+	return results, notReplayed
 }

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/envelope"
-	"github.com/altafinex-webhooks/receiver/internal/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 const sendUsage = `Usage: webhookctl send [--url URL --secret S] [--type TYPE] [event flags] [--repeat N]
@@ -94,24 +94,8 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 	if err != nil {
 		return usageError(fs, env.stderr, err)
 	}
-	switch {
-	case *repeat < 1 || *repeat > 10000:
-		return usageError(fs, env.stderr, fmt.Errorf("--repeat %d: want 1 to 10000", *repeat))
-	case *timeout <= 0:
-		return usageError(fs, env.stderr, fmt.Errorf("--timeout %s: want a positive duration", *timeout))
-	case *file != "" && *scenario != "":
-		return usageError(fs, env.stderr, errors.New("--file and --scenario exclude each other"))
-	case set["seed"] && *scenario == "":
-		return usageError(fs, env.stderr, errors.New("--seed only applies to --scenario"))
-	case set["type"] && *scenario != "":
-		return usageError(fs, env.stderr, errors.New("--scenario sends its own event types; leave out --type"))
-	}
-	if *file != "" {
-		for _, name := range []string{"type", "order", "payment", "amount", "currency", "livemode"} {
-			if set[name] {
-				return usageError(fs, env.stderr, fmt.Errorf("--%s shapes a built event; --file sends the file as it is", name))
-			}
-		}
+	if err := checkSendFlags(set, *repeat, *timeout, *file != "", *scenario != ""); err != nil {
+		return usageError(fs, env.stderr, err)
 	}
 
 	now := env.now()
@@ -119,7 +103,6 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 		// Named here, so it can be printed: the id to look the order up by.
 		*order = testevents.NewID("ord_")[:12]
 	}
-	opts := testevents.Options{Type: *typ, Order: *order, Payment: *payment, Amount: *amount, Currency: *currency, Livemode: *livemode}
 	var events []outgoing
 	switch {
 	case *file != "":
@@ -133,39 +116,88 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 			ev.id, ev.typ = e.ID, e.Type
 		}
 		events = append(events, ev)
-	case *scenario != "":
-		if !set["seed"] {
+	default:
+		if *scenario != "" && !set["seed"] {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			*seed = binary.LittleEndian.Uint64(b[:]) >> 1
 		}
-		evs, err := testevents.Scenario(*scenario, opts, now, mrand.New(mrand.NewPCG(*seed, *seed)))
-		if err != nil {
+		opts := testevents.Options{Type: *typ, Order: *order, Payment: *payment, Amount: *amount, Currency: *currency, Livemode: *livemode}
+		if events, err = buildEvents(opts, *scenario, *seed, now); err != nil {
 			return usageError(fs, env.stderr, err)
 		}
-		fmt.Fprintf(env.stderr, "scenario %s, seed %d (--seed %d repeats this order)\n", *scenario, *seed, *seed)
-		for _, e := range evs {
-			events = append(events, outgoing{id: e.ID, typ: e.Type, body: e.Body})
+		if *scenario != "" {
+			fmt.Fprintf(env.stderr, "scenario %s, seed %d (--seed %d repeats this order)\n", *scenario, *seed, *seed)
 		}
-	default:
-		e, err := testevents.Build(opts, now)
-		if err != nil {
-			return usageError(fs, env.stderr, err)
-		}
-		events = append(events, outgoing{id: e.ID, typ: e.Type, body: e.Body})
 	}
 
 	if *file == "" {
 		fmt.Fprintf(env.stdout, "order %s (webhookctl orders get %s)\n", *order, *order)
 	}
-	client := &http.Client{Timeout: *timeout}
 	total := len(events) * *repeat
-	prog := progress{w: env.stderr, verb: "sent", total: total}
+	failed := postAll(ctx, env, &http.Client{Timeout: *timeout}, *url, secrets, events, *repeat)
+	if failed > 0 {
+		fmt.Fprintf(env.stderr, "webhookctl send: %d of %d requests not answered 2xx\n", failed, total)
+		return exitFail
+	}
+	return exitOK
+}
+
+// checkSendFlags refuses the combinations of send's flags that make no
+// sense; set names the flags given.
+func checkSendFlags(set map[string]bool, repeat int, timeout time.Duration, file, scenario bool) error {
+	switch {
+	case repeat < 1 || repeat > 10000:
+		return fmt.Errorf("--repeat %d: want 1 to 10000", repeat)
+	case timeout <= 0:
+		return fmt.Errorf("--timeout %s: want a positive duration", timeout)
+	case file && scenario:
+		return errors.New("--file and --scenario exclude each other")
+	case set["seed"] && !scenario:
+		return errors.New("--seed only applies to --scenario")
+	case set["type"] && scenario:
+		return errors.New("--scenario sends its own event types; leave out --type")
+	}
+	if file {
+		for _, name := range []string{"type", "order", "payment", "amount", "currency", "livemode"} {
+			if set[name] {
+				return fmt.Errorf("--%s shapes a built event; --file sends the file as it is", name)
+			}
+		}
+	}
+	return nil
+}
+
+// buildEvents builds the event opts describe, or the scenario's events,
+// shuffled by seed.
+func buildEvents(opts testevents.Options, scenario string, seed uint64, now time.Time) ([]outgoing, error) {
+	if scenario == "" {
+		e, err := testevents.Build(opts, now)
+		if err != nil {
+			return nil, err
+		}
+		return []outgoing{{id: e.ID, typ: e.Type, body: e.Body}}, nil
+	}
+	evs, err := testevents.Scenario(scenario, opts, now, mrand.New(mrand.NewPCG(seed, seed)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outgoing, len(evs))
+	for i, e := range evs {
+		out[i] = outgoing{id: e.ID, typ: e.Type, body: e.Body}
+	}
+	return out, nil
+}
+
+// postAll posts each event repeat times, each time freshly signed, prints
+// each answer, and returns how many were not answered 2xx.
+func postAll(ctx context.Context, env cmdEnv, client *http.Client, url string, secrets [][]byte, events []outgoing, repeat int) int {
+	prog := progress{w: env.stderr, verb: "sent", total: len(events) * repeat}
 	failed, n := 0, 0
 	for _, ev := range events {
-		for range *repeat {
+		for range repeat {
 			n++
-			status, answer, err := post(ctx, client, *url, signature.SignAll(secrets, env.now(), ev.body), ev.body)
+			status, answer, err := post(ctx, client, url, signature.SignAll(secrets, env.now(), ev.body), ev.body)
 			label := strings.TrimSpace(ev.id + " " + ev.typ)
 			switch {
 			case err != nil:
@@ -180,11 +212,7 @@ func sendCmd(ctx context.Context, args []string, env cmdEnv) int {
 			prog.step(n)
 		}
 	}
-	if failed > 0 {
-		fmt.Fprintf(env.stderr, "webhookctl send: %d of %d requests not answered 2xx\n", failed, total)
-		return exitFail
-	}
-	return exitOK
+	return failed
 }
 
 // maxAnswer bounds how much of an answer is read and shown.

@@ -17,9 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/altafinex-webhooks/receiver/internal/local"
-	"github.com/altafinex-webhooks/receiver/internal/localstate"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
 )
 
 // cmdEnv is what the send and operator commands take from the process;
@@ -35,20 +34,20 @@ type cmdEnv struct {
 }
 
 func osEnv(stdin io.Reader, stdout, stderr io.Writer) cmdEnv {
-	path, _ := localstate.Path() // no cache directory: no state file
+	path, _ := local.StatePath() // no cache directory: no state file
 	return cmdEnv{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now, statePath: path}
 }
 
 // localState reads the state file of a running "webhookctl local". It
-// returns an error wrapping localstate.ErrNoState when there is none (a
+// returns an error wrapping local.ErrNoState when there is none (a
 // stale file counts as none, and the error says so).
-func (env cmdEnv) localState() (localstate.State, error) {
+func (env cmdEnv) localState() (local.State, error) {
 	if env.statePath == "" {
-		return localstate.State{}, localstate.ErrNoState
+		return local.State{}, local.ErrNoState
 	}
-	s, err := localstate.Read(env.statePath, localstate.Alive)
-	if errors.Is(err, localstate.ErrStale) {
-		return localstate.State{}, fmt.Errorf("%w (%w)", localstate.ErrNoState, err)
+	s, err := local.ReadState(env.statePath, local.ProcessAlive)
+	if errors.Is(err, local.ErrStaleState) {
+		return local.State{}, fmt.Errorf("%w (%w)", local.ErrNoState, err)
 	}
 	return s, err
 }

@@ -10,13 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := ingestconfig.Load(os.Getenv)
+	cfg, err := ingestapp.Load(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", slog.String("error", err.Error()))
 		os.Exit(1)
@@ -33,5 +32,5 @@ func main() {
 		log.Error("start ingest", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(h) // a lambda.Handler: it reads the invocation bytes itself
+	lambda.Start(h.Handle)
 }

@@ -12,14 +12,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := processorconfig.Load(os.Getenv)
+	cfg, err := processorapp.Load(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", slog.String("error", err.Error()))
 		os.Exit(1)
@@ -30,6 +29,5 @@ func main() {
 		log.Error("load AWS configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	// A lambda.Handler: it reads the invocation bytes itself.
-	lambda.Start(processorapp.New(cfg, awsCfg, log, os.Stdout))
+	lambda.Start(processorapp.New(cfg, awsCfg, log, os.Stdout).Handle)
 }

@@ -15,6 +15,15 @@
 // message SES rejects, or a conditional check that failed and so describes
 // an impossible state.
 //
+// DynamoDB's TransactionCanceledException is a client fault whatever the
+// cause, so it is classified by its cancellation reasons, one per item of
+// the transaction: a reason a moment can lift (TransactionConflict,
+// another transaction writing the item; ThrottlingError,
+// ProvisionedThroughputExceeded, or any code not known to be permanent)
+// makes it transient; it is permanent only when every reason that is not
+// None is known to be permanent (ConditionalCheckFailed, ValidationError,
+// ItemCollectionSizeLimitExceeded). Without reasons it is transient.
+//
 // Anything unrecognised is transient: a retry is safe, a wrong FAILED is not.
 package awserr
 
@@ -27,6 +36,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -95,6 +105,10 @@ func Classify(err error) Class {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isNetwork(err) {
 		return Transient
 	}
+	var canceled *ddbtypes.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		return classifyCancellation(canceled.CancellationReasons)
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		code := apiErr.ErrorCode()
@@ -128,6 +142,33 @@ func Classify(err error) Class {
 			// error code the lists above do not know.
 			return Permanent
 		}
+	}
+	return Transient
+}
+
+// permanentReasons are the cancellation reasons of a DynamoDB transaction
+// that a retry of the same transaction meets again.
+var permanentReasons = map[string]bool{
+	"ConditionalCheckFailed":          true,
+	"ValidationError":                 true,
+	"ItemCollectionSizeLimitExceeded": true,
+}
+
+// classifyCancellation classifies a canceled transaction by its reasons
+// (see the package doc).
+func classifyCancellation(reasons []ddbtypes.CancellationReason) Class {
+	permanent := false
+	for _, r := range reasons {
+		switch code := aws.ToString(r.Code); {
+		case code == "" || code == "None":
+		case permanentReasons[code]:
+			permanent = true
+		default:
+			return Transient // TransactionConflict, ThrottlingError, …
+		}
+	}
+	if permanent {
+		return Permanent
 	}
 	return Transient
 }

@@ -22,7 +22,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/altafinex-webhooks/receiver/internal/awserr"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }
@@ -41,6 +41,16 @@ func sdkError(status int, apiErr error) error {
 			RequestID: "req-1",
 		},
 	}
+}
+
+// canceled is DynamoDB's TransactionCanceledException with one reason per
+// item of the transaction.
+func canceled(codes ...string) error {
+	e := &ddbtypes.TransactionCanceledException{Message: aws.String("Transaction cancelled")}
+	for _, c := range codes {
+		e.CancellationReasons = append(e.CancellationReasons, ddbtypes.CancellationReason{Code: aws.String(c)})
+	}
+	return e
 }
 
 func generic(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
@@ -81,6 +91,14 @@ func TestClassify(t *testing.T) {
 		{"ses bad request", sdkError(400, &sestypes.BadRequestException{}), awserr.Permanent},
 		{"eventbridge invalid event pattern", sdkError(400, &ebtypes.InvalidEventPatternException{}), awserr.Permanent},
 		{"modeled client fault without HTTP", &ddbtypes.ConditionalCheckFailedException{}, awserr.Permanent},
+		{"transaction canceled: an item in another transaction", sdkError(400, canceled("None", "TransactionConflict")), awserr.Transient},
+		{"transaction canceled: throttled", sdkError(400, canceled("ThrottlingError", "None")), awserr.Transient},
+		{"transaction canceled: throughput exceeded", sdkError(400, canceled("None", "ProvisionedThroughputExceeded")), awserr.Transient},
+		{"transaction canceled: a condition and a conflict", sdkError(400, canceled("ConditionalCheckFailed", "TransactionConflict")), awserr.Transient},
+		{"transaction canceled: a reason this code does not know", sdkError(400, canceled("None", "SomethingNew")), awserr.Transient},
+		{"transaction canceled without reasons", sdkError(400, canceled()), awserr.Transient},
+		{"transaction canceled: a condition failed", sdkError(400, canceled("None", "ConditionalCheckFailed")), awserr.Permanent},
+		{"transaction canceled: invalid", sdkError(400, canceled("ValidationError", "None")), awserr.Permanent},
 		{"wrapped twice", fmt.Errorf("step order: %w", fmt.Errorf("apply: %w", sdkError(400, generic("ValidationException")))), awserr.Permanent},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
@@ -119,122 +120,87 @@ func encode(r eventrecord.Record) item {
 	return it
 }
 
+// stored is an events table item as attributevalue decodes it: the
+// attribute names and types of the constants above. A missing attribute
+// stays zero; one of another type fails the decode.
+type stored struct {
+	EventID      string   `dynamodbav:"event_id"`
+	Status       string   `dynamodbav:"status"`
+	Type         string   `dynamodbav:"type"`
+	Created      int64    `dynamodbav:"created"` // Unix seconds
+	Livemode     bool     `dynamodbav:"livemode"`
+	PayloadHash  string   `dynamodbav:"payload_sha256"`
+	Token        string   `dynamodbav:"token"`
+	LeaseUntilMS int64    `dynamodbav:"lease_until_ms"`
+	ExpiresAt    int64    `dynamodbav:"expires_at"` // Unix seconds
+	ReceivedAtMS int64    `dynamodbav:"received_at_ms"`
+	UpdatedAtMS  int64    `dynamodbav:"updated_at_ms"`
+	Attempts     int      `dynamodbav:"attempts"`
+	Steps        []string `dynamodbav:"steps"`
+	Notes        []string `dynamodbav:"notes"`
+	Error        string   `dynamodbav:"error"`
+	Body         []byte   `dynamodbav:"body"`
+	DurationMS   int64    `dynamodbav:"duration_ms"`
+
+	EmailStatus   string `dynamodbav:"email_status"`
+	EmailTemplate string `dynamodbav:"email_template"`
+	EmailToken    string `dynamodbav:"email_token"`
+	EmailLeaseMS  int64  `dynamodbav:"email_lease_until_ms"`
+	EmailAtMS     int64  `dynamodbav:"email_at_ms"`
+	EmailError    string `dynamodbav:"email_error"`
+	EmailAttempts int    `dynamodbav:"email_attempts"`
+}
+
 // decode turns an item back into a Record. Absent attributes leave the zero
 // value; an attribute of the wrong type or a malformed number is an error.
 func decode(it item) (eventrecord.Record, error) {
-	var r eventrecord.Record
-	var err error
-	getS := func(name string) string {
-		v, ok := it[name]
-		if !ok || err != nil {
-			return ""
+	var s stored
+	if err := attributevalue.UnmarshalMap(it, &s); err != nil {
+		id, _ := it[attrEventID].(*types.AttributeValueMemberS)
+		if id == nil {
+			id = &types.AttributeValueMemberS{}
 		}
-		s, ok := v.(*types.AttributeValueMemberS)
-		if !ok {
-			err = fmt.Errorf("attribute %s: want S, got %T", name, v)
-			return ""
+		return eventrecord.Record{}, fmt.Errorf("decode event record %q: %w", id.Value, err)
+	}
+	// encode writes no time attribute for the zero time.
+	secs := func(n int64) time.Time {
+		if n == 0 {
+			return time.Time{}
 		}
-		return s.Value
+		return time.Unix(n, 0).UTC()
 	}
-	getN := func(name string) (int64, bool) {
-		v, ok := it[name]
-		if !ok || err != nil {
-			return 0, false
+	millis := func(n int64) time.Time {
+		if n == 0 {
+			return time.Time{}
 		}
-		n, ok := v.(*types.AttributeValueMemberN)
-		if !ok {
-			err = fmt.Errorf("attribute %s: want N, got %T", name, v)
-			return 0, false
-		}
-		i, perr := strconv.ParseInt(n.Value, 10, 64)
-		if perr != nil {
-			err = fmt.Errorf("attribute %s: %w", name, perr)
-			return 0, false
-		}
-		return i, true
+		return time.UnixMilli(n).UTC()
 	}
-	getL := func(name string) []string {
-		v, ok := it[name]
-		if !ok || err != nil {
-			return nil
-		}
-		l, ok := v.(*types.AttributeValueMemberL)
-		if !ok {
-			err = fmt.Errorf("attribute %s: want L, got %T", name, v)
-			return nil
-		}
-		out := make([]string, 0, len(l.Value))
-		for i, e := range l.Value {
-			s, ok := e.(*types.AttributeValueMemberS)
-			if !ok {
-				err = fmt.Errorf("attribute %s[%d]: want S, got %T", name, i, e)
-				return nil
-			}
-			out = append(out, s.Value)
-		}
-		return out
-	}
-	secs := func(name string) time.Time {
-		if n, ok := getN(name); ok {
-			return time.Unix(n, 0).UTC()
-		}
-		return time.Time{}
-	}
-	millis := func(name string) time.Time {
-		if n, ok := getN(name); ok {
-			return time.UnixMilli(n).UTC()
-		}
-		return time.Time{}
-	}
-
-	r.EventID = getS(attrEventID)
-	r.Status = eventrecord.Status(getS(attrStatus))
-	r.Type = getS(attrType)
-	r.Created = secs(attrCreated)
-	if v, ok := it[attrLivemode]; ok && err == nil {
-		b, ok := v.(*types.AttributeValueMemberBOOL)
-		if !ok {
-			err = fmt.Errorf("attribute %s: want BOOL, got %T", attrLivemode, v)
-		} else {
-			r.Livemode = b.Value
-		}
-	}
-	r.PayloadHash = getS(attrPayloadHash)
-	r.Token = getS(attrToken)
-	r.LeaseUntil = millis(attrLeaseUntilMS)
-	r.ExpiresAt = secs(attrExpiresAt)
-	r.ReceivedAt = millis(attrReceivedAtMS)
-	r.UpdatedAt = millis(attrUpdatedAtMS)
-	if n, ok := getN(attrAttempts); ok {
-		r.Attempts = int(n)
-	}
-	r.Steps = getL(attrSteps)
-	r.Notes = getL(attrNotes)
-	r.Error = getS(attrError)
-	if v, ok := it[attrBody]; ok && err == nil {
-		b, ok := v.(*types.AttributeValueMemberB)
-		if !ok {
-			err = fmt.Errorf("attribute %s: want B, got %T", attrBody, v)
-		} else {
-			r.Body = b.Value
-		}
-	}
-	if n, ok := getN(attrDurationMS); ok {
-		r.DurationMS = n
-	}
-	r.Email = eventrecord.EmailDelivery{
-		Status:     eventrecord.EmailStatus(getS(attrEmailStatus)),
-		Template:   getS(attrEmailTemplate),
-		Token:      getS(attrEmailToken),
-		LeaseUntil: millis(attrEmailLeaseMS),
-		At:         millis(attrEmailAtMS),
-		Error:      getS(attrEmailError),
-	}
-	if n, ok := getN(attrEmailAttempts); ok {
-		r.Email.Attempts = int(n)
-	}
-	if err != nil {
-		return eventrecord.Record{}, fmt.Errorf("decode event record %q: %w", r.EventID, err)
-	}
-	return r, nil
+	return eventrecord.Record{
+		EventID:     s.EventID,
+		Status:      eventrecord.Status(s.Status),
+		Type:        s.Type,
+		Created:     secs(s.Created),
+		Livemode:    s.Livemode,
+		PayloadHash: s.PayloadHash,
+		Token:       s.Token,
+		LeaseUntil:  millis(s.LeaseUntilMS),
+		ExpiresAt:   secs(s.ExpiresAt),
+		ReceivedAt:  millis(s.ReceivedAtMS),
+		UpdatedAt:   millis(s.UpdatedAtMS),
+		Attempts:    s.Attempts,
+		Steps:       s.Steps,
+		Notes:       s.Notes,
+		Error:       s.Error,
+		Body:        s.Body,
+		DurationMS:  s.DurationMS,
+		Email: eventrecord.EmailDelivery{
+			Status:     eventrecord.EmailStatus(s.EmailStatus),
+			Template:   s.EmailTemplate,
+			Token:      s.EmailToken,
+			LeaseUntil: millis(s.EmailLeaseMS),
+			At:         millis(s.EmailAtMS),
+			Error:      s.EmailError,
+			Attempts:   s.EmailAttempts,
+		},
+	}, nil
 }

@@ -2,6 +2,7 @@ package ddbevents
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,10 +91,10 @@ func TestDecodeRejectsWrongTypes(t *testing.T) {
 		name string
 		it   item
 	}{
-		{"status as number", item{attrEventID: str("e"), attrStatus: num(1)}},
 		{"malformed number", item{attrEventID: str("e"), attrAttempts: &types.AttributeValueMemberN{Value: "1.5"}}},
 		{"livemode as string", item{attrEventID: str("e"), attrLivemode: str("true")}},
-		{"steps with a number", item{attrEventID: str("e"), attrSteps: &types.AttributeValueMemberL{Value: []types.AttributeValue{num(1)}}}},
+		{"created as string", item{attrEventID: str("e"), attrCreated: str("1795795200")}},
+		{"steps not a list", item{attrEventID: str("e"), attrSteps: &types.AttributeValueMemberBOOL{Value: true}}},
 		{"notes not a list", item{attrEventID: str("e"), attrNotes: str("x")}},
 		{"body as string", item{attrEventID: str("e"), attrBody: str("x")}},
 	}
@@ -103,6 +104,19 @@ func TestDecodeRejectsWrongTypes(t *testing.T) {
 				t.Error("decode: want an error, got none")
 			}
 		})
+	}
+}
+
+// TestDecodeReadsNumbersAsStrings: attributevalue reads an N where a
+// string is expected as its digits. A status written so is then one this
+// version does not know, which ingest fails closed on (503).
+func TestDecodeReadsNumbersAsStrings(t *testing.T) {
+	got, err := decode(item{attrEventID: str("e"), attrStatus: num(1), attrSteps: &types.AttributeValueMemberL{Value: []types.AttributeValue{num(2)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "1" || !slices.Equal(got.Steps, []string{"2"}) {
+		t.Errorf("decode = status %q steps %q, want \"1\" and [\"2\"]", got.Status, got.Steps)
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/clocktest"
 )
 
 // dynamoSize is an item's size as DynamoDB documents it ("Item sizes and

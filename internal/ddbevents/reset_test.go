@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/clocktest"
 )
 
 func TestReset(t *testing.T) { clocktest.Run(t, baseT0, testReset) }

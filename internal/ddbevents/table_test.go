@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/clocktest"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.RunTests(m)) }

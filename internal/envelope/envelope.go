@@ -1,19 +1,51 @@
-// Package envelope parses the routing fields of an Altafinex event envelope:
-// id, type, created and livemode, and nothing else. The body stays opaque
-// bytes; the processor parses data.object itself.
+// Package envelope parses the routing fields of an Altafinex event envelope
+// (id, type, created, livemode) and hands over data.object as raw JSON for
+// the processor's handlers to decode.
 //
-// Parse is on the ingest hot path, so it is a single-pass scanner over the
-// body that validates all of it as strict JSON (RFC 8259) and UTF-8 while
-// picking out the four top-level fields, with one allocation on success.
+// Parse decides whether a signed body is an event at all: ingest records
+// one that is not as REJECTED, the processor as FAILED. It reads the body
+// with github.com/go-json-experiment/json (the upstream of
+// encoding/json/v2), whose defaults are the strictness this boundary wants:
+//
+//   - Duplicate member names, in any object at any depth, make the body
+//     invalid. Parsers disagree on such a body (encoding/json keeps the
+//     last, others the first), so the event id ingest dedupes on, or the
+//     amount a handler applies, could differ from what another reader of
+//     the same signed bytes sees. Names are compared after unescaping:
+//     "id" and "\u0069d" are the same name.
+//   - Member names match exactly, as the spec writes them: "ID" is not
+//     "id" (encoding/json would fold the case), so it is an unknown member,
+//     ignored like every other.
+//   - Invalid UTF-8 anywhere, raw or as an escaped lone surrogate such as
+//     "\ud83d", makes the body invalid, rather than being replaced with
+//     U+FFFD (which would make two bodies read as one).
+//   - Nesting deeper than 10,000 levels, counting the top-level object,
+//     makes the body invalid: the library's limit, and encoding/json's,
+//     with which the handlers decode data.object, so anything Parse accepts
+//     the handlers can read. Both parse without recursion, and the body is
+//     at most 384 KiB, so the limit costs nothing below it.
+//   - Numbers are checked for syntax only, at any size, except created,
+//     which must be an integer literal (no fraction or exponent) from 1 to
+//     2^63-1. data.object is handed over byte for byte, so a huge amount
+//     reaches the handlers as written and fails there (it does not fit
+//     int64) instead of being rounded here.
 package envelope
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"math"
 
-	"github.com/altafinex-webhooks/receiver/internal/jsontext"
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// The event types the spec defines (docs/signature.md): every package that
+// names one uses these (the chaos test's oracle excepted: it imports none
+// of the code it checks).
+const (
+	TypePaymentSucceeded = "payment.succeeded"
+	TypePaymentFailed    = "payment.failed"
+	TypeRefundCompleted  = "refund.completed"
 )
 
 // ErrInvalid is the cause of every parse failure: the body is not a valid
@@ -21,11 +53,9 @@ import (
 // failure, not something a retry can fix.
 var ErrInvalid = errors.New("invalid envelope")
 
-const (
-	// maxFieldLen is the longest id or type Parse accepts, in bytes after
-	// unescaping.
-	maxFieldLen = 255
-)
+// maxFieldLen is the longest id or type Parse accepts, in bytes after
+// unescaping.
+const maxFieldLen = 255
 
 // Envelope holds the fields the receiver routes on.
 type Envelope struct {
@@ -34,223 +64,47 @@ type Envelope struct {
 	Created  int64 // Unix seconds
 	Livemode bool
 
-	// Object is the raw JSON of data.object, a slice of the parsed body
-	// (nil when the body has no data object with a non-null object
-	// member), so the processor decodes the payload without scanning the
-	// body again. As with encoding/json, the keys data and object are
-	// matched case-insensitively and the last of a repeated one wins.
+	// Object is the raw JSON of data.object, as the body has it (nil when
+	// there is no data, no data.object, or either is null), so the
+	// processor decodes the payload without parsing the envelope again.
 	Object []byte
 }
 
-// The routing fields, as bits of a seen-set.
-const (
-	fieldID = 1 << iota
-	fieldType
-	fieldCreated
-	fieldLivemode
-	allFields = fieldID | fieldType | fieldCreated | fieldLivemode
-)
+// wire is the envelope as the body carries it. Livemode is a pointer so
+// that a missing or null livemode is told from false.
+type wire struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Created  int64  `json:"created"`
+	Livemode *bool  `json:"livemode"`
+	Data     struct {
+		Object jsontext.Value `json:"object"`
+	} `json:"data"`
+}
 
-// Parse reads the routing fields of body. The whole body must be one JSON
-// object (RFC 8259, valid UTF-8, objects and arrays nested at most 64 deep
-// counting the top-level object, nothing but whitespace after it) whose
-// top level has a non-empty string id and type of at most 255 bytes after
-// unescaping, a positive integer created and a boolean livemode. Other
-// fields, at any depth, are validated and ignored. A routing field that
-// appears twice, however its key is escaped, is refused, because two JSON
-// parsers could then disagree on which event this is. Errors wrap
-// ErrInvalid and come with the zero Envelope.
+// Parse reads the envelope of body, one JSON object (RFC 8259, with the
+// rules of the package doc) whose id and type are non-empty strings of at
+// most maxFieldLen bytes, created a positive integer, livemode a boolean
+// and data, when present and not null, an object. Other members are
+// ignored. Errors wrap ErrInvalid and come with the zero Envelope.
 func Parse(body []byte) (Envelope, error) {
-	env, err := parse(body)
-	if err != nil {
-		if se := (*jsontext.SyntaxError)(nil); errors.As(err, &se) {
-			err = fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
-		return Envelope{}, err
+	var w wire
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return env, nil
-}
-
-func parse(body []byte) (Envelope, error) {
-	var env Envelope
-	// buf holds the unescaped id, then type, so that both strings come
-	// from one allocation.
-	var buf [2 * maxFieldLen]byte
-	var idLen, typeLen int
-	seen := 0
-
-	i := jsontext.SkipSpace(body, 0)
-	if i >= len(body) || body[i] != '{' {
-		return env, invalid("body is not a JSON object", i)
-	}
-	i, err := jsontext.Members(body, i, func(key []byte, esc bool, i int) (int, error) {
-		f := routingField(key, esc)
-		if f != 0 && seen&f != 0 {
-			return i, fmt.Errorf("%w: duplicate key %q", ErrInvalid, fieldName(f))
-		}
-		seen |= f
-		var err error
-		switch f {
-		case fieldID:
-			idLen, i, err = stringField(body, i, buf[:maxFieldLen], "id")
-		case fieldType:
-			typeLen, i, err = stringField(body, i, buf[maxFieldLen:], "type")
-		case fieldCreated:
-			env.Created, i, err = createdField(body, i)
-		case fieldLivemode:
-			env.Livemode, i, err = boolField(body, i, "livemode")
-		case 0:
-			if isKey(key, esc, "data") {
-				return dataField(body, i, &env.Object)
-			}
-			return jsontext.SkipValue(body, i, 1)
-		}
-		return i, err
-	})
-	if err != nil {
-		return env, err
-	}
-	if i = jsontext.SkipSpace(body, i); i != len(body) {
-		return env, invalid("data after the JSON object", i)
-	}
-	if seen != allFields {
-		return env, fmt.Errorf("%w: missing %q", ErrInvalid, fieldName(allFields&^seen))
-	}
-	copy(buf[idLen:], buf[maxFieldLen:maxFieldLen+typeLen])
-	s := string(buf[:idLen+typeLen])
-	env.ID, env.Type = s[:idLen], s[idLen:]
-	return env, nil
-}
-
-// fieldName names the lowest routing field set in f.
-func fieldName(f int) string {
 	switch {
-	case f&fieldID != 0:
-		return "id"
-	case f&fieldType != 0:
-		return "type"
-	case f&fieldCreated != 0:
-		return "created"
-	default:
-		return "livemode"
+	case w.ID == "" || len(w.ID) > maxFieldLen:
+		return Envelope{}, fmt.Errorf("%w: id must be a non-empty string of at most %d bytes", ErrInvalid, maxFieldLen)
+	case w.Type == "" || len(w.Type) > maxFieldLen:
+		return Envelope{}, fmt.Errorf("%w: type must be a non-empty string of at most %d bytes", ErrInvalid, maxFieldLen)
+	case w.Created <= 0:
+		return Envelope{}, fmt.Errorf("%w: created must be a positive integer", ErrInvalid)
+	case w.Livemode == nil:
+		return Envelope{}, fmt.Errorf("%w: livemode must be a boolean", ErrInvalid)
 	}
-}
-
-func invalid(reason string, offset int) error {
-	return fmt.Errorf("%w: %s at offset %d", ErrInvalid, reason, offset)
-}
-
-// routingField returns the bit of the routing field that the key with the
-// validated, still escaped content raw names, or 0.
-func routingField(raw []byte, esc bool) int {
-	var kb [8]byte
-	if esc {
-		n, ok := jsontext.Unescape(kb[:], raw)
-		if !ok {
-			return 0 // longer than any routing key
-		}
-		raw = kb[:n]
+	env := Envelope{ID: w.ID, Type: w.Type, Created: w.Created, Livemode: *w.Livemode}
+	if obj := w.Data.Object; len(obj) > 0 && obj.Kind() != 'n' {
+		env.Object = obj
 	}
-	switch string(raw) {
-	case "id":
-		return fieldID
-	case "type":
-		return fieldType
-	case "created":
-		return fieldCreated
-	case "livemode":
-		return fieldLivemode
-	}
-	return 0
-}
-
-// isKey reports whether the validated, still escaped key content raw is
-// name, matched case-insensitively as encoding/json matches struct fields.
-func isKey(raw []byte, esc bool, name string) bool {
-	var kb [8]byte
-	if esc {
-		n, ok := jsontext.Unescape(kb[:], raw)
-		if !ok {
-			return false // longer than any name asked for
-		}
-		raw = kb[:n]
-	}
-	return bytes.EqualFold(raw, []byte(name))
-}
-
-// dataField reads the value of a top-level data member at b[i], setting
-// *object to the raw data.object when data is an object that has one
-// (null clears it), and returns the offset after the value.
-func dataField(b []byte, i int, object *[]byte) (int, error) {
-	if i >= len(b) || b[i] != '{' {
-		return jsontext.SkipValue(b, i, 1)
-	}
-	return jsontext.Members(b, i, func(key []byte, esc bool, i int) (int, error) {
-		end, err := jsontext.SkipValue(b, i, 2)
-		if err == nil && isKey(key, esc, "object") {
-			*object = b[i:end:end]
-			if string(*object) == "null" {
-				*object = nil
-			}
-		}
-		return end, err
-	})
-}
-
-// stringField reads the string value at b[i] unescaped into dst, which
-// bounds its length, and returns its length and the offset after it.
-func stringField(b []byte, i int, dst []byte, name string) (int, int, error) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, i, fmt.Errorf("%w: %s must be a non-empty string of at most %d bytes", ErrInvalid, name, maxFieldLen)
-	}
-	end, esc, err := jsontext.ScanString(b, i)
-	if err != nil {
-		return 0, i, err
-	}
-	raw := b[i+1 : end-1]
-	n, ok := len(raw), len(raw) <= len(dst)
-	if esc {
-		n, ok = jsontext.Unescape(dst, raw)
-	} else if ok {
-		copy(dst, raw)
-	}
-	if !ok || n == 0 {
-		return 0, i, fmt.Errorf("%w: %s must be a non-empty string of at most %d bytes", ErrInvalid, name, maxFieldLen)
-	}
-	return n, end, nil
-}
-
-// createdField reads the positive integer at b[i]: digits only, no sign,
-// fraction or exponent, fitting an int64.
-func createdField(b []byte, i int) (int64, int, error) {
-	end, err := jsontext.ScanNumber(b, i)
-	if err != nil {
-		return 0, i, fmt.Errorf("%w: created must be a positive integer", ErrInvalid)
-	}
-	var n int64
-	for _, c := range b[i:end] {
-		if c < '0' || c > '9' {
-			return 0, i, fmt.Errorf("%w: created must be a positive integer", ErrInvalid)
-		}
-		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return 0, i, fmt.Errorf("%w: created overflows int64", ErrInvalid)
-		}
-		n = n*10 + d
-	}
-	if n <= 0 {
-		return 0, i, fmt.Errorf("%w: created must be a positive integer", ErrInvalid)
-	}
-	return n, end, nil
-}
-
-// boolField reads the literal true or false at b[i].
-func boolField(b []byte, i int, name string) (bool, int, error) {
-	if jsontext.HasLiteral(b, i, "true") {
-		return true, i + 4, nil
-	}
-	if jsontext.HasLiteral(b, i, "false") {
-		return false, i + 5, nil
-	}
-	return false, i, fmt.Errorf("%w: %s must be a boolean", ErrInvalid, name)
+	return env, nil
 }

@@ -4,7 +4,9 @@
 // The ingest function creates the record (RECEIVED, IGNORED, REJECTED); the
 // processor claims it (PROCESSING) and ends it (PROCESSED, RETRYING, FAILED).
 // Storage adapters translate it to and from DynamoDB items; domain packages
-// only see these types.
+// only see these types. It also holds the rules for what travels with an
+// event: the id and type (CheckEventID, CheckType), the queue message's
+// attributes and body encoding, and SQS's character rule (CheckSQSText).
 package eventrecord
 
 import (
@@ -14,8 +16,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/altafinex-webhooks/receiver/internal/sqschars"
 )
 
 // MaxBodyBytes is the largest body the receiver accepts (the highest
@@ -92,7 +92,7 @@ var ErrBadRoutingField = errors.New("event id or type unusable")
 // CheckEventID says whether id can be an event's id here: 1 to 255 bytes
 // of valid UTF-8, no control character (Unicode Cc: U+0000–U+001F,
 // U+007F–U+009F), only characters SQS carries in a message attribute
-// (sqschars), and not starting with BodyKeyPrefix. Ingest records any
+// (CheckSQSText), and not starting with BodyKeyPrefix. Ingest records any
 // other id REJECTED: the id travels as an SQS attribute and keys the
 // events table.
 func CheckEventID(id string) error {
@@ -113,7 +113,7 @@ func checkRouting(name, v string) error {
 	if v == "" || len(v) > MaxIDBytes {
 		return fmt.Errorf("%w: %s must be 1 to %d bytes, is %d", ErrBadRoutingField, name, MaxIDBytes, len(v))
 	}
-	if err := sqschars.Check(v); err != nil {
+	if err := CheckSQSText(v); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrBadRoutingField, name, err)
 	}
 	for i, r := range v {

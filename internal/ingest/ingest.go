@@ -126,7 +126,7 @@ const (
 )
 
 // DefaultTypes are the event types the spec defines.
-var DefaultTypes = []string{"payment.succeeded", "payment.failed", "refund.completed"}
+var DefaultTypes = []string{envelope.TypePaymentSucceeded, envelope.TypePaymentFailed, envelope.TypeRefundCompleted}
 
 // Receive runs one delivery through the ingest steps of the design: size,
 // signature, envelope, subscription, dedupe, enqueue. It never answers

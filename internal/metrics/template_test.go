@@ -26,22 +26,21 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/altafinex-webhooks/receiver/internal/apigw"
-	"github.com/altafinex-webhooks/receiver/internal/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/handlers"
-	"github.com/altafinex-webhooks/receiver/internal/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/ingest"
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/apigw"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
-	"github.com/altafinex-webhooks/receiver/internal/orders"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process"
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
+	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
+	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process/orders"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
-	"github.com/altafinex-webhooks/receiver/internal/sqsemail"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
 // metricKey is a metric as CloudWatch tells it apart: its name and its
@@ -173,7 +172,14 @@ func (s *memOrders) ApplyRefund(_ context.Context, id string, r orders.Refund, _
 	old := s.m[id]
 	old.ID = id
 	if held, ok := s.refunds[id+"/"+r.RefundID]; ok {
-		return orders.Applied{Order: old}, held, nil
+		// Another amount: a refund_conflict (this fake keeps the first
+		// announcement, and flags every contradiction).
+		n, outcome := old.ResolveRefund(held, true, false, r)
+		if outcome != orders.RefundContradicted {
+			return orders.Applied{Order: old}, held, nil
+		}
+		s.m[id] = n
+		return orders.Applied{Order: n, Changed: true, NewAnomalies: orders.NewAnomalies(old, n)}, held, nil
 	}
 	n, _ := old.ApplyRefund(r)
 	s.m[id], s.refunds[id+"/"+r.RefundID] = n, r
@@ -217,19 +223,19 @@ func processorMetrics(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	refused := map[string]eventrecord.Status{"evt_dup": eventrecord.Processed, "evt_busy": eventrecord.Processing}
-	h := processorapp.New(processorconfig.Config{EventsTable: "events", OrdersTable: "orders"}, aws.Config{Region: "us-east-1"},
-		slog.New(slog.DiscardHandler), &buf,
-		processorapp.WithEventsWrapper(func(process.Events) process.Events { return &claims{refused: refused} }),
-		processorapp.WithOrdersWrapper(func(handlers.Orders) handlers.Orders {
-			return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
-		}),
-		processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return mailer{} }),
-		processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return publisher{} }),
-		processorapp.WithHandlersWrapper(func(r process.Registry) process.Registry {
-			r["test.panic"] = process.HandlerFunc(func(context.Context, process.Event, *process.Steps) error { panic("a merchant's bug") })
-			return r
-		}),
-	)
+	h := processorapp.NewWithTestHooks(processorapp.Config{EventsTable: "events", OrdersTable: "orders"}, aws.Config{Region: "us-east-1"},
+		slog.New(slog.DiscardHandler), &buf, processorapp.TestHooks{
+			Events: func(process.Events) process.Events { return &claims{refused: refused} },
+			Orders: func(handlers.Orders) handlers.Orders {
+				return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
+			},
+			Mailer:    func(handlers.Mailer) handlers.Mailer { return mailer{} },
+			Publisher: func(handlers.Publisher) handlers.Publisher { return publisher{} },
+			Handlers: func(r process.Registry) process.Registry {
+				r["test.panic"] = process.HandlerFunc(func(context.Context, process.Event, *process.Steps) error { panic("a merchant's bug") })
+				return r
+			},
+		})
 	now := time.Now()
 	at := func(min int) time.Time { return now.Add(time.Duration(min-60) * time.Minute) }
 	var recs []events.SQSMessage
@@ -267,6 +273,10 @@ func processorMetrics(t *testing.T) []byte {
 	add("evt_dup", `{"id":"evt_dup","type":"payment.succeeded","created":1,"livemode":false,"data":{"object":{}}}`)
 	add("evt_busy", `{"id":"evt_busy","type":"payment.succeeded","created":1,"livemode":false,"data":{"object":{}}}`)
 	add("evt_panic", `{"id":"evt_panic","type":"test.panic","created":1,"livemode":false,"data":{"object":{}}}`)
+	// One refund id announced with two amounts: a refund conflict.
+	for i, amount := range []int64{100, 200} {
+		build(testevents.Options{Type: testevents.RefundCompleted, Order: "ord_a", Payment: "pay_a1", Refund: "re_a_twice", Amount: amount, Created: at(6 + i)}, "")
+	}
 	// One record at a time: the anomalies of ord_a need its events in order.
 	for _, r := range recs {
 		if _, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{r}}); err != nil {
@@ -332,22 +342,22 @@ func quotaMetrics(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	const emailARN = "arn:aws:sqs:us-east-1:123456789012:emails"
-	cfg := processorconfig.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: "orders@example.com",
+	cfg := processorapp.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: "orders@example.com",
 		EventsQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/events",
 		EmailQueueURL:  "https://sqs.us-east-1.amazonaws.com/123456789012/emails", EmailQueueARN: emailARN,
 		EmailSendRate: 1000, EmailSenderConcurrency: 1}
-	h := processorapp.New(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), &buf,
-		processorapp.WithEventsWrapper(func(process.Events) process.Events { return &claims{} }),
-		processorapp.WithOrdersWrapper(func(handlers.Orders) handlers.Orders {
+	h := processorapp.NewWithTestHooks(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), &buf, processorapp.TestHooks{
+		Events: func(process.Events) process.Events { return &claims{} },
+		Orders: func(handlers.Orders) handlers.Orders {
 			return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
-		}),
-		processorapp.WithMailerWrapper(func(handlers.Mailer) handlers.Mailer { return mailer{} }),
-		processorapp.WithPublisherWrapper(func(handlers.Publisher) handlers.Publisher { return throttledPublisher{} }),
-		processorapp.WithSenderMailerWrapper(func(handlers.Mailer) handlers.Mailer { return quotaMailer{} }),
-		processorapp.WithDeliveriesWrapper(func(emailjob.Deliveries) emailjob.Deliveries { return deliveries{} }),
-		processorapp.WithRequeueWrapper(func(emailjob.Queue) emailjob.Queue { return requeue{} }),
-		processorapp.WithDeferQueueWrapper(func(sqsbatch.DelayedQueue) sqsbatch.DelayedQueue { return requeue{} }),
-	)
+		},
+		Mailer:       func(handlers.Mailer) handlers.Mailer { return mailer{} },
+		Publisher:    func(handlers.Publisher) handlers.Publisher { return throttledPublisher{} },
+		SenderMailer: func(handlers.Mailer) handlers.Mailer { return quotaMailer{} },
+		Deliveries:   func(emailjob.Deliveries) emailjob.Deliveries { return deliveries{} },
+		Requeue:      func(emailjob.Queue) emailjob.Queue { return requeue{} },
+		DeferQueue:   func(sqsbatch.DelayedQueue) sqsbatch.DelayedQueue { return requeue{} },
+	})
 	ev, err := testevents.Build(testevents.Options{Type: testevents.PaymentSucceeded, Order: "ord_q"}, time.Now())
 	if err != nil {
 		t.Fatal(err)

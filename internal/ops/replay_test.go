@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ops"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/clocktest"
 )
 
 var baseT0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)

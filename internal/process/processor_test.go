@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/clocktest"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/clocktest"
 )
 
 // fakeEvents is an in-memory events table with the claim rules of DESIGN.md.

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/sqschars"
 )
 
 // MaxMessageBytes is the largest SQS message (body plus attribute names,
@@ -37,7 +36,7 @@ var ErrTooLarge = errors.New("message over the SQS size limit")
 var ErrMissingAttribute = errors.New("message attribute missing")
 
 // ErrBadAttribute is returned by FromSQS when an attribute does not parse,
-// and by Send for an attribute value SQS would refuse (sqschars).
+// and by Send for an attribute value SQS would refuse (eventrecord.CheckSQSText).
 var ErrBadAttribute = errors.New("message attribute malformed")
 
 // Queue is the events queue.
@@ -84,7 +83,7 @@ func (q *Queue) send(ctx context.Context, m eventrecord.Message, delay time.Dura
 	}
 	attrs := attributes(m)
 	for name, a := range attrs {
-		if err := sqschars.Check(aws.ToString(a.StringValue)); err != nil {
+		if err := eventrecord.CheckSQSText(aws.ToString(a.StringValue)); err != nil {
 			return fmt.Errorf("send event %q: %w: %s: %w", m.EventID, ErrBadAttribute, name, err)
 		}
 	}

@@ -17,8 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
-	"github.com/altafinex-webhooks/receiver/internal/sqschars"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
@@ -123,7 +122,7 @@ func TestSendReceive(t *testing.T) {
 			if want := base64.StdEncoding.EncodeToString(tc.msg.Body); aws.ToString(got.Body) != want {
 				t.Errorf("message body:\n got %q\nwant %q", aws.ToString(got.Body), want)
 			}
-			if err := sqschars.Check(aws.ToString(got.Body)); err != nil {
+			if err := eventrecord.CheckSQSText(aws.ToString(got.Body)); err != nil {
 				t.Errorf("the message body breaks SQS's character rule: %v", err)
 			}
 			attrs := map[string]string{}

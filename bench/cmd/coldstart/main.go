@@ -40,17 +40,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/altafinex-webhooks/receiver/bench/internal/stats"
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 const secret = "whsec_coldstart_benchmark_only_0000"
 
 func main() {
 	root := flag.String("root", "..", "the receiver module's root")
-	rie := flag.String("rie", "../bin/aws-lambda-rie", "path of aws-lambda-rie (make rie installs it)")
+	riePath := flag.String("rie", "../bin/aws-lambda-rie", "path of aws-lambda-rie (make rie installs it)")
 	runs := flag.Int("runs", 20, "cold starts per scenario")
 	delay := flag.Duration("delay", 50*time.Millisecond, "delay added to each Secrets Manager call in the delayed scenario")
 	memory := flag.Int("memory", 1769, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE (the template's ingest MemorySize)")
@@ -72,13 +72,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "coldstart: -runs must be 1..200")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *root, *rie, *runs, *delay, *memory); err != nil {
+	if err := run(context.Background(), *root, *riePath, *runs, *delay, *memory); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, root, rie string, runs int, delay time.Duration, memory int) error {
+func run(ctx context.Context, root, riePath string, runs int, delay time.Duration, memory int) error {
 	tmp, err := os.MkdirTemp("", "coldstart-")
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func run(ctx context.Context, root, rie string, runs int, delay time.Duration, m
 	}
 
 	boot := filepath.Join(tmp, "host", "bootstrap")
-	if err := invoketest.BuildBootstrap(ctx, root, "ingest", boot); err != nil {
+	if err := rie.BuildBootstrap(ctx, root, "ingest", boot); err != nil {
 		return err
 	}
 	srv, err := motoserver.Start(ctx, nil)
@@ -102,7 +102,7 @@ func run(ctx context.Context, root, rie string, runs int, delay time.Duration, m
 	if err != nil {
 		return err
 	}
-	env, err := invoketest.CreateResources(ctx, cfg, map[string]string{
+	env, err := rie.CreateResources(ctx, cfg, map[string]string{
 		"EVENTS_TABLE": "coldstart-events",
 		"QUEUE_URL":    srv.URL + "/123456789012/coldstart-queue",
 		"LOG_LEVEL":    "WARN",
@@ -110,7 +110,7 @@ func run(ctx context.Context, root, rie string, runs int, delay time.Duration, m
 	if err != nil {
 		return err
 	}
-	env = invoketest.ForEmulator(env, srv.URL)
+	env = rie.ForEmulator(env, srv.URL)
 	const secretID = "coldstart/webhook-secret"
 	if _, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(secretID), SecretString: aws.String(secret),
@@ -153,7 +153,7 @@ func run(ctx context.Context, root, rie string, runs int, delay time.Duration, m
 	var base time.Duration
 	for i, sc := range scenarios {
 		// One unmeasured start of each kind warms moto and the page cache.
-		if _, err := coldStart(ctx, rie, boot, sc.env, memory); err != nil {
+		if _, err := coldStart(ctx, riePath, boot, sc.env, memory); err != nil {
 			return fmt.Errorf("%s: warm-up: %w", sc.name, err)
 		}
 		if _, err := coldStartDirect(ctx, boot, sc.env, memory); err != nil {
@@ -161,7 +161,7 @@ func run(ctx context.Context, root, rie string, runs int, delay time.Duration, m
 		}
 		var total, first, initD, dur, warm, own, ownFirst []time.Duration
 		for range runs {
-			m, err := coldStart(ctx, rie, boot, sc.env, memory)
+			m, err := coldStart(ctx, riePath, boot, sc.env, memory)
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
@@ -205,7 +205,7 @@ func ms(s string) (time.Duration, error) {
 	return time.Duration(f * float64(time.Millisecond)), err
 }
 
-func coldStart(ctx context.Context, rie, boot string, env map[string]string, memory int) (measurement, error) {
+func coldStart(ctx context.Context, riePath, boot string, env map[string]string, memory int) (measurement, error) {
 	var m measurement
 	ev1, err := event()
 	if err != nil {
@@ -217,8 +217,8 @@ func coldStart(ctx context.Context, rie, boot string, env map[string]string, mem
 	}
 	out := &syncBuffer{}
 	start := time.Now()
-	emu, err := invoketest.Start(ctx, invoketest.Function{
-		RIE: rie, Bootstrap: boot, Env: env, Name: "IngestFunction",
+	emu, err := rie.Start(ctx, rie.Function{
+		RIE: riePath, Bootstrap: boot, Env: env, Name: "IngestFunction",
 		Timeout: 10 * time.Second, MemoryMB: memory, Output: out,
 	})
 	if err != nil {
@@ -273,7 +273,7 @@ func event() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return invoketest.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
+	return rie.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
 }
 
 // accepted checks an API Gateway response for 200 "accepted".

@@ -8,7 +8,7 @@
 //     unique id: the whole local stack, whose processor consumes the queue
 //     (and uses moto) at the same time;
 //   - the same HTTP front and ingest handler run in this process by
-//     internal/local with NoProcessor, on a table and queue of its own: the
+//     internal/ops/local with NoProcessor, on a table and queue of its own: the
 //     ingest path alone;
 //   - moto directly, with the pair of calls ingest makes per event: a
 //     conditional DynamoDB PutItem of a similar item and an SQS SendMessage
@@ -50,10 +50,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/bench/internal/stats"
-	"github.com/altafinex-webhooks/receiver/internal/local"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/local"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 const secret = "whsec_load_benchmark_only_00000000"
@@ -186,7 +186,7 @@ type inProcess struct {
 	stop func()
 }
 
-// startIngestOnly runs internal/local's HTTP front and ingest handler, with
+// startIngestOnly runs internal/ops/local's HTTP front and ingest handler, with
 // no processor, on a table and queue of its own.
 func startIngestOnly(ctx context.Context, endpoint string) (*inProcess, error) {
 	port, err := motoserver.FreePort()

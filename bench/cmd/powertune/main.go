@@ -59,11 +59,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/altafinex-webhooks/receiver/internal/chaos"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
-	"github.com/altafinex-webhooks/receiver/internal/ddborders"
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
-	"github.com/altafinex-webhooks/receiver/internal/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
+	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
 )
 
 // options are the command's flags.
@@ -186,11 +186,11 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	}
 	gs.made = gs.made[:0]
 
-	rie, err := filepath.Abs(o.rie)
+	riePath, err := filepath.Abs(o.rie)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(rie); err != nil {
+	if _, err := os.Stat(riePath); err != nil {
 		return fmt.Errorf("aws-lambda-rie: %w (make rie)", err)
 	}
 	tmp, err := os.MkdirTemp("", "powertune-")
@@ -241,14 +241,14 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	proxy := chaos.NewNetwork()
+	proxy := chaostest.NewNetwork()
 	defer proxy.Close()
 	endpoint, err := proxy.AddProxy("aws", srv.URL)
 	if err != nil {
 		return err
 	}
 	if o.latency > 0 {
-		if err := proxy.Apply(chaos.Fault{Proxy: "aws", Toxics: []chaos.Toxic{{
+		if err := proxy.Apply(chaostest.Fault{Proxy: "aws", Toxics: []chaostest.Toxic{{
 			Name: "latency", Type: "latency", Stream: "downstream", Toxicity: 1,
 			Attributes: map[string]int64{"latency": o.latency.Milliseconds()},
 		}}}); err != nil {
@@ -269,7 +269,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 		t := rep.table(w)
 		for _, mb := range o.sizes {
 			fmt.Fprintf(os.Stderr, "powertune: %s at %d MB (load %s)…\n", fn, mb, loadAverage())
-			row, err := measure(ctx, o, gs, rie, boots[fn], w, endpoint, mb)
+			row, err := measure(ctx, o, gs, riePath, boots[fn], w, endpoint, mb)
 			if err != nil {
 				return fmt.Errorf("%s at %d MB: %w", fn, mb, err)
 			}
@@ -350,7 +350,7 @@ func machine() string {
 		kernel = strings.TrimSpace(string(b))
 	}
 	return fmt.Sprintf("%d CPUs (%s), linux/%s %s, %s, aws-lambda-rie %s, moto_server %s",
-		runtime.NumCPU(), model, runtime.GOARCH, kernel, runtime.Version(), invoketest.RIEVersion, motoVersion())
+		runtime.NumCPU(), model, runtime.GOARCH, kernel, runtime.Version(), rie.RIEVersion, motoVersion())
 }
 
 func motoVersion() string {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 )
 
 // row is one memory size's figures for one function.
@@ -40,7 +40,7 @@ type row struct {
 // measure runs one function at one memory size: cold starts under the
 // emulator and against the own Runtime API, then warm invocations under
 // the last emulator.
-func measure(ctx context.Context, o options, gs *groups, rie, boot string, w workload, endpoint string, mb int) (r row, err error) {
+func measure(ctx context.Context, o options, gs *groups, riePath, boot string, w workload, endpoint string, mb int) (r row, err error) {
 	r = row{MB: mb, Share: share(mb), QuotaUS: quotaUS(mb, o.periodUS), Load: [2]string{loadAverage(), ""}}
 	g, err := gs.make(w.function(), mb, o.periodUS)
 	if err != nil {
@@ -105,7 +105,7 @@ func measure(ctx context.Context, o options, gs *groups, rie, boot string, w wor
 	}
 
 	// Cold starts under the emulator; the last one stays for the warm run.
-	var emu *invoketest.Emulator
+	var emu *rie.Emulator
 	out := &syncBuffer{}
 	defer func() { emu.Stop() }()
 	var iv *invoker
@@ -118,8 +118,8 @@ func measure(ctx context.Context, o options, gs *groups, rie, boot string, w wor
 			}
 		}
 		out.Reset()
-		emu, err = invoketest.Start(ctx, invoketest.Function{
-			RIE: rie, Bootstrap: wrapper, Env: env, Name: w.logicalID(),
+		emu, err = rie.Start(ctx, rie.Function{
+			RIE: riePath, Bootstrap: wrapper, Env: env, Name: w.logicalID(),
 			Timeout: 30 * time.Second, MemoryMB: mb, Output: out,
 		})
 		if err != nil {

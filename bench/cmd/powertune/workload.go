@@ -11,17 +11,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/altafinex-webhooks/receiver/internal/apigw"
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
-	"github.com/altafinex-webhooks/receiver/internal/invoketest"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
+	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
-	"github.com/altafinex-webhooks/receiver/internal/testevents"
 )
 
 // workload is what one function is driven with: its environment, a fresh
@@ -74,7 +73,7 @@ func (w *ingestLoad) logicalID() string { return "IngestFunction" }
 func (w *ingestLoad) batch() int        { return 1 }
 
 func (w *ingestLoad) env(endpoint string) map[string]string {
-	env := invoketest.ForEmulator(map[string]string{
+	env := rie.ForEmulator(map[string]string{
 		"EVENTS_TABLE":      w.fx.eventsTable,
 		"QUEUE_URL":         w.queueURL,
 		"WEBHOOK_SECRET_ID": w.fx.secretID, // fetched at init, as deployed
@@ -101,7 +100,7 @@ func (w *ingestLoad) next(context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return invoketest.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
+	return rie.HTTPEvent(ev.Body, signature.Sign([]byte(secret), now, ev.Body), now)
 }
 
 func (w *ingestLoad) check(resp []byte) error {
@@ -129,8 +128,8 @@ func (w *ingestLoad) between(ctx context.Context, i int) error {
 // (EventBridge) and finished: the whole per-event call budget.
 type processorLoad struct {
 	fx      *fixture
-	size    int // records per invocation
-	feeder  *apigw.Handler
+	size    int            // records per invocation
+	feeder  lambda.Handler // ingest through lambda.NewHandler(Handle), what lambda.Start runs
 	feedURL string
 	ready   [][]byte
 	run     int
@@ -141,7 +140,7 @@ func (w *processorLoad) logicalID() string { return "ProcessorFunction" }
 func (w *processorLoad) batch() int        { return w.size }
 
 func (w *processorLoad) env(endpoint string) map[string]string {
-	return invoketest.ForEmulator(map[string]string{
+	return rie.ForEmulator(map[string]string{
 		"EVENTS_TABLE":      w.fx.eventsTable,
 		"ORDERS_TABLE":      w.fx.ordersTable,
 		"SENDER_EMAIL":      w.fx.sender,
@@ -164,15 +163,17 @@ func (w *processorLoad) prepare(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ingestconfig.Load(func(k string) string {
+	cfg, err := ingestapp.Load(func(k string) string {
 		return map[string]string{"EVENTS_TABLE": w.fx.eventsTable, "QUEUE_URL": url, "WEBHOOK_SECRETS": secret}[k]
 	})
 	if err != nil {
 		return err
 	}
-	if w.feeder, err = ingestapp.New(ctx, cfg, w.fx.aws, slog.New(slog.DiscardHandler), io.Discard); err != nil {
+	feeder, err := ingestapp.New(ctx, cfg, w.fx.aws, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
 		return err
 	}
+	w.feeder = lambda.NewHandler(feeder.Handle)
 	w.feedURL = url
 	w.ready = w.ready[:0]
 	for range n {
@@ -235,7 +236,7 @@ func lambdaRecord(m sqstypes.Message) events.SQSMessage {
 		Attributes:        m.Attributes,
 		MessageAttributes: map[string]events.SQSMessageAttribute{},
 		EventSource:       "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:webhook-events-queue",
-		AWSRegion: invoketest.Region,
+		AWSRegion: rie.Region,
 	}
 	for k, a := range m.MessageAttributes {
 		rec.MessageAttributes[k] = events.SQSMessageAttribute{StringValue: a.StringValue, BinaryValue: a.BinaryValue, DataType: aws.ToString(a.DataType)}

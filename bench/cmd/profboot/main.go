@@ -28,11 +28,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/altafinex-webhooks/receiver/internal/ingestapp"
-	"github.com/altafinex-webhooks/receiver/internal/ingestconfig"
-	"github.com/altafinex-webhooks/receiver/internal/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/processorconfig"
-	"github.com/altafinex-webhooks/receiver/internal/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 )
 
 func main() {
@@ -57,19 +55,23 @@ func handler(ctx context.Context) (lambda.Handler, error) {
 	}
 	switch fn := os.Getenv("PROFBOOT_FUNCTION"); fn {
 	case "ingest":
-		cfg, err := ingestconfig.Load(os.Getenv)
+		cfg, err := ingestapp.Load(os.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-		return ingestapp.New(ctx, cfg, awsCfg, log, os.Stdout)
+		h, err := ingestapp.New(ctx, cfg, awsCfg, log, os.Stdout)
+		if err != nil {
+			return nil, err
+		}
+		return lambda.NewHandler(h.Handle), nil
 	case "processor":
-		cfg, err := processorconfig.Load(os.Getenv)
+		cfg, err := processorapp.Load(os.Getenv)
 		if err != nil {
 			return nil, err
 		}
 		log := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
-		return processorapp.New(cfg, awsCfg, log, os.Stdout), nil
+		return lambda.NewHandler(processorapp.New(cfg, awsCfg, log, os.Stdout).Handle), nil
 	default:
 		return nil, fmt.Errorf("PROFBOOT_FUNCTION %q is neither ingest nor processor", fn)
 	}

@@ -1,0 +1,504 @@
+// Package emailjob sends the customer emails the processor queued, at the
+// pace of the SES account's sending rate, each once in the end.
+//
+// # Why a queue of its own
+//
+// SES sends at most a quota of emails a second (14 for a new production
+// account, 1 in the sandbox). Sent inline by the processor, a flash sale
+// throttles the email step, each throttled event is retried through its
+// queue's receives, and after five of them it is dead-lettered; fulfilment
+// waits for the email meanwhile. Instead, the processor's email step only
+// queues a Job (one SQS SendMessage) and the event ends PROCESSED; the
+// processor function serves the email queue too, through a second event
+// source mapping whose maximum concurrency bounds the senders, and each
+// sender paces its sends to its share of the configured rate. An email
+// backlog delays nothing but emails.
+//
+// # Once in the end
+//
+// A job can be queued twice (an attempt crashed between queuing it and
+// recording the step; SendMessage's answer was lost and the retry queued
+// it again) and SQS can deliver one twice. Before sending, the sender
+// claims the email on the event's record (ClaimEmail: SENDING under a
+// token and a lease), and after SES accepted it records it SENT
+// (FinishEmail). A second copy of the job finds SENT (acknowledged
+// without a send) or SENDING under a live lease (deferred until the lease
+// ends, then it finds SENT). What can still send an email twice, each
+// once per occurrence, SES having no idempotency key:
+//
+//  1. SES accepted the send but its answer was lost (a reset or a timeout
+//     on the way back): the job's deferral sends it again (the SES client
+//     makes one attempt per send, so the SDK never repeats it);
+//  2. the sender stopped between SES's answer and the SENT write (a crash,
+//     the Lambda deadline, every try of the write failing) and another
+//     copy of the job (a duplicate, or this one redelivered) came after
+//     the lease: it sends again;
+//  3. the send outlived the claim's lease and another copy claimed it
+//     meanwhile: a send waits for its turn and runs only within its lease
+//     (and the invocation's deadline less FinishMargin), so only an SES
+//     request still in flight when the lease ends, or a frozen sandbox.
+//
+// # Quotas defer, they never dead-letter
+//
+// A send, claim or record that fails for a transient reason (SES's
+// ThrottlingException above all, and DynamoDB throttling, a timeout, a
+// 5xx) is deferred: the job is queued again as a new message with a
+// growing delay (DeferBase doubled per deferral, at most SQS's 15 minutes,
+// with jitter) and the original is acknowledged, so no receive is spent.
+// A throttled send also halves this sender's pace for a while. After
+// MaxDeferrals (about a day of deferrals at the defaults: longer than SES's
+// 24-hour daily quota window) the job is reported failed instead and,
+// after the queue's maxReceiveCount receives, reaches the email
+// dead-letter queue, which alarms: by then it is not a passing quota but a
+// fault an operator must fix, and redrive.
+package emailjob
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
+)
+
+// Job is one customer email to send: what the processor's email step
+// queues.
+type Job struct {
+	// EventID is the event the email tells of; its record keeps the
+	// delivery. An event has at most one email.
+	EventID string
+	Email   handlers.Email
+	// QueuedAt is when the processor queued the job first.
+	QueuedAt time.Time
+	// Deferrals counts the times a sender queued the job again.
+	Deferrals int
+	// Token is the claim a deferred job holds already; empty on a new job.
+	Token string
+}
+
+// Deliveries is where an email's delivery is kept (ddbevents.Table).
+type Deliveries interface {
+	// ClaimEmail claims the email of eventID under token until
+	// leaseUntil: *eventrecord.ConflictError when another claim holds it
+	// or it is done, an error wrapping eventrecord.ErrNoRecord when the event has no
+	// record.
+	ClaimEmail(ctx context.Context, eventID, template, token string, leaseUntil, now time.Time) error
+	// FinishEmail records the delivery's end under token.
+	FinishEmail(ctx context.Context, eventID, token string, status eventrecord.EmailStatus, why string, now time.Time) error
+}
+
+// Queue queues a job again, after delay (sqsemail.Queue).
+type Queue interface {
+	Requeue(ctx context.Context, j Job, delay time.Duration) error
+}
+
+// Outcome is what became of one job.
+type Outcome string
+
+// The outcomes of a job.
+const (
+	OutcomeSent          Outcome = "sent"          // SES accepted it (recorded SENT)
+	OutcomeDuplicate     Outcome = "duplicate"     // already sent or undeliverable: acknowledged
+	OutcomeUndeliverable Outcome = "undeliverable" // SES refused it for good: recorded, acknowledged
+	OutcomeDeferred      Outcome = "deferred"      // queued again with a delay: acknowledged
+	OutcomeRetry         Outcome = "retry"         // reported failed: SQS delivers it again
+)
+
+// Result is the outcome of one job.
+type Result struct {
+	Outcome Outcome
+	// Err is the cause of a deferral, a retry or an undeliverable email.
+	Err error
+	// Throttled: SES (or DynamoDB) throttled this job's send or claim.
+	Throttled bool
+	// Delay is a deferral's delay.
+	Delay time.Duration
+	// Age is how long the email waited from its first queuing to its
+	// send (sent outcomes).
+	Age time.Duration
+}
+
+// Defaults of the Sender's settings.
+const (
+	DefaultRate         = 7.0 // 14 a second shared by 2 senders
+	DefaultLease        = 2 * time.Minute
+	DefaultMaxDeferrals = 100
+	DefaultDeferBase    = 2 * time.Second
+	// MaxDelay is SQS's longest DelaySeconds.
+	MaxDelay            = 15 * time.Minute
+	DefaultFinishMargin = 3 * time.Second
+	// finishAttempts: the SENT write is tried this many times; a lost one
+	// only matters if a second copy of the job comes.
+	finishAttempts = 3
+	finishBackoff  = 50 * time.Millisecond
+	// deadlineDelay is the delay of the jobs a batch had no time for.
+	deadlineDelay = time.Second
+)
+
+// Sender sends jobs. Set the fields before the first call; SendBatch may
+// be called again (one call at a time, as a Lambda sandbox does) and its
+// pace carries over from one call to the next.
+type Sender struct {
+	Deliveries Deliveries
+	Mailer     handlers.Mailer
+	Queue      Queue
+	// Rate is the most emails this sender starts a second: the SES
+	// sending rate divided by the senders' maximum concurrency, so that
+	// all of them together stay under the account's rate
+	// (DefaultRate when zero).
+	Rate float64
+	// Lease is how long a claim holds an email (DefaultLease when zero);
+	// longer than an invocation.
+	Lease time.Duration
+	// MaxDeferrals bounds how often a job is deferred
+	// (DefaultMaxDeferrals when zero); DeferBase is the first deferral's
+	// delay, doubled per deferral up to MaxDelay (DefaultDeferBase when
+	// zero).
+	MaxDeferrals int
+	DeferBase    time.Duration
+	// FinishMargin is the time kept back from the invocation's deadline:
+	// no send starts after it (DefaultFinishMargin when zero).
+	FinishMargin time.Duration
+	// IsThrottle tells a quota's error (awserr.IsThrottle); IsPermanent
+	// an error no retry fixes (awserr.IsPermanent). Nil: never.
+	IsThrottle  func(error) bool
+	IsPermanent func(error) bool
+	// Now is the clock (time.Now when nil); Sleep waits d on it
+	// (a timer when nil).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// NewToken returns a fresh claim token (128 random bits when nil).
+	NewToken func() string
+	Logger   *slog.Logger
+
+	once    sync.Once
+	limiter *rate.Limiter
+}
+
+// SendBatch sends jobs and returns their results in the same order: each
+// job is claimed at once, and its SES request waits for its turn at the
+// sender's pace. Jobs the invocation's deadline leaves no time for are
+// deferred. A job whose send panics is reported failed (its error wraps
+// process.ErrPanic, the stack is logged); the others finish normally.
+func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
+	s.once.Do(func() {
+		s.limiter = rate.NewLimiter(rate.Limit(s.rate()), 1)
+	})
+	results := make([]Result, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		if !s.timeLeft(ctx) {
+			results[i] = s.deferJob(ctx, j, deadlineDelay, false, errors.New("no time left in this invocation"))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					results[i] = s.panicked(ctx, j, v)
+				}
+			}()
+			results[i] = s.send(ctx, j)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// panicked is the result of a job whose send panicked: reported failed,
+// so that SQS delivers it again and, if it panics every time, moves it to
+// the email dead-letter queue after the queue's receives. A panic is a
+// bug, not a quota: it spends receives. Its claim stays until its lease
+// ends; the next delivery is deferred until then.
+func (s *Sender) panicked(ctx context.Context, j Job, v any) Result {
+	err := fmt.Errorf("%w: %v", process.ErrPanic, v)
+	s.log(ctx, slog.LevelError, "email send panicked: reported failed", j,
+		slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
+	return Result{Outcome: OutcomeRetry, Err: err}
+}
+
+// pace waits for the next send's turn: the limiter gates the SES request
+// itself, not the job's start, so that the claim's varying latency does
+// not bunch the sends up. It reports false when the turn comes too late:
+// sendCtx, the send's context, has ended, or the claim's lease has on the
+// sender's clock.
+func (s *Sender) pace(sendCtx context.Context, leaseUntil time.Time) bool {
+	now := s.now()
+	if d := s.limiter.ReserveN(now, 1).DelayFrom(now); d > 0 {
+		if err := s.sleep(sendCtx, d); err != nil {
+			return false
+		}
+	}
+	return sendCtx.Err() == nil && s.now().Before(leaseUntil)
+}
+
+// sendContext bounds a claimed job's wait for its turn and its SES
+// request: they end when the claim's lease ends (leaseLeft, a duration on
+// the sender's clock), or FinishMargin before the invocation's deadline,
+// whichever comes first. So a send never starts on a claim another copy
+// of the job may have taken over, and the deferral or the SENT write that
+// follows a send always has time to run before Lambda freezes the
+// sandbox.
+func (s *Sender) sendContext(ctx context.Context, leaseLeft time.Duration) (context.Context, context.CancelFunc) {
+	limit := leaseLeft
+	if dl, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(dl)-s.finishMargin())
+	}
+	return context.WithTimeout(ctx, limit)
+}
+
+// timeLeft reports whether a send may still start: the invocation's
+// deadline is more than FinishMargin away.
+func (s *Sender) timeLeft(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return true
+	}
+	return time.Until(dl) > s.finishMargin()
+}
+
+func (s *Sender) finishMargin() time.Duration {
+	if s.FinishMargin > 0 {
+		return s.FinishMargin
+	}
+	return DefaultFinishMargin
+}
+
+// send claims, sends and records one job.
+func (s *Sender) send(ctx context.Context, j Job) Result {
+	token := j.Token
+	if token == "" {
+		token = s.token()
+	}
+	now := s.now()
+	leaseUntil := now.Add(s.lease())
+	recorded := true
+	err := s.Deliveries.ClaimEmail(ctx, j.EventID, j.Email.Template, token, leaseUntil, now)
+	var ce *eventrecord.ConflictError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce) && ce.Existing.Email.Status.Done():
+		s.log(ctx, slog.LevelInfo, "email already sent: duplicate job acknowledged", j, slog.String("email_status", string(ce.Existing.Email.Status)))
+		return Result{Outcome: OutcomeDuplicate}
+	case errors.As(err, &ce):
+		// Another copy of the job holds it: come back when its lease ends,
+		// and find it SENT then.
+		wait := ce.Existing.Email.LeaseUntil.Sub(now) + time.Second
+		return s.deferJob(ctx, j, min(max(wait, time.Second), MaxDelay), false, fmt.Errorf("another sender holds the email: %w", err))
+	case errors.Is(err, eventrecord.ErrNoRecord):
+		recorded = false
+		s.log(ctx, slog.LevelWarn, "no event record: the email is sent without a delivery record", j)
+	default:
+		return s.failed(ctx, j, fmt.Errorf("claim: %w", err))
+	}
+	j.Token = token
+
+	sendCtx, cancel := s.sendContext(ctx, leaseUntil.Sub(s.now()))
+	defer cancel()
+	if !s.pace(sendCtx, leaseUntil) {
+		// Keeps the claim: the job comes back with its token.
+		return s.deferJob(context.WithoutCancel(ctx), j, deadlineDelay, false, errors.New("no time left in this invocation or claim for its turn"))
+	}
+	err = s.Mailer.Send(sendCtx, j.Email)
+	switch {
+	case errors.Is(err, handlers.ErrUndeliverable):
+		s.log(ctx, slog.LevelError, "email cannot be delivered: recorded on the event", j, slog.String("error", err.Error()))
+		if recorded {
+			if ferr := s.finish(ctx, j, eventrecord.EmailUndeliverable, err.Error()); ferr != nil {
+				return s.failed(ctx, j, fmt.Errorf("record undeliverable: %w", ferr))
+			}
+		}
+		return Result{Outcome: OutcomeUndeliverable, Err: err}
+	case err != nil:
+		return s.failed(ctx, j, fmt.Errorf("send: %w", err))
+	}
+	s.onSent()
+	res := Result{Outcome: OutcomeSent, Age: s.now().Sub(j.QueuedAt)}
+	if recorded {
+		// SES has it: the job is done whatever happens to this write,
+		// which only protects against a second copy of the job.
+		if ferr := s.finish(ctx, j, eventrecord.EmailSent, ""); ferr != nil {
+			s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was not written: a second copy of the job would send it again", j,
+				slog.String("error", ferr.Error()))
+		}
+	}
+	return res
+}
+
+// failed defers a job whose claim, send or record failed for a
+// transient reason, or reports it failed (a permanent error, or the
+// deferrals exhausted).
+func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
+	throttled := s.IsThrottle != nil && s.IsThrottle(err)
+	if throttled {
+		s.onThrottled()
+	}
+	if s.IsPermanent != nil && s.IsPermanent(err) {
+		s.log(ctx, slog.LevelError, "email job failed for good: reported failed, it goes to the email dead-letter queue", j, slog.String("error", err.Error()))
+		return Result{Outcome: OutcomeRetry, Err: err, Throttled: throttled}
+	}
+	if j.Deferrals >= s.maxDeferrals() {
+		s.log(ctx, slog.LevelError, "email job deferred too often: reported failed, it goes to the email dead-letter queue after the queue's receives", j,
+			slog.Int("deferrals", j.Deferrals), slog.String("error", err.Error()))
+		return Result{Outcome: OutcomeRetry, Err: err, Throttled: throttled}
+	}
+	res := s.deferJob(ctx, j, s.backoff(j.Deferrals), true, err)
+	res.Throttled = throttled
+	return res
+}
+
+// deferJob queues j again after delay (counted as a deferral when count)
+// and acknowledges the original; when the queue refuses, the job is
+// reported failed, so that SQS delivers it again.
+func (s *Sender) deferJob(ctx context.Context, j Job, delay time.Duration, count bool, cause error) Result {
+	if count {
+		j.Deferrals++
+	}
+	if err := s.Queue.Requeue(context.WithoutCancel(ctx), j, delay); err != nil {
+		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("defer: %w (after: %v)", err, cause)}
+	}
+	s.log(ctx, slog.LevelWarn, "email deferred", j, slog.Duration("delay", delay), slog.Int("deferrals", j.Deferrals), slog.String("cause", cause.Error()))
+	return Result{Outcome: OutcomeDeferred, Err: cause, Delay: delay}
+}
+
+// backoff is the delay of a job deferred n times before: DeferBase
+// doubled n times, at most MaxDelay, less up to a half of jitter so that
+// jobs throttled together do not come back together.
+func (s *Sender) backoff(n int) time.Duration {
+	base := s.DeferBase
+	if base <= 0 {
+		base = DefaultDeferBase
+	}
+	d := base
+	for range n {
+		if d >= MaxDelay {
+			break
+		}
+		d *= 2
+	}
+	d = min(d, MaxDelay)
+	return d - time.Duration(mrand.Int64N(int64(d/2)+1))
+}
+
+// finish writes the delivery's end, trying again a few times.
+func (s *Sender) finish(ctx context.Context, j Job, status eventrecord.EmailStatus, why string) error {
+	var err error
+	wait := finishBackoff
+	for try := 1; try <= finishAttempts; try++ {
+		if err = s.Deliveries.FinishEmail(context.WithoutCancel(ctx), j.EventID, j.Token, status, why, s.now()); err == nil {
+			return nil
+		}
+		var ce *eventrecord.ConflictError
+		if errors.As(err, &ce) {
+			return err // the lease was lost: another copy holds it
+		}
+		if try < finishAttempts {
+			_ = s.sleep(context.WithoutCancel(ctx), wait)
+			wait *= 2
+		}
+	}
+	return err
+}
+
+// onThrottled halves the pace (down to an eighth of Rate): the account's
+// real rate is lower than configured, or other senders share it.
+func (s *Sender) onThrottled() {
+	l := s.limiter
+	if l == nil {
+		return
+	}
+	l.SetLimitAt(s.now(), max(l.Limit()/2, rate.Limit(s.rate()/8)))
+}
+
+// onSent raises the pace back towards Rate by a tenth of it per send.
+func (s *Sender) onSent() {
+	l := s.limiter
+	if l == nil || float64(l.Limit()) >= s.rate() {
+		return
+	}
+	l.SetLimitAt(s.now(), min(l.Limit()+rate.Limit(s.rate()/10), rate.Limit(s.rate())))
+}
+
+// Pace returns the sender's current pace, in sends a second.
+func (s *Sender) Pace() float64 {
+	if s.limiter == nil {
+		return s.rate()
+	}
+	return float64(s.limiter.Limit())
+}
+
+func (s *Sender) log(ctx context.Context, level slog.Level, msg string, j Job, attrs ...slog.Attr) {
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	attrs = append([]slog.Attr{slog.String("event_id", j.EventID), slog.String("order_id", j.Email.OrderID),
+		slog.String("template", j.Email.Template)}, attrs...)
+	logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+func (s *Sender) rate() float64 {
+	if s.Rate > 0 {
+		return s.Rate
+	}
+	return DefaultRate
+}
+
+func (s *Sender) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+func (s *Sender) maxDeferrals() int {
+	if s.MaxDeferrals > 0 {
+		return s.MaxDeferrals
+	}
+	return DefaultMaxDeferrals
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *Sender) token() string {
+	if s.NewToken != nil {
+		return s.NewToken()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

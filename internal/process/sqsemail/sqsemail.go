@@ -1,0 +1,256 @@
+// Package sqsemail is the email queue: the processor's email step queues a
+// job on it (Queue.Send, a handlers.Mailer), the email sender defers a job
+// on it with a delay (Queue.Requeue), and Handler serves the queue's
+// batches to an emailjob.Sender as the processor function's second SQS
+// event source mapping delivers them.
+//
+// A job is one SQS message: its JSON (the email, the event id, when it was
+// first queued, how often it was deferred, and a deferred job's claim
+// token), base64-encoded as the events queue's bodies are, since SQS
+// refuses some characters a customer's name may hold.
+package sqsemail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/metrics"
+	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
+	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
+)
+
+var (
+	_ handlers.Mailer = (*Queue)(nil)
+	_ emailjob.Queue  = (*Queue)(nil)
+)
+
+// Queue is the email queue.
+type Queue struct {
+	client *sqs.Client
+	url    string
+	// Now is the clock of a job's QueuedAt (time.Now when nil).
+	Now func() time.Time
+}
+
+// New returns the email queue at url.
+func New(client *sqs.Client, url string) *Queue {
+	return &Queue{client: client, url: url}
+}
+
+// Send queues e as a new job: the processor's email step. The email is
+// sent later, by the email sender; an email SES refuses for good is
+// recorded then, on the event's record.
+func (q *Queue) Send(ctx context.Context, e handlers.Email) error {
+	now := time.Now
+	if q.Now != nil {
+		now = q.Now
+	}
+	if err := q.send(ctx, emailjob.Job{EventID: e.EventID, Email: e, QueuedAt: now()}, 0); err != nil {
+		return fmt.Errorf("queue %s email for order %s: %w", e.Template, e.OrderID, err)
+	}
+	return nil
+}
+
+// Requeue queues j again, delivered after delay (whole seconds, at most
+// emailjob.MaxDelay).
+func (q *Queue) Requeue(ctx context.Context, j emailjob.Job, delay time.Duration) error {
+	if err := q.send(ctx, j, delay); err != nil {
+		return fmt.Errorf("requeue %s email of event %s: %w", j.Email.Template, j.EventID, err)
+	}
+	return nil
+}
+
+func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration) error {
+	if j.EventID == "" {
+		return errors.New("email job without an event id")
+	}
+	body, err := Encode(j)
+	if err != nil {
+		return err
+	}
+	secs := int32(min(max(delay, 0), emailjob.MaxDelay).Round(time.Second) / time.Second)
+	_, err = q.client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:     aws.String(q.url),
+		MessageBody:  aws.String(body),
+		DelaySeconds: secs,
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
+			eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String(j.EventID)},
+		},
+	})
+	return err
+}
+
+// wireJob is a job as the queue carries it.
+type wireJob struct {
+	EventID    string    `json:"event_id"`
+	QueuedAtMS int64     `json:"queued_at_ms"`
+	Deferrals  int       `json:"deferrals,omitempty"`
+	Token      string    `json:"token,omitempty"`
+	Email      wireEmail `json:"email"`
+}
+
+type wireEmail struct {
+	To       string `json:"to"`
+	Subject  string `json:"subject"`
+	Text     string `json:"text,omitempty"`
+	HTML     string `json:"html,omitempty"`
+	Template string `json:"template"`
+	OrderID  string `json:"order_id"`
+}
+
+// Encode returns the message body of j.
+func Encode(j emailjob.Job) (string, error) {
+	b, err := json.Marshal(wireJob{
+		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, Token: j.Token,
+		Email: wireEmail{To: j.Email.To, Subject: j.Email.Subject, Text: j.Email.Text, HTML: j.Email.HTML,
+			Template: j.Email.Template, OrderID: j.Email.OrderID},
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode email job: %w", err)
+	}
+	return eventrecord.EncodeBody(b), nil
+}
+
+// ErrBadJob is the cause of a message that is not an email job.
+var ErrBadJob = errors.New("not an email job")
+
+// Decode reads the job out of a message body whose body_encoding
+// attribute is encoding.
+func Decode(body, encoding string) (emailjob.Job, error) {
+	raw, err := eventrecord.DecodeBody([]byte(body), encoding)
+	if err != nil {
+		return emailjob.Job{}, fmt.Errorf("%w: %w", ErrBadJob, err)
+	}
+	var w wireJob
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return emailjob.Job{}, fmt.Errorf("%w: %w", ErrBadJob, err)
+	}
+	if w.EventID == "" || w.Email.To == "" {
+		return emailjob.Job{}, fmt.Errorf("%w: no event id or no recipient", ErrBadJob)
+	}
+	return emailjob.Job{
+		EventID: w.EventID, QueuedAt: time.UnixMilli(w.QueuedAtMS).UTC(), Deferrals: w.Deferrals, Token: w.Token,
+		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
+			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
+	}, nil
+}
+
+// Sender sends a batch of jobs (*emailjob.Sender).
+type Sender interface {
+	SendBatch(ctx context.Context, jobs []emailjob.Job) []emailjob.Result
+}
+
+var _ Sender = (*emailjob.Sender)(nil)
+
+// The metrics Handler counts, besides EmailUndeliverable (the processor's
+// metric for an email SES refuses, dimension Kind) and ProcessorPanic (a
+// send that panicked).
+const (
+	// MetricSent counts emails SES accepted.
+	MetricSent = "EmailSent"
+	// MetricDeferred counts jobs queued again with a delay (a quota, or a
+	// passing fault).
+	MetricDeferred = "EmailDeferred"
+	// MetricThrottled counts jobs a quota throttled (SES's sending rate,
+	// DynamoDB).
+	MetricThrottled = "EmailThrottled"
+	// MetricAge is the time from an email's first queuing to its send, in
+	// ms: what the customer waits beyond the processing of the event.
+	MetricAge = "EmailAge"
+)
+
+// Handler serves the email queue's batches (Lambda's SQS event with
+// ReportBatchItemFailures): jobs sent, duplicates and deferred ones are
+// acknowledged; a job reported failed, or a message that is not a job,
+// comes back after the visibility timeout and reaches the email
+// dead-letter queue after the queue's maxReceiveCount.
+type Handler struct {
+	sender Sender
+	log    *slog.Logger
+	// Metrics receives the counts (nil: none).
+	Metrics *metrics.EMF
+}
+
+// NewHandler returns the handler of the email queue's batches.
+func NewHandler(sender Sender, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{sender: sender, log: log}
+}
+
+// Handle sends the batch's jobs and names the records to deliver again.
+// The error is always nil.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	jobs := make([]emailjob.Job, 0, len(ev.Records))
+	ids := make([]string, 0, len(ev.Records))
+	for _, r := range ev.Records {
+		enc := ""
+		if a, ok := r.MessageAttributes[eventrecord.AttrBodyEncoding]; ok && a.StringValue != nil {
+			enc = *a.StringValue
+		}
+		j, err := Decode(r.Body, enc)
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "email queue message is not a job: left for the email dead-letter queue",
+				slog.String("message_id", r.MessageId), slog.String("error", err.Error()))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			continue
+		}
+		jobs = append(jobs, j)
+		ids = append(ids, r.MessageId)
+	}
+	results := h.sender.SendBatch(ctx, jobs)
+	counts := map[emailjob.Outcome]int{}
+	for i, id := range ids {
+		if i >= len(results) || results[i].Outcome == emailjob.OutcomeRetry {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		}
+		if i < len(results) {
+			counts[results[i].Outcome]++
+			h.count(results[i])
+		}
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "email batch done",
+		slog.Int("records", len(ev.Records)), slog.Int("retry", len(resp.BatchItemFailures)),
+		slog.Int(string(emailjob.OutcomeSent), counts[emailjob.OutcomeSent]),
+		slog.Int(string(emailjob.OutcomeDuplicate), counts[emailjob.OutcomeDuplicate]),
+		slog.Int(string(emailjob.OutcomeUndeliverable), counts[emailjob.OutcomeUndeliverable]),
+		slog.Int(string(emailjob.OutcomeDeferred), counts[emailjob.OutcomeDeferred]))
+	return resp, nil
+}
+
+func (h *Handler) count(r emailjob.Result) {
+	if h.Metrics == nil {
+		return
+	}
+	switch r.Outcome {
+	case emailjob.OutcomeSent:
+		h.Metrics.Count(MetricSent)
+		h.Metrics.Put(MetricAge, float64(r.Age.Milliseconds()), metrics.Milliseconds)
+	case emailjob.OutcomeDeferred:
+		h.Metrics.Count(MetricDeferred)
+	case emailjob.OutcomeUndeliverable:
+		h.Metrics.Count(handlers.MetricEmailUndeliverable, metrics.Dim{Name: "Kind", Value: handlers.KindEmailUndeliverable})
+	}
+	if r.Throttled {
+		h.Metrics.Count(MetricThrottled)
+	}
+	if errors.Is(r.Err, process.ErrPanic) {
+		// The processor's panic metric and alarm: the same function.
+		h.Metrics.Count(sqsbatch.MetricPanic)
+	}
+}
