@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
 )
 
@@ -234,4 +236,31 @@ func TestDeferredJobDeliveredTwiceIsSentOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("email delivery on the record: %+v", rec.Email)
+}
+
+// DESIGN, ingest 1: "The largest limit the configuration accepts is one
+// that every path can carry"; Orders: "Fulfilment never depends on the
+// email: an email that can never be sent ... is recorded on the event,
+// counted and alarmed". Before the email queue, the email step handed the
+// email to SES (up to 40 MB a message); now it is a job on an SQS queue
+// (at most 1 MiB a message, base64 of JSON of the text and the escaped
+// HTML). A payment within ingest's default 256 KiB body whose customer
+// name is long and HTML-escaped (an apostrophe becomes &#39;) yields a
+// confirmation email whose job no SQS queue takes, even one set to SQS's
+// largest message size: the email step fails, with a client error
+// (classified permanent), for an email SES would have sent.
+func TestPaymentWithinTheBodyLimitCanQueueItsEmail(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	if _, err := s.sqs.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(s.queueURL),
+		Attributes: map[string]string{string(types.QueueAttributeNameMaximumMessageSize): "1048576"}}); err != nil {
+		t.Fatalf("raise the queue's message size to SQS's largest: %v", err)
+	}
+	name := strings.Repeat("'", 200_000) // the payload stays under 256 KiB
+	email := handlers.ConfirmationEmail(orders.Order{ID: "ord_long", CustomerEmail: "buyer@example.org", CustomerName: name,
+		Amount: 1999, Currency: "EUR", Status: orders.Paid})
+	email.EventID = "evt_long"
+	if err := s.queue.Send(ctx, email); err != nil {
+		t.Errorf("the email step could not queue the confirmation of a payment ingest accepts: %v", err)
+	}
 }
