@@ -264,3 +264,41 @@ func TestPaymentWithinTheBodyLimitCanQueueItsEmail(t *testing.T) {
 		t.Errorf("the email step could not queue the confirmation of a payment ingest accepts: %v", err)
 	}
 }
+
+// Issue 17: "No message reaches the DLQ because a downstream quota was
+// hit"; the runbook's EmailDLQDepthAlarm: "Fix the cause, then move the
+// messages back to the email queue".
+//
+// A job reaches the email DLQ after MaxDeferrals deferrals (SES sending
+// paused for about a day, say) and keeps its deferral count through the
+// redrive. Redriven, it has no deferral left: the first time SES throttles
+// it (a redrive of a day's emails is a burst at the edge of the rate), it
+// is reported failed and spends a receive, and five throttles put it back
+// in the DLQ. Real events table and email queue on moto_server.
+func TestRedrivenEmailJobThrottledIsDeferred(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	now := time.Now().UTC()
+	s.processed(t, "evt_redriven", now)
+	body, err := sqsemail.Encode(emailjob.Job{EventID: "evt_redriven", QueuedAt: now.Add(-26 * time.Hour), Deferrals: emailjob.DefaultMaxDeferrals,
+		Email: handlers.Email{To: "buyer@example.org", Subject: "Thanks", Text: "paid", Template: "payment_confirmation", OrderID: "ord_r", EventID: "evt_redriven"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the DLQ redrive puts it back: the same body and attributes.
+	if _, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.queueURL), MessageBody: aws.String(body),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
+			eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String("evt_redriven")}}}); err != nil {
+		t.Fatal(err)
+	}
+	redriven := s.receive(t, 1)
+	mail := &ses{throttleFirst: 1, sent: map[string]int{}}
+	resp, err := sqsemail.NewHandler(newSender(s.table, mail, s.queue), nil).Handle(ctx, events.SQSEvent{Records: redriven})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("batch item failures %v: a redriven email job SES throttled once spends a receive towards the email DLQ instead of being deferred", resp.BatchItemFailures)
+	}
+}
