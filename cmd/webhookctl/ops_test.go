@@ -75,14 +75,20 @@ func testEvents(t *testing.T, e awsEnv) {
 	// and held.
 	ctx := context.Background()
 	for _, c := range []struct {
-		id, token string
-		at        time.Time
-	}{{"evt_p1", "tokA", opsT0.Add(3 * time.Second)}, {"evt_p1", "tokA", opsT0.Add(5 * time.Second)}, {"evt_f2", "tokB", opsNow.Add(-time.Second)}} {
-		if err := e.table.ClaimEmail(ctx, c.id, "payment_confirmation", c.token, c.at.Add(2*time.Minute), c.at); err != nil {
+		id, held, token string
+		at              time.Time
+	}{{"evt_p1", "", "tokA", opsT0.Add(3 * time.Second)}, {"evt_p1", "tokA", "tokA2", opsT0.Add(5 * time.Second)}, {"evt_f2", "", "tokB", opsNow.Add(-time.Second)}} {
+		claim := e.table.ClaimEmail
+		if c.held != "" {
+			claim = func(ctx context.Context, id, template, token string, lease, now time.Time) error {
+				return e.table.ReclaimEmail(ctx, id, template, c.held, token, lease, now)
+			}
+		}
+		if err := claim(ctx, c.id, "payment_confirmation", c.token, c.at.Add(2*time.Minute), c.at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.table.FinishEmail(ctx, "evt_p1", "tokA", eventrecord.EmailSent, "", opsT0.Add(6*time.Second)); err != nil {
+	if err := e.table.FinishEmail(ctx, "evt_p1", "tokA2", eventrecord.EmailSent, "", opsT0.Add(6*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -38,11 +38,22 @@ func TestEmailDelivery(t *testing.T) {
 		if got.Status != eventrecord.EmailSending || got.Token != "tokA" || !got.LeaseUntil.Equal(now.Add(time.Minute)) {
 			t.Errorf("second copy sees %+v, want SENDING under tokA until %s", got, now.Add(time.Minute))
 		}
-		// The holder's own deferred job claims again.
-		if err := tbl.ClaimEmail(ctx, "evt_1", "payment_confirmation", "tokA", now.Add(2*time.Minute), now.Add(2*time.Second)); err != nil {
+		// A plain claim is not granted for holding the token already.
+		got = conflictEmail(t, tbl.ClaimEmail(ctx, "evt_1", "payment_confirmation", "tokA", now.Add(2*time.Minute), now.Add(time.Second)))
+		if got.Token != "tokA" {
+			t.Errorf("a claim under the held token sees %+v, want it refused under tokA", got)
+		}
+		// The holder's deferred job claims again, swapping its token;
+		// a second copy of that job, with the same held token, meets it.
+		if err := tbl.ReclaimEmail(ctx, "evt_1", "payment_confirmation", "tokA", "tokA2", now.Add(2*time.Minute), now.Add(2*time.Second)); err != nil {
 			t.Fatalf("the holder's claim again: %v", err)
 		}
-		if err := tbl.FinishEmail(ctx, "evt_1", "tokA", eventrecord.EmailSent, "", now.Add(3*time.Second)); err != nil {
+		got = conflictEmail(t, tbl.ReclaimEmail(ctx, "evt_1", "payment_confirmation", "tokA", "tokA3", now.Add(2*time.Minute), now.Add(2*time.Second)))
+		if got.Status != eventrecord.EmailSending || got.Token != "tokA2" {
+			t.Errorf("a second copy of the deferred job sees %+v, want SENDING under tokA2", got)
+		}
+		conflictEmail(t, tbl.FinishEmail(ctx, "evt_1", "tokA", eventrecord.EmailSent, "", now.Add(3*time.Second)))
+		if err := tbl.FinishEmail(ctx, "evt_1", "tokA2", eventrecord.EmailSent, "", now.Add(3*time.Second)); err != nil {
 			t.Fatalf("finish: %v", err)
 		}
 		got = conflictEmail(t, tbl.ClaimEmail(ctx, "evt_1", "payment_confirmation", "tokC", now.Add(time.Hour), now.Add(time.Hour)))
@@ -57,8 +68,8 @@ func TestEmailDelivery(t *testing.T) {
 			t.Errorf("the event's own attributes changed: %+v", rec)
 		}
 		// The holder's two claims count; the refused copies do not.
-		if rec.Email.Attempts != 2 || rec.Email.Status != eventrecord.EmailSent || rec.Email.Token != "tokA" {
-			t.Errorf("email %+v, want SENT under tokA after 2 attempts", rec.Email)
+		if rec.Email.Attempts != 2 || rec.Email.Status != eventrecord.EmailSent || rec.Email.Token != "tokA2" {
+			t.Errorf("email %+v, want SENT under tokA2 after 2 attempts", rec.Email)
 		}
 	})
 
@@ -81,6 +92,24 @@ func TestEmailDelivery(t *testing.T) {
 		}
 		if rec.Email.Status != eventrecord.EmailUndeliverable || rec.Email.Error != "SES MessageRejected" || rec.Email.Template != "refund_notice" {
 			t.Errorf("email %+v, want UNDELIVERABLE with the reason", rec.Email)
+		}
+	})
+
+	t.Run("a reclaim after the lease ended elsewhere meets the new holder", func(t *testing.T) {
+		tbl, client := newTable(t)
+		seed(t, client, tbl, processed("evt_4"))
+		if err := tbl.ClaimEmail(ctx, "evt_4", "payment_confirmation", "tokA", now.Add(time.Minute), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := tbl.ClaimEmail(ctx, "evt_4", "payment_confirmation", "tokB", now.Add(3*time.Minute), now.Add(time.Minute)); err != nil {
+			t.Fatalf("claim at the lease's end: %v", err)
+		}
+		got := conflictEmail(t, tbl.ReclaimEmail(ctx, "evt_4", "payment_confirmation", "tokA", "tokA2", now.Add(4*time.Minute), now.Add(2*time.Minute)))
+		if got.Token != "tokB" {
+			t.Errorf("the old holder's reclaim sees %+v, want SENDING under tokB", got)
+		}
+		if err := tbl.ReclaimEmail(ctx, "evt_none", "payment_confirmation", "tokA", "tokA2", now.Add(time.Minute), now); !errors.Is(err, eventrecord.ErrNoRecord) {
+			t.Errorf("reclaim without a record: want ErrNoRecord, got %v", err)
 		}
 	})
 

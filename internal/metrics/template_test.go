@@ -321,6 +321,10 @@ func (deliveries) ClaimEmail(context.Context, string, string, string, time.Time,
 	return nil
 }
 
+func (deliveries) ReclaimEmail(context.Context, string, string, string, string, time.Time, time.Time) error {
+	return nil
+}
+
 func (deliveries) FinishEmail(context.Context, string, string, eventrecord.EmailStatus, string, time.Time) error {
 	return nil
 }

@@ -23,8 +23,12 @@
 // token and a lease), and after SES accepted it records it SENT
 // (FinishEmail). A second copy of the job finds SENT (acknowledged
 // without a send) or SENDING under a live lease (deferred until the lease
-// ends, then it finds SENT). What can still send an email twice, each
-// once per occurrence, SES having no idempotency key:
+// ends, then it finds SENT). A job deferred after its claim carries the
+// claim's token and claims again with it (ReclaimEmail), exchanging it
+// for a fresh token in the same write: of two copies of that deferred
+// message, only the first holds the claim; the second meets it. What can
+// still send an email twice, each once per occurrence, SES having no
+// idempotency key:
 //
 //  1. SES accepted the send but its answer was lost (a reset or a timeout
 //     on the way back): the job's deferral sends it again (the SES client
@@ -83,7 +87,10 @@ type Job struct {
 	QueuedAt time.Time
 	// Deferrals counts the times a sender queued the job again.
 	Deferrals int
-	// Token is the claim a deferred job holds already; empty on a new job.
+	// Token is the claim a deferred job held when it was deferred; empty
+	// on a new job. It is exchanged for a fresh one at the job's next
+	// claim (ReclaimEmail), so it wins the claim for one copy of the job
+	// only.
 	Token string
 }
 
@@ -94,6 +101,11 @@ type Deliveries interface {
 	// or it is done, an error wrapping eventrecord.ErrNoRecord when the event has no
 	// record.
 	ClaimEmail(ctx context.Context, eventID, template, token string, leaseUntil, now time.Time) error
+	// ReclaimEmail is ClaimEmail for a deferred job that held the claim
+	// under heldToken: it succeeds too while heldToken holds it, and
+	// swaps heldToken for token in the same write, so that of two copies
+	// of one deferred job only the first gets the claim.
+	ReclaimEmail(ctx context.Context, eventID, template, heldToken, token string, leaseUntil, now time.Time) error
 	// FinishEmail records the delivery's end under token.
 	FinishEmail(ctx context.Context, eventID, token string, status eventrecord.EmailStatus, why string, now time.Time) error
 }
@@ -281,14 +293,19 @@ func (s *Sender) finishMargin() time.Duration {
 
 // send claims, sends and records one job.
 func (s *Sender) send(ctx context.Context, j Job) Result {
-	token := j.Token
-	if token == "" {
-		token = s.token()
-	}
+	// Every claim takes a fresh token: a deferred job's own token is
+	// swapped for it, so two copies of that job cannot both hold the
+	// claim.
+	token := s.token()
 	now := s.now()
 	leaseUntil := now.Add(s.lease())
 	recorded := true
-	err := s.Deliveries.ClaimEmail(ctx, j.EventID, j.Email.Template, token, leaseUntil, now)
+	var err error
+	if j.Token != "" {
+		err = s.Deliveries.ReclaimEmail(ctx, j.EventID, j.Email.Template, j.Token, token, leaseUntil, now)
+	} else {
+		err = s.Deliveries.ClaimEmail(ctx, j.EventID, j.Email.Template, token, leaseUntil, now)
+	}
 	var ce *eventrecord.ConflictError
 	switch {
 	case err == nil:

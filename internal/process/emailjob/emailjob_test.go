@@ -36,7 +36,8 @@ func (c *clock) Sleep(_ context.Context, d time.Duration) error {
 }
 
 // deliveries is an in-memory model of the events table's email delivery:
-// a hand-written model of ClaimEmail's and FinishEmail's conditions.
+// a hand-written model of ClaimEmail's, ReclaimEmail's and FinishEmail's
+// conditions.
 type deliveries struct {
 	mu        sync.Mutex
 	state     map[string]eventrecord.EmailDelivery
@@ -50,7 +51,17 @@ func newDeliveries() *deliveries {
 	return d
 }
 
-func (d *deliveries) ClaimEmail(_ context.Context, id, template, token string, lease, now time.Time) error {
+func (d *deliveries) ClaimEmail(ctx context.Context, id, template, token string, lease, now time.Time) error {
+	return d.claim(ctx, id, template, "", token, lease, now)
+}
+
+func (d *deliveries) ReclaimEmail(ctx context.Context, id, template, held, token string, lease, now time.Time) error {
+	return d.claim(ctx, id, template, held, token, lease, now)
+}
+
+// claim: no delivery, or SENDING with an ended lease, or (a reclaim)
+// SENDING under held.
+func (d *deliveries) claim(_ context.Context, id, template, held, token string, lease, now time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.claimErr != nil {
@@ -60,7 +71,7 @@ func (d *deliveries) ClaimEmail(_ context.Context, id, template, token string, l
 		return fmt.Errorf("claim: %w", eventrecord.ErrNoRecord)
 	}
 	cur := d.state[id]
-	if cur.Status == "" || (cur.Status == eventrecord.EmailSending && (!now.Before(cur.LeaseUntil) || cur.Token == token)) {
+	if cur.Status == "" || (cur.Status == eventrecord.EmailSending && (!now.Before(cur.LeaseUntil) || (held != "" && cur.Token == held))) {
 		d.state[id] = eventrecord.EmailDelivery{Status: eventrecord.EmailSending, Template: template, Token: token, LeaseUntil: lease}
 		return nil
 	}

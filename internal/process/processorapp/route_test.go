@@ -86,18 +86,23 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-// memDeliveries keeps each email's delivery with the rules of ClaimEmail
-// and FinishEmail: a claim succeeds on an email with no delivery or one
-// held by the same token; a finish must hold the claim.
+// memDeliveries keeps each email's delivery with simplified rules of
+// ClaimEmail, ReclaimEmail and FinishEmail (no leases): a claim succeeds
+// on an email with no delivery, a reclaim on one held by the held token;
+// a finish must hold the claim.
 type memDeliveries struct {
 	mu    sync.Mutex
 	state map[string]eventrecord.EmailDelivery
 }
 
-func (m *memDeliveries) ClaimEmail(_ context.Context, id, template, token string, lease, _ time.Time) error {
+func (m *memDeliveries) ClaimEmail(ctx context.Context, id, template, token string, lease, now time.Time) error {
+	return m.ReclaimEmail(ctx, id, template, "", token, lease, now)
+}
+
+func (m *memDeliveries) ReclaimEmail(_ context.Context, id, template, held, token string, lease, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.state[id]; ok && cur.Token != token {
+	if cur, ok := m.state[id]; ok && (held == "" || cur.Token != held) {
 		return &eventrecord.ConflictError{Existing: eventrecord.Record{EventID: id, Email: cur}}
 	}
 	m.state[id] = eventrecord.EmailDelivery{Status: eventrecord.EmailSending, Template: template, Token: token, LeaseUntil: lease}

@@ -560,7 +560,16 @@ type RecordingDeliveries struct {
 
 // ClaimEmail claims through the wrapped table and counts the outcome.
 func (d *RecordingDeliveries) ClaimEmail(ctx context.Context, eventID, template, token string, leaseUntil, now time.Time) error {
-	err := d.next.ClaimEmail(ctx, eventID, template, token, leaseUntil, now)
+	return d.count(d.next.ClaimEmail(ctx, eventID, template, token, leaseUntil, now))
+}
+
+// ReclaimEmail claims again through the wrapped table and counts the
+// outcome, as ClaimEmail.
+func (d *RecordingDeliveries) ReclaimEmail(ctx context.Context, eventID, template, heldToken, token string, leaseUntil, now time.Time) error {
+	return d.count(d.next.ReclaimEmail(ctx, eventID, template, heldToken, token, leaseUntil, now))
+}
+
+func (d *RecordingDeliveries) count(err error) error {
 	kind := "claimed"
 	var ce *eventrecord.ConflictError
 	switch {
