@@ -55,7 +55,8 @@ func (q *Queue) URL() string { return q.url }
 
 // Send puts m on the queue with one SendMessage: the body base64-encoded
 // (eventrecord.EncodeBody), and the event id, type, received time (Unix
-// ms), replay mark and body encoding as message attributes. It refuses,
+// ms), replay mark, body encoding and a deferral's times (Unix ms) as
+// message attributes. It refuses,
 // without calling SQS, a message without an event id or body, one with an
 // attribute value SQS would refuse (ErrBadAttribute), and one over
 // MaxMessageBytes (ErrTooLarge).
@@ -134,6 +135,11 @@ func attributes(m eventrecord.Message) map[string]types.MessageAttributeValue {
 	}
 	if m.Replay {
 		attrs[eventrecord.AttrReplay] = str("true")
+	}
+	for name, at := range map[string]time.Time{eventrecord.AttrDeferredSince: m.DeferredSince, eventrecord.AttrDeferredAt: m.DeferredAt} {
+		if !at.IsZero() {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.FormatInt(at.UnixMilli(), 10))}
+		}
 	}
 	return attrs
 }

@@ -39,20 +39,29 @@ const (
 // retry and the dead-letter queue. The event's record is RETRYING with the
 // steps that completed, so the deferred message resumes after them.
 //
-// The delay grows with the message's age since ingest received it (the
-// received_at attribute, which every queued message carries): about the
-// age itself, so the age doubles with each deferral (1 s, 2 s, 4 s, …),
+// The bound is per stay on the queue: the deferrals of one stay end
+// MaxAge (6 hours by default: no burst throttles that long) after the
+// stay's first deferral; a message throttled after that is not deferred
+// any more, and goes the receives' way to the DLQ and its alarm. Each
+// copy the deferral queues carries when the stay's deferrals began
+// (deferred_since) and when this copy was queued (deferred_at). A stay
+// begins at the first deferral of a message that no deferral queued (one
+// from ingest, a replay) and again at the first deferral of a message
+// redriven from the DLQ: the redrive keeps the attributes, but SQS takes
+// it as a new message, so its SentTimestamp is far past deferred_at
+// (eventrecord.SameStay). The operator's fix-then-redrive, itself a
+// burst, thus gets its own 6 hours of deferrals instead of none.
+//
+// The delay grows with the time deferred so far in the stay: about that
+// time itself, so it doubles with each deferral (1 s, 1 s, 2 s, 4 s, …),
 // at least 1 s, at most 15 minutes, with a quarter of jitter either way
 // so that messages throttled together come back apart. No counter is
-// needed, and the bound is the age: a message older than MaxAge (6 hours
-// by default: no burst throttles that long) is not deferred any more, and
-// goes the receives' way to the DLQ and its alarm. A message without a
-// received time (queued by a version before it, or hand-made) is never
-// deferred.
+// needed.
 type QuotaDeferral struct {
 	Queue      DelayedQueue
 	IsThrottle func(error) bool
-	// MaxAge bounds the deferrals (DefaultMaxDeferAge when zero).
+	// MaxAge bounds the deferrals of one stay (DefaultMaxDeferAge when
+	// zero).
 	MaxAge time.Duration
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
@@ -63,34 +72,41 @@ var _ Deferrer = (*QuotaDeferral)(nil)
 
 // Defer queues m again after a delay when res is a throttled retry.
 func (d *QuotaDeferral) Defer(ctx context.Context, m eventrecord.Message, res process.Result) bool {
-	if res.Outcome != process.OutcomeRetrying || d.IsThrottle == nil || !d.IsThrottle(res.Err) || m.ReceivedAt.IsZero() {
+	if res.Outcome != process.OutcomeRetrying || d.IsThrottle == nil || !d.IsThrottle(res.Err) {
 		return false
 	}
-	now := time.Now
+	clock := time.Now
 	if d.Now != nil {
-		now = d.Now
+		clock = d.Now
 	}
 	maxAge := d.MaxAge
 	if maxAge <= 0 {
 		maxAge = DefaultMaxDeferAge
 	}
-	age := now().Sub(m.ReceivedAt)
-	if age >= maxAge {
+	now := clock()
+	since := now
+	if !m.DeferredSince.IsZero() && eventrecord.SameStay(m.DeferredAt, m.SentAt) {
+		since = m.DeferredSince
+	}
+	deferred := now.Sub(since)
+	if deferred >= maxAge {
 		return false
 	}
-	delay := min(max(age, minDeferDelay), maxDeferDelay)
+	delay := min(max(deferred, minDeferDelay), maxDeferDelay)
 	delay += time.Duration(mrand.Int64N(int64(delay/2)+1)) - delay/4
 	logger := d.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	if err := d.Queue.SendDelayed(context.WithoutCancel(ctx), m, delay); err != nil {
+	next := m
+	next.DeferredSince, next.DeferredAt, next.SentAt = since, now, time.Time{}
+	if err := d.Queue.SendDelayed(context.WithoutCancel(ctx), next, delay); err != nil {
 		logger.LogAttrs(ctx, slog.LevelWarn, "deferring a throttled event failed: it is retried after the visibility timeout",
 			slog.String("event_id", m.EventID), slog.String("error", err.Error()))
 		return false
 	}
 	logger.LogAttrs(ctx, slog.LevelWarn, "event deferred: a downstream quota throttled it",
 		slog.String("event_id", m.EventID), slog.String("event_type", m.Type),
-		slog.Duration("delay", delay), slog.Duration("age", age), slog.String("cause", res.Err.Error()))
+		slog.Duration("delay", delay), slog.Duration("deferred_for", deferred), slog.String("cause", res.Err.Error()))
 	return true
 }

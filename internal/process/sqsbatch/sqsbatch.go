@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
@@ -149,8 +150,9 @@ func (h *Handler) count(r process.Result, deferred bool) {
 
 // Message reads the queue message out of an SQS record: the body, decoded
 // as its body_encoding attribute says (base64 from this version, the raw
-// body from earlier ones), and the event id, type, received time and replay
-// flag from the message attributes. Missing or malformed attributes are
+// body from earlier ones), the event id, type, received time, replay
+// flag and a deferral's times from the message attributes, and when SQS
+// took the message (the SentTimestamp system attribute). Missing or malformed attributes are
 // left zero; the processor then routes on the body. A body that does not
 // decode is kept as it came: the processor records it FAILED, body kept.
 func Message(r events.SQSMessage) eventrecord.Message {
@@ -164,10 +166,20 @@ func Message(r events.SQSMessage) eventrecord.Message {
 		Body:    body,
 		Replay:  attr(r, eventrecord.AttrReplay) == "true",
 	}
-	if ms, err := strconv.ParseInt(attr(r, eventrecord.AttrReceivedAt), 10, 64); err == nil && ms > 0 {
-		m.ReceivedAt = time.UnixMilli(ms).UTC()
-	}
+	m.ReceivedAt = unixMS(attr(r, eventrecord.AttrReceivedAt))
+	m.DeferredSince = unixMS(attr(r, eventrecord.AttrDeferredSince))
+	m.DeferredAt = unixMS(attr(r, eventrecord.AttrDeferredAt))
+	m.SentAt = unixMS(r.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)])
 	return m
+}
+
+// unixMS is the time of s, Unix milliseconds; zero when s is not a
+// positive integer.
+func unixMS(s string) time.Time {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.Time{}
 }
 
 func attr(r events.SQSMessage, name string) string {
