@@ -149,6 +149,9 @@ type rig struct {
 	q    *queue
 	s    *emailjob.Sender
 	jobs []emailjob.Job
+	// copyOf, when set, makes a job the copy of a message (its deferral's
+	// stamp, SQS's time).
+	copyOf func(*emailjob.Job)
 }
 
 func newRig(t *testing.T, rate float64, n int) *rig {
@@ -318,7 +321,23 @@ func TestFailures(t *testing.T) {
 		{"a throttled claim is deferred", func(r *rig) { r.d.claimErr = errThrottled }, 0, emailjob.OutcomeDeferred, 0, ""},
 		{"deferrals exhausted: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) { // the deferral's own copy, SQS took it at once
+				j.RequeuedAt, j.SentAt = r.c.Now().Add(-10*time.Minute), r.c.Now().Add(-10*time.Minute+40*time.Millisecond)
+			}
 		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"deferrals exhausted, SQS's time of the copy unknown: reported failed", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) { j.RequeuedAt = r.c.Now().Add(-10 * time.Minute) }
+		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"redriven from the email DLQ: a new stay, deferred", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) { // SQS took it as a new message, a day after the last deferral
+				j.RequeuedAt, j.SentAt = r.c.Now().Add(-25*time.Hour), r.c.Now().Add(-time.Second)
+			}
+		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		{"counted by an earlier version, no deferral's stamp: a new stay, deferred", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"a permanent error is reported failed", func(r *rig) {
 			r.s.IsPermanent = func(err error) bool { return errors.Is(err, errBad) }
 			r.m.fail = func(int, handlers.Email) error { return errBad }
@@ -336,9 +355,19 @@ func TestFailures(t *testing.T) {
 			tc.edit(r)
 			j := r.jobs[0]
 			j.Deferrals = tc.deferrals
+			if r.copyOf != nil {
+				r.copyOf(&j)
+			}
 			res := r.s.SendBatch(context.Background(), []emailjob.Job{j})
 			if res[0].Outcome != tc.want {
 				t.Errorf("outcome %q (%v), want %q", res[0].Outcome, res[0].Err, tc.want)
+			}
+			if res[0].Outcome == emailjob.OutcomeDeferred && tc.deferrals > 0 {
+				// A new stay: its first deferral, stamped now.
+				got := r.q.got[len(r.q.got)-1].job
+				if got.Deferrals != 1 || !got.RequeuedAt.Equal(r.c.Now()) || !got.SentAt.IsZero() {
+					t.Errorf("requeued with %d deferrals, stamped %s (SQS's time %s); want 1, now, none", got.Deferrals, got.RequeuedAt, got.SentAt)
+				}
 			}
 			if len(r.m.sent) != tc.sends {
 				t.Errorf("%d sends, want %d", len(r.m.sent), tc.sends)

@@ -5,8 +5,9 @@
 // event source mapping delivers them.
 //
 // A job is one SQS message: its JSON (the email, the event id, when it was
-// first queued, how often it was deferred, and a deferred job's claim
-// token), base64-encoded as the events queue's bodies are, since SQS
+// first queued, how often it was deferred in its stay on the queue and
+// when its deferral queued this copy, and a deferred job's claim token),
+// base64-encoded as the events queue's bodies are, since SQS
 // refuses some characters a customer's name may hold.
 package sqsemail
 
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -95,11 +97,13 @@ func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration) e
 
 // wireJob is a job as the queue carries it.
 type wireJob struct {
-	EventID    string    `json:"event_id"`
-	QueuedAtMS int64     `json:"queued_at_ms"`
-	Deferrals  int       `json:"deferrals,omitempty"`
-	Token      string    `json:"token,omitempty"`
-	Email      wireEmail `json:"email"`
+	EventID    string `json:"event_id"`
+	QueuedAtMS int64  `json:"queued_at_ms"`
+	Deferrals  int    `json:"deferrals,omitempty"`
+	// RequeuedAtMS is when a deferral queued this copy (Unix ms).
+	RequeuedAtMS int64     `json:"requeued_at_ms,omitempty"`
+	Token        string    `json:"token,omitempty"`
+	Email        wireEmail `json:"email"`
 }
 
 type wireEmail struct {
@@ -114,7 +118,7 @@ type wireEmail struct {
 // Encode returns the message body of j.
 func Encode(j emailjob.Job) (string, error) {
 	b, err := json.Marshal(wireJob{
-		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, Token: j.Token,
+		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, RequeuedAtMS: unixMS(j.RequeuedAt), Token: j.Token,
 		Email: wireEmail{To: j.Email.To, Subject: j.Email.Subject, Text: j.Email.Text, HTML: j.Email.HTML,
 			Template: j.Email.Template, OrderID: j.Email.OrderID},
 	})
@@ -122,6 +126,14 @@ func Encode(j emailjob.Job) (string, error) {
 		return "", fmt.Errorf("encode email job: %w", err)
 	}
 	return eventrecord.EncodeBody(b), nil
+}
+
+// unixMS is t in Unix ms, 0 for the zero time.
+func unixMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // ErrBadJob is the cause of a message that is not an email job.
@@ -141,8 +153,12 @@ func Decode(body, encoding string) (emailjob.Job, error) {
 	if w.EventID == "" || w.Email.To == "" {
 		return emailjob.Job{}, fmt.Errorf("%w: no event id or no recipient", ErrBadJob)
 	}
+	var requeued time.Time
+	if w.RequeuedAtMS > 0 {
+		requeued = time.UnixMilli(w.RequeuedAtMS).UTC()
+	}
 	return emailjob.Job{
-		EventID: w.EventID, QueuedAt: time.UnixMilli(w.QueuedAtMS).UTC(), Deferrals: w.Deferrals, Token: w.Token,
+		EventID: w.EventID, QueuedAt: time.UnixMilli(w.QueuedAtMS).UTC(), Deferrals: w.Deferrals, RequeuedAt: requeued, Token: w.Token,
 		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
 			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
 	}, nil
@@ -209,6 +225,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 				slog.String("message_id", r.MessageId), slog.String("error", err.Error()))
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			continue
+		}
+		if ms, err := strconv.ParseInt(r.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil && ms > 0 {
+			j.SentAt = time.UnixMilli(ms).UTC()
 		}
 		jobs = append(jobs, j)
 		ids = append(ids, r.MessageId)
