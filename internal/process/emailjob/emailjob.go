@@ -148,8 +148,10 @@ type Result struct {
 	Throttled bool
 	// Delay is a deferral's delay.
 	Delay time.Duration
-	// Age is how long the email waited from its first queuing to its
-	// send (sent outcomes).
+	// Age is how long the email has waited since its first queuing: to
+	// its send (sent outcomes), or so far (deferred outcomes: a job
+	// deferred for hours, SES sending paused, is a wait no send reports);
+	// zero when the job's first queuing is unknown.
 	Age time.Duration
 }
 
@@ -360,7 +362,7 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 		return s.failed(ctx, j, fmt.Errorf("send: %w", err))
 	}
 	s.onSent()
-	res := Result{Outcome: OutcomeSent, Age: s.now().Sub(j.QueuedAt)}
+	res := Result{Outcome: OutcomeSent, Age: s.waited(j)}
 	if recorded {
 		// SES has it: the job is done whatever happens to this write,
 		// which only protects against a second copy of the job.
@@ -405,8 +407,19 @@ func (s *Sender) deferJob(ctx context.Context, j Job, delay time.Duration, count
 	if err := s.Queue.Requeue(context.WithoutCancel(ctx), j, delay); err != nil {
 		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("defer: %w (after: %v)", err, cause)}
 	}
-	s.log(ctx, slog.LevelWarn, "email deferred", j, slog.Duration("delay", delay), slog.Int("deferrals", j.Deferrals), slog.String("cause", cause.Error()))
-	return Result{Outcome: OutcomeDeferred, Err: cause, Delay: delay}
+	waited := s.waited(j)
+	s.log(ctx, slog.LevelWarn, "email deferred", j, slog.Duration("delay", delay), slog.Int("deferrals", j.Deferrals),
+		slog.Duration("waited", waited), slog.String("cause", cause.Error()))
+	return Result{Outcome: OutcomeDeferred, Err: cause, Delay: delay, Age: waited}
+}
+
+// waited is how long j has waited since its first queuing, on the
+// sender's clock: zero when that time is unknown (or ahead of the clock).
+func (s *Sender) waited(j Job) time.Duration {
+	if j.QueuedAt.IsZero() {
+		return 0
+	}
+	return max(s.now().Sub(j.QueuedAt), 0)
 }
 
 // backoff is the delay of a job deferred n times before: DeferBase

@@ -442,3 +442,42 @@ func TestNoSendAfterTheLease(t *testing.T) {
 		t.Errorf("deferred job's delivery %+v, want still SENDING under its token", st)
 	}
 }
+
+// A deferral reports the email's wait so far, from its first queuing on
+// the sender's clock (the EmailAge the alarm reads while nothing is
+// sent); a send reports the whole wait.
+func TestResultAge(t *testing.T) {
+	tests := []struct {
+		name     string
+		fail     error
+		queuedAt time.Duration // before the clock's now; 0: unknown
+		want     emailjob.Outcome
+		wantAge  time.Duration
+	}{
+		{"deferred two hours after its queuing", errThrottled, 2 * time.Hour, emailjob.OutcomeDeferred, 2 * time.Hour},
+		{"sent after five minutes", nil, 5 * time.Minute, emailjob.OutcomeSent, 5 * time.Minute},
+		{"deferred, first queuing unknown", errThrottled, 0, emailjob.OutcomeDeferred, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, 1000, 1)
+			r.m.fail = func(int, handlers.Email) error { return tc.fail }
+			j := r.jobs[0]
+			j.QueuedAt = time.Time{}
+			if tc.queuedAt > 0 {
+				j.QueuedAt = r.c.Now().Add(-tc.queuedAt)
+			}
+			res := r.s.SendBatch(context.Background(), []emailjob.Job{j})[0]
+			// The fake clock only moves when the sender waits for its
+			// pace: what it moved is part of the wait.
+			moved := r.c.Now().Sub(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+			want := tc.wantAge
+			if tc.queuedAt > 0 {
+				want += moved
+			}
+			if res.Outcome != tc.want || res.Age != want {
+				t.Errorf("outcome %s age %s, want %s age %s", res.Outcome, res.Age, tc.want, want)
+			}
+		})
+	}
+}

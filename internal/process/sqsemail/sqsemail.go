@@ -136,6 +136,14 @@ func unixMS(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// fromMS is the time of Unix ms ms, the zero time for 0 (or less).
+func fromMS(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
 // ErrBadJob is the cause of a message that is not an email job.
 var ErrBadJob = errors.New("not an email job")
 
@@ -153,12 +161,8 @@ func Decode(body, encoding string) (emailjob.Job, error) {
 	if w.EventID == "" || w.Email.To == "" {
 		return emailjob.Job{}, fmt.Errorf("%w: no event id or no recipient", ErrBadJob)
 	}
-	var requeued time.Time
-	if w.RequeuedAtMS > 0 {
-		requeued = time.UnixMilli(w.RequeuedAtMS).UTC()
-	}
 	return emailjob.Job{
-		EventID: w.EventID, QueuedAt: time.UnixMilli(w.QueuedAtMS).UTC(), Deferrals: w.Deferrals, RequeuedAt: requeued, Token: w.Token,
+		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals, RequeuedAt: fromMS(w.RequeuedAtMS), Token: w.Token,
 		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
 			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
 	}, nil
@@ -183,8 +187,11 @@ const (
 	// MetricThrottled counts jobs a quota throttled (SES's sending rate,
 	// DynamoDB).
 	MetricThrottled = "EmailThrottled"
-	// MetricAge is the time from an email's first queuing to its send, in
-	// ms: what the customer waits beyond the processing of the event.
+	// MetricAge is how long an email has waited since its first queuing,
+	// in ms: at its send, and at each deferral (the wait so far), so that
+	// a backlog nothing is sent from (SES sending paused, a daily quota
+	// used up) shows its age too: what the customer waits beyond the
+	// processing of the event. EmailWaitAlarm reads its maximum.
 	MetricAge = "EmailAge"
 )
 
@@ -262,6 +269,7 @@ func (h *Handler) count(r emailjob.Result) {
 		h.Metrics.Put(MetricAge, float64(r.Age.Milliseconds()), metrics.Milliseconds)
 	case emailjob.OutcomeDeferred:
 		h.Metrics.Count(MetricDeferred)
+		h.Metrics.Put(MetricAge, float64(r.Age.Milliseconds()), metrics.Milliseconds)
 	case emailjob.OutcomeUndeliverable:
 		h.Metrics.Count(handlers.MetricEmailUndeliverable, metrics.Dim{Name: "Kind", Value: handlers.KindEmailUndeliverable})
 	}
