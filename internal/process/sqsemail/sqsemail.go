@@ -31,6 +31,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 var (
@@ -82,18 +83,33 @@ func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration) e
 	if err != nil {
 		return err
 	}
+	attrs := map[string]types.MessageAttributeValue{
+		eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
+		eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String(j.EventID)},
+	}
+	if n := sqsqueue.MessageSize(body, attrs); n > MaxJobBytes {
+		return fmt.Errorf("%w: its job is %d bytes, over the email queue's %d", handlers.ErrUndeliverable, n, MaxJobBytes)
+	}
 	secs := int32(min(max(delay, 0), emailjob.MaxDelay).Round(time.Second) / time.Second)
 	_, err = q.client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:     aws.String(q.url),
-		MessageBody:  aws.String(body),
-		DelaySeconds: secs,
-		MessageAttributes: map[string]types.MessageAttributeValue{
-			eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
-			eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String(j.EventID)},
-		},
+		QueueUrl:          aws.String(q.url),
+		MessageBody:       aws.String(body),
+		DelaySeconds:      secs,
+		MessageAttributes: attrs,
 	})
 	return err
 }
+
+// MaxJobBytes is the largest job the queue takes (body and attributes,
+// as SQS counts them): 256 KiB, SQS's message size before 2025 and
+// moto_server's default, so a queue of any setting takes it. The emails'
+// texts from the payload are clipped (handlers.MaxEmailFieldRunes), so a
+// job is a few KiB; only an absurd recipient address (RFC 5321 allows 254
+// bytes; the payload's is not bounded) makes a job larger, and that email
+// is undeliverable: Send and Requeue refuse its job with an error wrapping
+// handlers.ErrUndeliverable, which the email step records on the event,
+// counts and alarms (EmailUndeliverable), and the event ends PROCESSED.
+const MaxJobBytes = 256 << 10
 
 // wireJob is a job as the queue carries it.
 type wireJob struct {

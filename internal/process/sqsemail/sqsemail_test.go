@@ -1,12 +1,16 @@
 package sqsemail_test
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
+	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
 )
 
@@ -38,5 +42,45 @@ func TestEncodeDecode(t *testing.T) {
 				t.Errorf("decoded %+v\nwant %+v", got, tc.job)
 			}
 		})
+	}
+}
+
+// DESIGN ingest 1: every path carries what ingest accepts. Every text of
+// the payload an email shows, as large as the largest body ingest accepts
+// (eventrecord.MaxBodyBytes) and made of the characters that grow most
+// once escaped, still makes a job under MaxJobBytes; the order id, which
+// the retry link shows whole, is at most the orders table's 2,048-byte
+// key (DynamoDB's limit; the order step comes first).
+func TestLargestPaymentsEmailFits(t *testing.T) {
+	huge := strings.Repeat(`'<&"`, eventrecord.MaxBodyBytes/4)
+	id := strings.Repeat(`"`, 2048)
+	o := orders.Order{ID: id, CustomerEmail: "buyer@example.org", CustomerName: huge, FailureMessage: huge,
+		Amount: 1999, Currency: huge, RefundedTotal: 100, Status: orders.Paid}
+	for _, e := range []handlers.Email{handlers.ConfirmationEmail(o), handlers.FailureEmail(o, 1999, huge, handlers.RetryURL("", id)),
+		handlers.RefundEmail(o, huge, 100, huge)} {
+		e.EventID = "evt_" + strings.Repeat("x", eventrecord.MaxIDBytes-4)
+		body, err := sqsemail.Encode(emailjob.Job{EventID: e.EventID, Email: e, QueuedAt: time.Now(), Deferrals: 99,
+			RequeuedAt: time.Now(), Token: strings.Repeat("f", 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Attributes: body_encoding and the event id, names and types.
+		size := len(body) + len("body_encoding") + len("String") + len("base64") + len("event_id") + len("String") + len(e.EventID)
+		if size > sqsemail.MaxJobBytes {
+			t.Errorf("%s: job of %d bytes, over %d", e.Template, size, sqsemail.MaxJobBytes)
+		}
+		t.Logf("%s: largest job %d bytes", e.Template, size)
+	}
+}
+
+// A job that could still not fit (only an absurd recipient address makes
+// one) is refused before SQS as undeliverable: the email step records it
+// on the event and the event is not failed.
+func TestOversizedJobIsUndeliverable(t *testing.T) {
+	s := newStack(t)
+	e := handlers.Email{To: strings.Repeat("a", sqsemail.MaxJobBytes) + "@example.org", Subject: "s", Text: "t",
+		Template: handlers.TemplatePaymentConfirmation, OrderID: "ord_1", EventID: "evt_big"}
+	if err := s.queue.Send(context.Background(), e); !errors.Is(err, handlers.ErrUndeliverable) {
+		t.Errorf("Send: %v, want an error wrapping handlers.ErrUndeliverable", err)
 	}
 }
