@@ -229,35 +229,41 @@ type Message struct {
 	// not delivered by the provider.
 	Replay bool
 	// DeferredSince is when the processor first deferred the event in its
-	// current stay on the queue, and DeferredAt when it queued this copy
-	// (AttrDeferredSince, AttrDeferredAt); both zero on a message no
-	// deferral queued.
-	DeferredSince, DeferredAt time.Time
+	// current stay on the queue, and DeferredUntil when the copy it queued
+	// was due (queued plus its delay) (AttrDeferredSince,
+	// AttrDeferredUntil); both zero on a message no deferral queued.
+	DeferredSince, DeferredUntil time.Time
 	// SentAt is when SQS took this copy of the message (its SentTimestamp
 	// system attribute), zero when unknown. SQS sets it: it is never sent.
 	SentAt time.Time
 }
 
-// DeferralCopySkew is how much later than a deferral's stamp SQS may take
-// the copy that deferral sent (the send's latency and retries, the clocks'
-// drift) for the copy still to count as the deferral's own (SameStay).
+// DeferralCopySkew is how much later than the due time a deferral stamped
+// on its copy SQS may have taken that copy (the send's latency and
+// retries, the clocks' drift) for it still to count as the deferral's own
+// (SameStay).
 const DeferralCopySkew = time.Minute
 
-// SameStay reports whether a message stamped by a deferral at deferredAt,
-// which SQS took at sentAt, is the copy that deferral queued: the deferrals
-// of its current stay on the queue go on, and their bound with them. It is
-// not when deferredAt is zero (no deferral queued it), nor when SQS took
-// it more than DeferralCopySkew after the stamp: a message redriven from
-// the dead-letter queue keeps its attributes, but SQS takes it as a new
-// message, with a new SentTimestamp, and only after the copy spent all its
-// receives there (several visibility timeouts); so a redrive starts a new
-// stay, with deferrals of its own. With sentAt unknown (zero: a record
-// made by hand) the stamp is trusted.
-func SameStay(deferredAt, sentAt time.Time) bool {
-	if deferredAt.IsZero() {
+// SameStay reports whether a message a deferral stamped due at
+// deferredUntil (when it queued the copy, plus the copy's delay), which SQS
+// took at sentAt (its SentTimestamp), is the copy that deferral queued: the
+// deferrals of its current stay on the queue go on, and their bound with
+// them. SQS takes the deferral's copy before it is due (or, should
+// SentTimestamp count from the end of a delay, when it is due). It is not
+// the deferral's copy when deferredUntil is zero (no deferral queued it),
+// nor when SQS took it more than DeferralCopySkew after it was due: a
+// message redriven from the dead-letter queue keeps its attributes and
+// body, but SQS takes it as a new message, with a new SentTimestamp, and
+// only after the copy, received at the earliest when due, spent all its
+// receives (maxReceiveCount visibility timeouts: 15 minutes with the
+// template's queues); so a redrive starts a new stay, with deferrals of
+// its own. With sentAt unknown (zero: a record made by hand) the stamp is
+// trusted.
+func SameStay(deferredUntil, sentAt time.Time) bool {
+	if deferredUntil.IsZero() {
 		return false
 	}
-	return sentAt.IsZero() || sentAt.Sub(deferredAt) <= DeferralCopySkew
+	return sentAt.IsZero() || sentAt.Sub(deferredUntil) <= DeferralCopySkew
 }
 
 // Names of the SQS message attributes that carry Message's metadata.
@@ -266,11 +272,11 @@ const (
 	AttrType       = "event_type"  // String
 	AttrReceivedAt = "received_at" // Number: Unix milliseconds
 	AttrReplay     = "replay"      // String "true", only on replays
-	// AttrDeferredSince and AttrDeferredAt are set by the processor's
+	// AttrDeferredSince and AttrDeferredUntil are set by the processor's
 	// deferral only (Number: Unix milliseconds): when the event's current
-	// stay of deferrals began, and when this copy was queued.
+	// stay of deferrals began, and when this copy was due.
 	AttrDeferredSince = "deferred_since"
-	AttrDeferredAt    = "deferred_at"
+	AttrDeferredUntil = "deferred_until"
 	// AttrBodyEncoding says how the SQS message body holds the raw body:
 	// BodyBase64 on every message this version sends; absent on messages
 	// of earlier versions, whose body is the raw body itself.

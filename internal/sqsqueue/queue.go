@@ -136,7 +136,7 @@ func attributes(m eventrecord.Message) map[string]types.MessageAttributeValue {
 	if m.Replay {
 		attrs[eventrecord.AttrReplay] = str("true")
 	}
-	for name, at := range map[string]time.Time{eventrecord.AttrDeferredSince: m.DeferredSince, eventrecord.AttrDeferredAt: m.DeferredAt} {
+	for name, at := range map[string]time.Time{eventrecord.AttrDeferredSince: m.DeferredSince, eventrecord.AttrDeferredUntil: m.DeferredUntil} {
 		if !at.IsZero() {
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.FormatInt(at.UnixMilli(), 10))}
 		}

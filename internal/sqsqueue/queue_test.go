@@ -108,10 +108,10 @@ func TestSendReceive(t *testing.T) {
 		{
 			name: "deferred",
 			msg: eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded", ReceivedAt: t0, Body: []byte(`{"id":"evt_d"}`),
-				DeferredSince: t0.Add(time.Minute), DeferredAt: t0.Add(3 * time.Minute)},
+				DeferredSince: t0.Add(time.Minute), DeferredUntil: t0.Add(3 * time.Minute)},
 			wantAttrs: withAttrs(map[string]string{
 				eventrecord.AttrDeferredSince: fmt.Sprintf("Number:%d", t0.Add(time.Minute).UnixMilli()),
-				eventrecord.AttrDeferredAt:    fmt.Sprintf("Number:%d", t0.Add(3*time.Minute).UnixMilli()),
+				eventrecord.AttrDeferredUntil: fmt.Sprintf("Number:%d", t0.Add(3*time.Minute).UnixMilli()),
 			}),
 		},
 	}

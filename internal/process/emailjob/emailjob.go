@@ -56,7 +56,7 @@
 // dead-letter queue, which alarms: by then it is not a passing quota but a
 // fault an operator must fix, and redrive. MaxDeferrals bounds one stay on
 // the email queue: a job redriven from the dead-letter queue starts a new
-// stay with MaxDeferrals of its own (Job.RequeuedAt), so the redrive, a
+// stay with MaxDeferrals of its own (Job.DeferredUntil), so the redrive, a
 // burst itself, is deferred when SES throttles it, not dead-lettered
 // again.
 package emailjob
@@ -90,15 +90,16 @@ type Job struct {
 	// QueuedAt is when the processor queued the job first.
 	QueuedAt time.Time
 	// Deferrals counts the times a sender queued the job again in its
-	// current stay on the email queue (see RequeuedAt).
+	// current stay on the email queue (see DeferredUntil).
 	Deferrals int
-	// RequeuedAt is when a sender's deferral queued this copy of the job
-	// (zero on the processor's job), and SentAt when SQS took this copy
-	// (its SentTimestamp; zero when unknown). Deferrals counts on only on
-	// the deferral's own copy (eventrecord.SameStay): a job redriven from
-	// the email dead-letter queue is a new message to SQS, taken long after
-	// its RequeuedAt, and starts a new stay with no deferrals.
-	RequeuedAt, SentAt time.Time
+	// DeferredUntil is when the copy a sender's deferral queued is due
+	// (queued plus its delay; zero on the processor's job), and SentAt
+	// when SQS took this copy (its SentTimestamp; zero when unknown).
+	// Deferrals counts on only on the deferral's own copy
+	// (eventrecord.SameStay): a job redriven from the email dead-letter
+	// queue is a new message to SQS, taken long after its DeferredUntil,
+	// and starts a new stay with no deferrals.
+	DeferredUntil, SentAt time.Time
 	// Token is the claim a deferred job held when it was deferred; empty
 	// on a new job. It is exchanged for a fresh one at the job's next
 	// claim (ReclaimEmail), so it wins the claim for one copy of the job
@@ -224,7 +225,7 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	results := make([]Result, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
-		if !eventrecord.SameStay(j.RequeuedAt, j.SentAt) {
+		if !eventrecord.SameStay(j.DeferredUntil, j.SentAt) {
 			j.Deferrals = 0 // a new stay: no deferral queued this copy
 		}
 		if !s.timeLeft(ctx) {
@@ -403,7 +404,7 @@ func (s *Sender) deferJob(ctx context.Context, j Job, delay time.Duration, count
 	if count {
 		j.Deferrals++
 	}
-	j.RequeuedAt, j.SentAt = s.now(), time.Time{}
+	j.DeferredUntil, j.SentAt = s.now().Add(delay), time.Time{}
 	if err := s.Queue.Requeue(context.WithoutCancel(ctx), j, delay); err != nil {
 		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("defer: %w (after: %v)", err, cause)}
 	}

@@ -321,18 +321,18 @@ func TestFailures(t *testing.T) {
 		{"a throttled claim is deferred", func(r *rig) { r.d.claimErr = errThrottled }, 0, emailjob.OutcomeDeferred, 0, ""},
 		{"deferrals exhausted: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-			r.copyOf = func(j *emailjob.Job) { // the deferral's own copy, SQS took it at once
-				j.RequeuedAt, j.SentAt = r.c.Now().Add(-10*time.Minute), r.c.Now().Add(-10*time.Minute+40*time.Millisecond)
+			r.copyOf = func(j *emailjob.Job) { // the deferral's own copy: SQS took it at once, 15 minutes before it was due
+				j.DeferredUntil, j.SentAt = r.c.Now().Add(-10*time.Minute), r.c.Now().Add(-25*time.Minute+40*time.Millisecond)
 			}
 		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
 		{"deferrals exhausted, SQS's time of the copy unknown: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-			r.copyOf = func(j *emailjob.Job) { j.RequeuedAt = r.c.Now().Add(-10 * time.Minute) }
+			r.copyOf = func(j *emailjob.Job) { j.DeferredUntil = r.c.Now().Add(-10 * time.Minute) }
 		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
 		{"redriven from the email DLQ: a new stay, deferred", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-			r.copyOf = func(j *emailjob.Job) { // SQS took it as a new message, a day after the last deferral
-				j.RequeuedAt, j.SentAt = r.c.Now().Add(-25*time.Hour), r.c.Now().Add(-time.Second)
+			r.copyOf = func(j *emailjob.Job) { // SQS took it as a new message, a day after the last deferral's copy was due
+				j.DeferredUntil, j.SentAt = r.c.Now().Add(-25*time.Hour), r.c.Now().Add(-time.Second)
 			}
 		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"counted by an earlier version, no deferral's stamp: a new stay, deferred", func(r *rig) {
@@ -365,8 +365,9 @@ func TestFailures(t *testing.T) {
 			if res[0].Outcome == emailjob.OutcomeDeferred && tc.deferrals > 0 {
 				// A new stay: its first deferral, stamped now.
 				got := r.q.got[len(r.q.got)-1].job
-				if got.Deferrals != 1 || !got.RequeuedAt.Equal(r.c.Now()) || !got.SentAt.IsZero() {
-					t.Errorf("requeued with %d deferrals, stamped %s (SQS's time %s); want 1, now, none", got.Deferrals, got.RequeuedAt, got.SentAt)
+				d := r.q.got[len(r.q.got)-1].delay
+				if got.Deferrals != 1 || !got.DeferredUntil.Equal(r.c.Now().Add(d)) || !got.SentAt.IsZero() {
+					t.Errorf("requeued with %d deferrals, due %s (SQS's time %s); want 1, now plus its delay %s, none", got.Deferrals, got.DeferredUntil, got.SentAt, d)
 				}
 			}
 			if len(r.m.sent) != tc.sends {

@@ -44,11 +44,12 @@ const (
 // stay's first deferral; a message throttled after that is not deferred
 // any more, and goes the receives' way to the DLQ and its alarm. Each
 // copy the deferral queues carries when the stay's deferrals began
-// (deferred_since) and when this copy was queued (deferred_at). A stay
+// (deferred_since) and when this copy is due, queued plus its delay
+// (deferred_until). A stay
 // begins at the first deferral of a message that no deferral queued (one
 // from ingest, a replay) and again at the first deferral of a message
 // redriven from the DLQ: the redrive keeps the attributes, but SQS takes
-// it as a new message, so its SentTimestamp is far past deferred_at
+// it as a new message, so its SentTimestamp is far past deferred_until
 // (eventrecord.SameStay). The operator's fix-then-redrive, itself a
 // burst, thus gets its own 6 hours of deferrals instead of none.
 //
@@ -85,7 +86,7 @@ func (d *QuotaDeferral) Defer(ctx context.Context, m eventrecord.Message, res pr
 	}
 	now := clock()
 	since := now
-	if !m.DeferredSince.IsZero() && eventrecord.SameStay(m.DeferredAt, m.SentAt) {
+	if !m.DeferredSince.IsZero() && eventrecord.SameStay(m.DeferredUntil, m.SentAt) {
 		since = m.DeferredSince
 	}
 	deferred := now.Sub(since)
@@ -99,7 +100,7 @@ func (d *QuotaDeferral) Defer(ctx context.Context, m eventrecord.Message, res pr
 		logger = slog.Default()
 	}
 	next := m
-	next.DeferredSince, next.DeferredAt, next.SentAt = since, now, time.Time{}
+	next.DeferredSince, next.DeferredUntil, next.SentAt = since, now.Add(delay), time.Time{}
 	if err := d.Queue.SendDelayed(context.WithoutCancel(ctx), next, delay); err != nil {
 		logger.LogAttrs(ctx, slog.LevelWarn, "deferring a throttled event failed: it is retried after the visibility timeout",
 			slog.String("event_id", m.EventID), slog.String("error", err.Error()))

@@ -44,22 +44,22 @@ func TestQuotaDeferralStays(t *testing.T) {
 		{name: "no received time: a stay begins all the same", msg: eventrecord.Message{},
 			err: errThrottled, wantDefer: true, wantSince: now, wantDelay: time.Second},
 		{name: "the deferral's copy: the stay goes on, the delay about its length",
-			msg: eventrecord.Message{ReceivedAt: at(-3 * time.Hour), DeferredSince: at(-8 * time.Minute), DeferredAt: at(-4 * time.Minute), SentAt: at(-4*time.Minute + 30*time.Millisecond)},
+			msg: eventrecord.Message{ReceivedAt: at(-3 * time.Hour), DeferredSince: at(-8 * time.Minute), DeferredUntil: at(-4 * time.Minute), SentAt: at(-8*time.Minute + 30*time.Millisecond)},
 			err: errThrottled, wantDefer: true, wantSince: at(-8 * time.Minute), wantDelay: 8 * time.Minute},
 		{name: "the delay stops at 15 minutes",
-			msg: eventrecord.Message{DeferredSince: at(-5 * time.Hour), DeferredAt: at(-15 * time.Minute), SentAt: at(-15 * time.Minute)},
+			msg: eventrecord.Message{DeferredSince: at(-5 * time.Hour), DeferredUntil: at(-15 * time.Minute), SentAt: at(-30 * time.Minute)},
 			err: errThrottled, wantDefer: true, wantSince: at(-5 * time.Hour), wantDelay: 15 * time.Minute},
 		{name: "6 hours of deferrals in the stay: no more",
-			msg: eventrecord.Message{DeferredSince: at(-6 * time.Hour), DeferredAt: at(-10 * time.Minute), SentAt: at(-10 * time.Minute)},
+			msg: eventrecord.Message{DeferredSince: at(-6 * time.Hour), DeferredUntil: at(-10 * time.Minute), SentAt: at(-25 * time.Minute)},
 			err: errThrottled},
 		{name: "no SentTimestamp (a record made by hand): the stamps are trusted",
-			msg: eventrecord.Message{DeferredSince: at(-7 * time.Hour), DeferredAt: at(-10 * time.Minute)},
+			msg: eventrecord.Message{DeferredSince: at(-7 * time.Hour), DeferredUntil: at(-10 * time.Minute)},
 			err: errThrottled},
 		{name: "redriven from the DLQ: SQS took it long after the deferral's stamp, a new stay",
-			msg: eventrecord.Message{ReceivedAt: at(-50 * time.Hour), DeferredSince: at(-48 * time.Hour), DeferredAt: at(-42 * time.Hour), SentAt: at(-2 * time.Second)},
+			msg: eventrecord.Message{ReceivedAt: at(-50 * time.Hour), DeferredSince: at(-48 * time.Hour), DeferredUntil: at(-42 * time.Hour), SentAt: at(-2 * time.Second)},
 			err: errThrottled, wantDefer: true, wantSince: now, wantDelay: time.Second},
-		{name: "a copy SQS took within the skew is the deferral's own",
-			msg: eventrecord.Message{DeferredSince: at(-7 * time.Hour), DeferredAt: at(-2 * time.Minute), SentAt: at(-2*time.Minute + eventrecord.DeferralCopySkew)},
+		{name: "a copy SQS took within the skew of its due time is the deferral's own",
+			msg: eventrecord.Message{DeferredSince: at(-7 * time.Hour), DeferredUntil: at(-2 * time.Minute), SentAt: at(-2*time.Minute + eventrecord.DeferralCopySkew)},
 			err: errThrottled},
 		{name: "not a quota: the receives' way", msg: eventrecord.Message{}, err: errors.New("boom")},
 	}
@@ -77,8 +77,10 @@ func TestQuotaDeferralStays(t *testing.T) {
 				return
 			}
 			c := q.msgs[0]
-			if !c.DeferredSince.Equal(tc.wantSince) || !c.DeferredAt.Equal(now) || !c.SentAt.IsZero() || c.EventID != "evt_1" || !c.ReceivedAt.Equal(tc.msg.ReceivedAt) {
-				t.Errorf("copy since %s at %s sent %s, want since %s at %s, no sent time, the rest kept", c.DeferredSince, c.DeferredAt, c.SentAt, tc.wantSince, now)
+			if !c.DeferredSince.Equal(tc.wantSince) || !c.DeferredUntil.Equal(now.Add(q.delays[0])) || !c.SentAt.IsZero() || c.EventID != "evt_1" ||
+				!c.ReceivedAt.Equal(tc.msg.ReceivedAt) {
+				t.Errorf("copy since %s due %s sent %s, want since %s due %s (now plus its delay), no sent time, the rest kept",
+					c.DeferredSince, c.DeferredUntil, c.SentAt, tc.wantSince, now.Add(q.delays[0]))
 			}
 			if lo, hi := tc.wantDelay*3/4, tc.wantDelay*5/4; q.delays[0] < lo || q.delays[0] > hi {
 				t.Errorf("delay %s, want %s to %s", q.delays[0], lo, hi)

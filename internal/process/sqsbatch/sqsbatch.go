@@ -168,7 +168,7 @@ func Message(r events.SQSMessage) eventrecord.Message {
 	}
 	m.ReceivedAt = unixMS(attr(r, eventrecord.AttrReceivedAt))
 	m.DeferredSince = unixMS(attr(r, eventrecord.AttrDeferredSince))
-	m.DeferredAt = unixMS(attr(r, eventrecord.AttrDeferredAt))
+	m.DeferredUntil = unixMS(attr(r, eventrecord.AttrDeferredUntil))
 	m.SentAt = unixMS(r.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)])
 	return m
 }

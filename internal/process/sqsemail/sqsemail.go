@@ -6,7 +6,8 @@
 //
 // A job is one SQS message: its JSON (the email, the event id, when it was
 // first queued, how often it was deferred in its stay on the queue and
-// when its deferral queued this copy, and a deferred job's claim token),
+// when the copy its deferral queued is due, and a deferred job's claim
+// token),
 // base64-encoded as the events queue's bodies are, since SQS
 // refuses some characters a customer's name may hold.
 package sqsemail
@@ -116,10 +117,10 @@ type wireJob struct {
 	EventID    string `json:"event_id"`
 	QueuedAtMS int64  `json:"queued_at_ms"`
 	Deferrals  int    `json:"deferrals,omitempty"`
-	// RequeuedAtMS is when a deferral queued this copy (Unix ms).
-	RequeuedAtMS int64     `json:"requeued_at_ms,omitempty"`
-	Token        string    `json:"token,omitempty"`
-	Email        wireEmail `json:"email"`
+	// DeferredUntilMS is when the copy a deferral queued is due (Unix ms).
+	DeferredUntilMS int64     `json:"deferred_until_ms,omitempty"`
+	Token           string    `json:"token,omitempty"`
+	Email           wireEmail `json:"email"`
 }
 
 type wireEmail struct {
@@ -134,7 +135,7 @@ type wireEmail struct {
 // Encode returns the message body of j.
 func Encode(j emailjob.Job) (string, error) {
 	b, err := json.Marshal(wireJob{
-		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, RequeuedAtMS: unixMS(j.RequeuedAt), Token: j.Token,
+		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token,
 		Email: wireEmail{To: j.Email.To, Subject: j.Email.Subject, Text: j.Email.Text, HTML: j.Email.HTML,
 			Template: j.Email.Template, OrderID: j.Email.OrderID},
 	})
@@ -178,7 +179,7 @@ func Decode(body, encoding string) (emailjob.Job, error) {
 		return emailjob.Job{}, fmt.Errorf("%w: no event id or no recipient", ErrBadJob)
 	}
 	return emailjob.Job{
-		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals, RequeuedAt: fromMS(w.RequeuedAtMS), Token: w.Token,
+		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals, DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token,
 		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
 			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
 	}, nil

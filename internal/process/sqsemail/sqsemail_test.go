@@ -25,7 +25,7 @@ func TestEncodeDecode(t *testing.T) {
 		job  emailjob.Job
 	}{
 		{"new", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0}},
-		{"deferred", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0, Deferrals: 3, RequeuedAt: t0.Add(time.Minute), Token: "tok"}},
+		{"deferred", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0, Deferrals: 3, DeferredUntil: t0.Add(time.Minute), Token: "tok"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +38,7 @@ func TestEncodeDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.EventID != tc.job.EventID || got.Email != tc.job.Email || !got.QueuedAt.Equal(tc.job.QueuedAt) ||
-				got.Deferrals != tc.job.Deferrals || !got.RequeuedAt.Equal(tc.job.RequeuedAt) || got.Token != tc.job.Token || !got.SentAt.IsZero() {
+				got.Deferrals != tc.job.Deferrals || !got.DeferredUntil.Equal(tc.job.DeferredUntil) || got.Token != tc.job.Token || !got.SentAt.IsZero() {
 				t.Errorf("decoded %+v\nwant %+v", got, tc.job)
 			}
 		})
@@ -60,7 +60,7 @@ func TestLargestPaymentsEmailFits(t *testing.T) {
 		handlers.RefundEmail(o, huge, 100, huge)} {
 		e.EventID = "evt_" + strings.Repeat("x", eventrecord.MaxIDBytes-4)
 		body, err := sqsemail.Encode(emailjob.Job{EventID: e.EventID, Email: e, QueuedAt: time.Now(), Deferrals: 99,
-			RequeuedAt: time.Now(), Token: strings.Repeat("f", 32)})
+			DeferredUntil: time.Now(), Token: strings.Repeat("f", 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
