@@ -62,7 +62,7 @@ func ListAll(ctx context.Context, sc EventScanner, f EventFilter, now time.Time)
 		statuses = []eventrecord.Status{eventrecord.Retrying}
 	}
 	err := sc.Scan(ctx, ddbevents.ScanFilter{Statuses: statuses, Type: f.Type, Since: f.Since}, func(r eventrecord.Record) error {
-		if f.Order != "" && !slices.Contains(f.OrderEvents, r.EventID) && bodyOrder(r.Body) != f.Order {
+		if f.Order != "" && !slices.Contains(f.OrderEvents, r.EventID) && OrderOfBody(r.Body) != f.Order {
 			return nil
 		}
 		if f.Stranded && !Stranded(r, now) {
@@ -104,8 +104,9 @@ func newestFirst(rs []eventrecord.Record) []eventrecord.Record {
 	return rs
 }
 
-// bodyOrder returns the order a stored body names, or "".
-func bodyOrder(body []byte) string {
+// OrderOfBody returns the order an event's body names
+// (data.object.metadata.order_id), or "".
+func OrderOfBody(body []byte) string {
 	if len(body) == 0 {
 		return ""
 	}
