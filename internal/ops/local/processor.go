@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/altafinex-webhooks/receiver/internal/ops"
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
@@ -67,7 +67,7 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 func logOrders(ctx context.Context, log *slog.Logger, orders *ddborders.Store, ev events.SQSEvent) {
 	seen := map[string]bool{}
 	for _, r := range ev.Records {
-		id := ops.OrderOfBody(sqsbatch.Message(r).Body)
+		id := envelope.OrderID(sqsbatch.Message(r).Body)
 		if id == "" || seen[id] {
 			continue
 		}
