@@ -2,12 +2,12 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 )
 
@@ -62,7 +62,7 @@ func ListAll(ctx context.Context, sc EventScanner, f EventFilter, now time.Time)
 		statuses = []eventrecord.Status{eventrecord.Retrying}
 	}
 	err := sc.Scan(ctx, ddbevents.ScanFilter{Statuses: statuses, Type: f.Type, Since: f.Since}, func(r eventrecord.Record) error {
-		if f.Order != "" && !slices.Contains(f.OrderEvents, r.EventID) && bodyOrder(r.Body) != f.Order {
+		if f.Order != "" && !slices.Contains(f.OrderEvents, r.EventID) && envelope.OrderID(r.Body) != f.Order {
 			return nil
 		}
 		if f.Stranded && !Stranded(r, now) {
@@ -102,26 +102,6 @@ func newestFirst(rs []eventrecord.Record) []eventrecord.Record {
 		return strings.Compare(b.EventID, a.EventID)
 	})
 	return rs
-}
-
-// bodyOrder returns the order a stored body names, or "".
-func bodyOrder(body []byte) string {
-	if len(body) == 0 {
-		return ""
-	}
-	var env struct {
-		Data struct {
-			Object struct {
-				Metadata struct {
-					OrderID string `json:"order_id"`
-				} `json:"metadata"`
-			} `json:"object"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &env) != nil {
-		return ""
-	}
-	return env.Data.Object.Metadata.OrderID
 }
 
 // ParseStatuses reads a comma-separated list of status names, in any case.

@@ -16,7 +16,6 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
 )
 
 // Resources names what the operator commands work on.
@@ -78,18 +77,11 @@ var _ QueueURLGetter = (*sqs.Client)(nil)
 // (one DescribeStacks call). Outputs the stack lacks are left empty: Check
 // says whether a command can go on.
 func StackResources(ctx context.Context, cf StackDescriber, stack string) (Resources, error) {
-	out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	s, err := describeStack(ctx, cf, stack)
 	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
-			return Resources{}, fmt.Errorf("stack %s: %w", stack, ErrStackNotFound)
-		}
-		return Resources{}, fmt.Errorf("describe stack %s: %w", stack, err)
+		return Resources{}, err
 	}
-	if len(out.Stacks) == 0 {
-		return Resources{}, fmt.Errorf("stack %s: %w", stack, ErrStackNotFound)
-	}
-	return ResourcesFromOutputs(out.Stacks[0].Outputs), nil
+	return ResourcesFromOutputs(s.Outputs), nil
 }
 
 // ResourcesFromOutputs picks the resources out of a stack's outputs.

@@ -6,7 +6,7 @@
 // come from `make powertune` at the chosen sizes; the defaults are those of
 // docs/performance.md, section 6.
 //
-//	go run ./cmd/bill -ingest-mb 1024 -ingest-ms 26.5   # another ingest size
+//	go run ./cmd/bill -ingest-mb 1024 -ingest-ms 21.1   # another ingest size
 package main
 
 import (
@@ -20,19 +20,19 @@ import (
 
 func main() {
 	var d awsprice.Deployment
-	flag.IntVar(&d.IngestMB, "ingest-mb", 1769, "ingest MemorySize")
-	flag.Float64Var(&d.IngestBilledMs, "ingest-ms", 26.39, "ingest mean billed ms per invocation")
-	flag.IntVar(&d.ProcessorMB, "processor-mb", 512, "processor MemorySize")
-	flag.Float64Var(&d.ProcessorBilledMs1, "processor-ms1", 87.53, "processor mean billed ms, batch of 1")
-	flag.Float64Var(&d.ProcessorBilledMs10, "processor-ms10", 863.02, "processor mean billed ms, batch of 10")
+	flag.IntVar(&d.IngestMB, "ingest-mb", 256, "ingest MemorySize")
+	flag.Float64Var(&d.IngestBilledMs, "ingest-ms", 23.23, "ingest mean billed ms per invocation")
+	flag.IntVar(&d.ProcessorMB, "processor-mb", 256, "processor MemorySize")
+	flag.Float64Var(&d.ProcessorBilledMs1, "processor-ms1", 78.32, "processor mean billed ms, batch of 1")
+	flag.Float64Var(&d.ProcessorBilledMs10, "processor-ms10", 461.67, "processor mean billed ms, batch of 10")
 	flag.Float64Var(&d.IngestLogBytes, "ingest-log", 437, "ingest's JSON log bytes per invocation")
-	flag.Float64Var(&d.ProcessorLogBytesPerRecord, "processor-log-record", 666, "processor's JSON log bytes per record")
-	flag.Float64Var(&d.ProcessorLogBytesPerInvocation, "processor-log-invocation", 201, "processor's JSON log bytes per invocation besides its records'")
+	flag.Float64Var(&d.ProcessorLogBytesPerRecord, "processor-log-record", 665, "processor's JSON log bytes per record")
+	flag.Float64Var(&d.ProcessorLogBytesPerInvocation, "processor-log-invocation", 202, "processor's JSON log bytes per invocation besides its records'")
 	flag.Float64Var(&d.PlatformLogBytes, "platform-log", 500, "Lambda platform log bytes per invocation (JSON platform.start and platform.report)")
 	flag.BoolVar(&d.Tracing, "tracing", true, "X-Ray Active (the template's default)")
 	flag.Float64Var(&d.EventItemBytes, "event-item", 400, "bytes stored per event record, overhead included")
 	flag.Float64Var(&d.OrderItemBytes, "order-item", 500, "bytes stored per order, overhead included")
-	flag.IntVar(&d.Alarms, "alarms", 8, "standard alarms the stack creates")
+	flag.IntVar(&d.Alarms, "alarms", 14, "standard alarms the stack creates (the HTTP API front)")
 	flag.IntVar(&d.Dashboards, "dashboards", 1, "dashboards")
 	flag.IntVar(&d.Metrics, "metrics", 5, "custom metrics a healthy deployment emits in a month")
 	flag.IntVar(&d.Secrets, "secrets", 1, "Secrets Manager secrets")

@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/altafinex-webhooks/receiver/internal/envelope"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
@@ -94,19 +94,7 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 func logOrders(ctx context.Context, log *slog.Logger, orders *ddborders.Store, ev events.SQSEvent) {
 	seen := map[string]bool{}
 	for _, r := range ev.Records {
-		var env struct {
-			Data struct {
-				Object struct {
-					Metadata struct {
-						OrderID string `json:"order_id"`
-					} `json:"metadata"`
-				} `json:"object"`
-			} `json:"data"`
-		}
-		if json.Unmarshal(sqsbatch.Message(r).Body, &env) != nil {
-			continue
-		}
-		id := env.Data.Object.Metadata.OrderID
+		id := envelope.OrderID(sqsbatch.Message(r).Body)
 		if id == "" || seen[id] {
 			continue
 		}
