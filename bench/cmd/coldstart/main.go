@@ -33,12 +33,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/altafinex-webhooks/receiver/bench/internal/runtimeapi"
 	"github.com/altafinex-webhooks/receiver/bench/internal/stats"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
@@ -170,7 +170,7 @@ func run(ctx context.Context, root, riePath string, runs int, delay time.Duratio
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
-			own, ownFirst = append(own, d.init), append(ownFirst, d.first)
+			own, ownFirst = append(own, d.Init), append(ownFirst, d.First)
 		}
 		med := func(v []time.Duration) float64 { return stats.Ms(stats.Median(v)) }
 		fmt.Printf("%-34s %10.2f %10.2f %9.2f %9.2f %9.2f | %9.2f %9.2f %9.2f\n", sc.name,
@@ -215,7 +215,7 @@ func coldStart(ctx context.Context, riePath, boot string, env map[string]string,
 	if err != nil {
 		return m, err
 	}
-	out := &syncBuffer{}
+	out := &runtimeapi.SyncBuffer{}
 	start := time.Now()
 	emu, err := rie.Start(ctx, rie.Function{
 		RIE: riePath, Bootstrap: boot, Env: env, Name: "IngestFunction",
@@ -286,23 +286,6 @@ func accepted(resp []byte) error {
 		return fmt.Errorf("function did not accept the event: %s", resp)
 	}
 	return nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // delayProxy forwards to a target after sleeping.

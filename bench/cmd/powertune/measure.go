@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/altafinex-webhooks/receiver/bench/internal/runtimeapi"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 )
 
@@ -106,7 +107,7 @@ func measure(ctx context.Context, o options, gs *groups, riePath, boot string, w
 
 	// Cold starts under the emulator; the last one stays for the warm run.
 	var emu *rie.Emulator
-	out := &syncBuffer{}
+	out := &runtimeapi.SyncBuffer{}
 	defer func() { emu.Stop() }()
 	var iv *invoker
 	var bootPID int
@@ -161,15 +162,7 @@ func measure(ctx context.Context, o options, gs *groups, riePath, boot string, w
 			return r, fmt.Errorf("%w\n%s", err, out.String())
 		}
 	}
-	bootBefore, err := cpuTime(bootPID)
-	if err != nil {
-		return r, err
-	}
-	emuBefore, err := cpuTime(emu.PID())
-	if err != nil {
-		return r, err
-	}
-	thrBefore, err := g.stat()
+	before, err := readCounters(bootPID, emu.PID(), g)
 	if err != nil {
 		return r, err
 	}
@@ -199,15 +192,7 @@ func measure(ctx context.Context, o options, gs *groups, riePath, boot string, w
 			return r, err
 		}
 	}
-	bootAfter, err := cpuTime(bootPID)
-	if err != nil {
-		return r, err
-	}
-	emuAfter, err := cpuTime(emu.PID())
-	if err != nil {
-		return r, err
-	}
-	thrAfter, err := g.stat()
+	after, err := readCounters(bootPID, emu.PID(), g)
 	if err != nil {
 		return r, err
 	}
@@ -224,7 +209,7 @@ func measure(ctx context.Context, o options, gs *groups, riePath, boot string, w
 		r.Billed = append(r.Billed, reps[id].Billed)
 		r.WarmWall = append(r.WarmWall, walls[i])
 	}
-	r.BootCPU, r.EmuCPU, r.Throttle = bootAfter-bootBefore, emuAfter-emuBefore, thrAfter.sub(thrBefore)
+	r.BootCPU, r.EmuCPU, r.Throttle = after.boot-before.boot, after.emu-before.emu, after.throttle.sub(before.throttle)
 	// This emulator served the last cold invocation, the warm-ups and the
 	// measured ones.
 	r.LogBytes = float64(jsonBytes(out.String())) / float64(1+o.warmup+len(ids))
@@ -311,7 +296,7 @@ func waitEmpty(g *cpuGroup) error {
 
 // waitReports waits (at most 5 s) for the REPORT lines of ids: the
 // emulator may print them after the response.
-func waitReports(out *syncBuffer, ids []string) (map[string]invokeReport, error) {
+func waitReports(out *runtimeapi.SyncBuffer, ids []string) (map[string]invokeReport, error) {
 	var missing []string
 	for range 100 {
 		reps, err := parseReports(out.String())
@@ -343,4 +328,25 @@ func jsonBytes(out string) int {
 		}
 	}
 	return n
+}
+
+// counters are what the warm invocations are measured by, read before and
+// after them: the bootstrap's and the emulator's CPU time and the group's
+// throttling.
+type counters struct {
+	boot, emu time.Duration
+	throttle  throttling
+}
+
+func readCounters(bootPID, emuPID int, g *cpuGroup) (counters, error) {
+	var c counters
+	var err error
+	if c.boot, err = cpuTime(bootPID); err != nil {
+		return c, err
+	}
+	if c.emu, err = cpuTime(emuPID); err != nil {
+		return c, err
+	}
+	c.throttle, err = g.stat()
+	return c, err
 }
