@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 func TestQuota(t *testing.T) {
@@ -183,5 +186,36 @@ func TestParseSchedstat(t *testing.T) {
 	}
 	if _, err := parseSchedstat("\n"); err == nil {
 		t.Error("empty: no error")
+	}
+}
+
+func TestLambdaRecord(t *testing.T) {
+	// A message as ReceiveMessage returns it; the record as Lambda's SQS
+	// event source hands it over (its field names in aws-lambda-go's
+	// events.SQSMessage), with the source ARN of the mapping's queue.
+	m := sqstypes.Message{
+		MessageId: aws.String("m-1"), ReceiptHandle: aws.String("rh-1"), Body: aws.String("Ym9keQ=="), MD5OfBody: aws.String("md5"),
+		Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": "1795795200000"},
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			"event_id": {DataType: aws.String("String"), StringValue: aws.String("evt_1")},
+			"blob":     {DataType: aws.String("Binary"), BinaryValue: []byte{1, 2}},
+		},
+	}
+	const arn = "arn:aws:sqs:us-east-1:123456789012:webhook-email-queue"
+	r := lambdaRecord(m, arn)
+	if r.MessageId != "m-1" || r.ReceiptHandle != "rh-1" || r.Body != "Ym9keQ==" || r.Md5OfBody != "md5" {
+		t.Errorf("message fields: %+v", r)
+	}
+	if r.EventSource != "aws:sqs" || r.EventSourceARN != arn || r.AWSRegion != "us-east-1" {
+		t.Errorf("source: %q %q %q", r.EventSource, r.EventSourceARN, r.AWSRegion)
+	}
+	if r.Attributes["SentTimestamp"] != "1795795200000" || r.Attributes["ApproximateReceiveCount"] != "1" {
+		t.Errorf("attributes: %v", r.Attributes)
+	}
+	if a := r.MessageAttributes["event_id"]; a.DataType != "String" || a.StringValue == nil || *a.StringValue != "evt_1" {
+		t.Errorf("event_id attribute: %+v", a)
+	}
+	if a := r.MessageAttributes["blob"]; a.DataType != "Binary" || string(a.BinaryValue) != "\x01\x02" {
+		t.Errorf("blob attribute: %+v", a)
 	}
 }

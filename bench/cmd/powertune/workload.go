@@ -202,10 +202,28 @@ func (w *processorLoad) feed(ctx context.Context, client *sqs.Client) ([]byte, e
 			return nil, err
 		}
 	}
+	recs, err := receiveRecords(ctx, client, w.feedURL, eventsQueueARN, w.size)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(events.SQSEvent{Records: recs})
+}
+
+// The source ARNs of the records the event source mappings hand over: the
+// events queue's and the email queue's (the processor's EMAIL_QUEUE_ARN).
+const (
+	eventsQueueARN = "arn:aws:sqs:us-east-1:123456789012:webhook-events-queue"
+	emailQueueARN  = "arn:aws:sqs:us-east-1:123456789012:webhook-email-queue"
+)
+
+// receiveRecords receives and deletes n messages of the queue at url and
+// returns them as the records of an event source mapping reading the queue
+// of arn.
+func receiveRecords(ctx context.Context, client *sqs.Client, url, arn string, n int) ([]events.SQSMessage, error) {
 	var recs []events.SQSMessage
 	for range 20 { // bounded: moto returns at most 10 at a time
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(w.feedURL), MaxNumberOfMessages: int32(min(10, w.size-len(recs))),
+			QueueUrl: aws.String(url), MaxNumberOfMessages: int32(min(10, n-len(recs))),
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"},
 		})
@@ -213,29 +231,30 @@ func (w *processorLoad) feed(ctx context.Context, client *sqs.Client) ([]byte, e
 			return nil, err
 		}
 		for _, m := range out.Messages {
-			recs = append(recs, lambdaRecord(m))
-			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(w.feedURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			recs = append(recs, lambdaRecord(m, arn))
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				return nil, err
 			}
 		}
-		if len(recs) >= w.size {
+		if len(recs) >= n {
 			break
 		}
 	}
-	if len(recs) != w.size {
-		return nil, fmt.Errorf("feed queue returned %d messages, want %d", len(recs), w.size)
+	if len(recs) != n {
+		return nil, fmt.Errorf("queue %s returned %d messages, want %d", url, len(recs), n)
 	}
-	return json.Marshal(events.SQSEvent{Records: recs})
+	return recs, nil
 }
 
-// lambdaRecord is the record Lambda's SQS event source makes of a message.
-func lambdaRecord(m sqstypes.Message) events.SQSMessage {
+// lambdaRecord is the record Lambda's SQS event source makes of a message
+// of the queue of arn.
+func lambdaRecord(m sqstypes.Message, arn string) events.SQSMessage {
 	rec := events.SQSMessage{
 		MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
 		Body: aws.ToString(m.Body), Md5OfBody: aws.ToString(m.MD5OfBody),
 		Attributes:        m.Attributes,
 		MessageAttributes: map[string]events.SQSMessageAttribute{},
-		EventSource:       "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:webhook-events-queue",
+		EventSource:       "aws:sqs", EventSourceARN: arn,
 		AWSRegion: rie.Region,
 	}
 	for k, a := range m.MessageAttributes {
