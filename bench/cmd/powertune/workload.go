@@ -7,18 +7,24 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
+	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/ingest/ingestapp"
 	"github.com/altafinex-webhooks/receiver/internal/ops/rie"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
+	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
@@ -26,7 +32,8 @@ import (
 // workload is what one function is driven with: its environment, a fresh
 // event per invocation, and the check of each answer.
 type workload interface {
-	// function is the function's folder name (ingest, processor).
+	// function is the function's name in the report (ingest, processor,
+	// sender).
 	function() string
 	// logicalID is its name in template.yaml, AWS_LAMBDA_FUNCTION_NAME.
 	logicalID() string
@@ -281,3 +288,160 @@ func (w *processorLoad) check(resp []byte) error {
 }
 
 func (w *processorLoad) between(context.Context, int) error { return nil }
+
+// The template's email sending defaults: EmailSendRate shared by the email
+// mapping's MaximumConcurrency senders (Tuning Email MaxConcurrency), each
+// pacing itself to senderRate / senderConcurrency.
+const (
+	senderRate        = 14
+	senderConcurrency = 2
+)
+
+// senderLoad drives the processor as the email queue's sender, as the
+// template's second event source mapping does: batches of the jobs the
+// processor queued for fresh payment.succeeded events, read back from the
+// email queue, each record with the email queue's eventSourceARN. Every job
+// is real: the processor (in this process, moto direct, untimed) applied
+// its event and queued it, so the event's record is as the processor leaves
+// it and the claim succeeds; the sender's domain is verified in moto's SES,
+// so the send succeeds. Each invocation claims, sends (SES) and records
+// SENT every job, which between checks on the events table.
+type senderLoad struct {
+	events   processorLoad // ingests the events the jobs come from
+	queueURL string        // the email queue: the bootstrap's EMAIL_QUEUE_URL (where it would defer)
+	table    *ddbevents.Table
+	ready    []senderBatch
+	sent     []string // events whose emails the invocations since the last between sent
+}
+
+// senderBatch is one invocation's event and the events of its jobs.
+type senderBatch struct {
+	event    []byte
+	eventIDs []string
+}
+
+func (w *senderLoad) function() string  { return "sender" }
+func (w *senderLoad) logicalID() string { return "ProcessorFunction" }
+func (w *senderLoad) batch() int        { return w.events.size }
+
+func (w *senderLoad) note() string {
+	idle := sendInterval(senderRate, senderConcurrency)
+	return fmt.Sprintf("The processor's bootstrap serving the email queue; an event here is one email job (claim, SES send, SENT record). "+
+		"Each invocation starts with the sender's token bucket full (the driver waits %s, untimed, after each): a batch of n lasts (n−1) × %s plus its calls; "+
+		"a sender in a standing backlog waits up to one more %s per batch for its first send.",
+		idle, idle, idle)
+}
+
+// sendInterval is the time between two sends of one sender: the rate
+// shared by concurrency senders, rounded up to the millisecond. After it,
+// an idle sender's token bucket (burst 1) is full again.
+func sendInterval(rate float64, concurrency int) time.Duration {
+	return time.Duration(math.Ceil(float64(concurrency)/rate*1000)) * time.Millisecond
+}
+
+func (w *senderLoad) env(endpoint string) map[string]string {
+	env := w.events.env(endpoint)
+	env["EVENTS_QUEUE_URL"] = w.events.feedURL
+	env["EMAIL_QUEUE_URL"] = w.queueURL
+	env["EMAIL_QUEUE_ARN"] = emailQueueARN
+	env["EMAIL_SEND_RATE"] = strconv.Itoa(senderRate)
+	env["EMAIL_SENDER_CONCURRENCY"] = strconv.Itoa(senderConcurrency)
+	return env
+}
+
+// prepare ingests n batches' events, applies them with the processor in
+// this process (configured as the bootstrap is), which queues their emails,
+// and turns each batch's jobs into an SQS event of the email queue.
+func (w *senderLoad) prepare(ctx context.Context, n int) error {
+	if err := w.events.prepare(ctx, n); err != nil {
+		return err
+	}
+	fx := w.events.fx
+	client := sqs.NewFromConfig(fx.aws)
+	name := fmt.Sprintf("powertune-email-%d", w.events.run)
+	url, _, err := sqsqueue.CreateQueues(ctx, client, name, name+"-dlq", 5, 180*time.Second)
+	if err != nil {
+		return err
+	}
+	w.queueURL = url
+	env := w.env(fx.endpoint)
+	cfg, err := processorapp.Load(func(k string) string { return env[k] })
+	if err != nil {
+		return err
+	}
+	proc := lambda.NewHandler(processorapp.New(cfg, fx.aws, slog.New(slog.DiscardHandler), io.Discard).Handle)
+	w.table = ddbevents.New(dynamodb.NewFromConfig(fx.aws), fx.eventsTable)
+	w.ready, w.sent = w.ready[:0], w.sent[:0]
+	for range n {
+		ev, err := w.events.next(ctx)
+		if err != nil {
+			return err
+		}
+		resp, err := proc.Invoke(ctx, ev)
+		if err != nil {
+			return err
+		}
+		if err := w.events.check(resp); err != nil {
+			return err
+		}
+		recs, err := receiveRecords(ctx, client, url, emailQueueARN, w.events.size)
+		if err != nil {
+			return fmt.Errorf("the processor's email jobs: %w", err)
+		}
+		b, err := json.Marshal(events.SQSEvent{Records: recs})
+		if err != nil {
+			return err
+		}
+		w.ready = append(w.ready, senderBatch{event: b, eventIDs: jobEventIDs(recs)})
+	}
+	return nil
+}
+
+// jobEventIDs returns the event ids of email job records (their event_id
+// message attribute).
+func jobEventIDs(recs []events.SQSMessage) []string {
+	var ids []string
+	for _, r := range recs {
+		if a, ok := r.MessageAttributes[eventrecord.AttrEventID]; ok && a.StringValue != nil {
+			ids = append(ids, *a.StringValue)
+		}
+	}
+	return ids
+}
+
+func (w *senderLoad) next(context.Context) ([]byte, error) {
+	if len(w.ready) == 0 {
+		return nil, fmt.Errorf("sender: no prepared batch left")
+	}
+	b := w.ready[0]
+	w.ready = w.ready[1:]
+	w.sent = append(w.sent, b.eventIDs...)
+	return b.event, nil
+}
+
+func (w *senderLoad) check(resp []byte) error { return w.events.check(resp) }
+
+// between checks, on the events table, that every job handed over since
+// the last call was sent (SENT: claimed, accepted by SES, recorded; not
+// deferred, not sent without a record), then lets the sender's token
+// bucket fill.
+func (w *senderLoad) between(ctx context.Context, _ int) error {
+	for _, id := range w.sent {
+		rec, err := w.table.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("sender: event %s: %w", id, err)
+		}
+		if rec.Email.Status != eventrecord.EmailSent {
+			return fmt.Errorf("sender: event %s's email is %q, not SENT", id, rec.Email.Status)
+		}
+	}
+	w.sent = w.sent[:0]
+	t := time.NewTimer(sendInterval(senderRate, senderConcurrency))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
