@@ -131,15 +131,18 @@ func (w *ingestLoad) between(ctx context.Context, i int) error {
 // processorLoad drives the processor: batches of fresh payment.succeeded
 // events that ingest accepted (so each has its RECEIVED record), read back
 // from the queue as the event source mapping hands them over. Each record
-// is claimed, applied to a new order, emailed (SES), published
-// (EventBridge) and finished: the whole per-event call budget.
+// is claimed, applied to a new order, its email queued as a job on the
+// email queue (SQS), published (EventBridge) and finished: the whole
+// per-event call budget, as the template deploys it (the email itself is
+// the sender's: senderLoad).
 type processorLoad struct {
-	fx      *fixture
-	size    int            // records per invocation
-	feeder  lambda.Handler // ingest through lambda.NewHandler(Handle), what lambda.Start runs
-	feedURL string
-	ready   [][]byte
-	run     int
+	fx       *fixture
+	size     int            // records per invocation
+	feeder   lambda.Handler // ingest through lambda.NewHandler(Handle), what lambda.Start runs
+	feedURL  string
+	emailURL string // where the processor queues the email jobs
+	ready    [][]byte
+	run      int
 }
 
 func (w *processorLoad) function() string  { return "processor" }
@@ -148,6 +151,9 @@ func (w *processorLoad) batch() int        { return w.size }
 
 func (w *processorLoad) env(endpoint string) map[string]string {
 	return rie.ForEmulator(map[string]string{
+		"EVENTS_QUEUE_URL":  w.feedURL,
+		"EMAIL_QUEUE_URL":   w.emailURL,
+		"EMAIL_QUEUE_ARN":   emailQueueARN,
 		"EVENTS_TABLE":      w.fx.eventsTable,
 		"ORDERS_TABLE":      w.fx.ordersTable,
 		"SENDER_EMAIL":      w.fx.sender,
@@ -182,6 +188,10 @@ func (w *processorLoad) prepare(ctx context.Context, n int) error {
 	}
 	w.feeder = lambda.NewHandler(feeder.Handle)
 	w.feedURL = url
+	jobs := fmt.Sprintf("powertune-jobs-%d", w.run)
+	if w.emailURL, _, err = sqsqueue.CreateQueues(ctx, client, jobs, jobs+"-dlq", 5, 180*time.Second); err != nil {
+		return err
+	}
 	w.ready = w.ready[:0]
 	for range n {
 		b, err := w.feed(ctx, client)
@@ -287,7 +297,15 @@ func (w *processorLoad) check(resp []byte) error {
 	return nil
 }
 
-func (w *processorLoad) between(context.Context, int) error { return nil }
+// between empties the email queue every 25 invocations, as ingestLoad's
+// does its queue: moto's SendMessage slows as a queue grows.
+func (w *processorLoad) between(ctx context.Context, i int) error {
+	if i%25 != 24 {
+		return nil
+	}
+	_, err := sqs.NewFromConfig(w.fx.aws).PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(w.emailURL)})
+	return err
+}
 
 // The template's email sending defaults: EmailSendRate shared by the email
 // mapping's MaximumConcurrency senders (Tuning Email MaxConcurrency), each
