@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,5 +192,52 @@ func TestDomainEventFitsEventBridge(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDomainEventWorstCase builds the largest domain event an order can
+// make, every text of it at its bound in characters that encoding/json
+// writes in six bytes, and checks it against the arithmetic written out in
+// domainevents.go and docs/business-logic.md.
+func TestDomainEventWorstCase(t *testing.T) {
+	const (
+		worstDetail = 113_128 // 54,000 + 42,840 + 12,288 + 4,000 for keys, numbers and times
+		worstEntry  = 114_000
+	)
+	huge := strings.Repeat("<", 3*orderIDRunes)
+	at := time.Date(2026, 11, 28, 12, 0, 0, 123456789, time.UTC)
+	o := orders.Order{
+		ID: huge, Status: orders.PartiallyRefunded, Amount: math.MinInt64, Currency: huge, PaymentID: huge,
+		CustomerEmail: huge, CustomerName: huge, PaymentEventID: huge, PaidAt: at, PaidEventID: huge,
+		FailureCode: huge, FailureMessage: huge, FailedAt: at, PaidTotal: math.MinInt64, RefundCount: math.MinInt,
+		RefundedTotal: math.MinInt64, LastEventID: huge, LastEventCreated: at, CreatedAt: at, UpdatedAt: at,
+	}
+	for range orders.MaxPayments {
+		o.Payments = append(o.Payments, orders.PaymentRecord{PaymentID: huge, Amount: math.MinInt64, Currency: huge, Created: at})
+	}
+	for _, k := range orders.AnomalyKinds() {
+		o.Anomalies = append(o.Anomalies, orders.Anomaly{Kind: k, Detail: huge})
+	}
+	r := &handlers.RefundDetail{RefundID: huge, PaymentID: huge, Amount: math.MinInt64, Currency: huge}
+	ev := process.Event{ID: huge, Type: huge, Livemode: true}
+	for _, typ := range []string{handlers.DetailOrderPaid, handlers.DetailOrderPaymentFailed, handlers.DetailOrderRefunded} {
+		de, err := handlers.BuildDomainEvent(typ, ev, o, r, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: detail %d bytes, entry %d", typ, len(de.Detail), entrySize(de))
+		if len(de.Detail) >= worstDetail || entrySize(de) >= worstEntry {
+			t.Errorf("%s: detail of %d bytes, entry of %d: the documented worst case is under %d and %d",
+				typ, len(de.Detail), entrySize(de), worstDetail, worstEntry)
+		}
+		var d handlers.Detail
+		if err := json.Unmarshal(de.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Order.CustomerName != cut(huge, textRunes) || d.Order.OrderID != cut(huge, orderIDRunes) ||
+			d.Refund.RefundID != cut(huge, idRunes) || d.SourceEventID != cut(huge, idRunes) ||
+			d.Order.Anomalies[4].Detail != cut(huge, textRunes) || d.Order.Payments[9].Currency != cut(huge, idRunes) {
+			t.Errorf("%s: a field is not cut at its documented bound", typ)
+		}
 	}
 }
