@@ -5,7 +5,6 @@ import (
 	"html"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 )
@@ -28,21 +27,8 @@ const (
 // link leads nowhere); its order id is bounded by the orders table's key.
 const MaxEmailFieldRunes = 200
 
-// clip returns s cut to MaxEmailFieldRunes characters, the last one "…"
-// when it was cut. Bytes that are not UTF-8 count one each.
-func clip(s string) string {
-	n := 0
-	for i := range s {
-		if n == MaxEmailFieldRunes-1 {
-			if utf8.RuneCountInString(s[i:]) > 1 {
-				return s[:i] + "…"
-			}
-			return s
-		}
-		n++
-	}
-	return s
-}
+// clip returns s cut to MaxEmailFieldRunes characters (see clipTo).
+func clip(s string) string { return clipTo(s, MaxEmailFieldRunes) }
 
 // amount is orders.FormatAmount with the currency code clipped.
 func amount(minor int64, currency string) string {
