@@ -192,6 +192,7 @@ func flashSale(t *testing.T, n int, sesRate float64, limits quotatest.Limits) {
 		time.Sleep(2 * time.Second)
 	}
 	ordersDone := time.Since(start)
+	sentByOrdersDone := quotas.Admitted(quotatest.SESSendEmail)
 	// The wait watches the sends the quota let through to SES and the email
 	// queue (cheap); moto's record of the emails, which the checks below
 	// read, is a dump of the emulator's whole state, slow at this size.
@@ -238,9 +239,10 @@ func flashSale(t *testing.T, n int, sesRate float64, limits quotatest.Limits) {
 		t.Errorf("%d throttled sends for %d emails: the senders do not pace themselves", throttled, sent)
 	}
 	summary := fmt.Sprintf("flash sale, %s: %d events accepted in %s (%.0f/s); %d orders PAID, %d domain events published (%d duplicates), all by %s after the first; "+
-		"emails: %d sent (%d once each) in %s, emails/N = %.0f s at N = %v/s; SES throttled %d of %d sends; EventBridge throttled %d of %d PutEvents; DLQ %d, email DLQ %d",
+		"emails: %d sent (%d once each) in %s, emails/N = %.0f s at N = %v/s (%d sent by the time the orders were done, the rest at %.1f/s); SES throttled %d of %d sends; EventBridge throttled %d of %d PutEvents; DLQ %d, email DLQ %d",
 		t.Name(), n, accepted.Round(time.Millisecond), float64(n)/accepted.Seconds(), paid, domainEvents, dupEvents, ordersDone.Round(time.Millisecond),
-		emails, countOnce(got), emailsDone.Round(time.Millisecond), float64(n)/sesRate, sesRate, throttled, sent+throttled,
+		emails, countOnce(got), emailsDone.Round(time.Millisecond), float64(n)/sesRate, sesRate,
+		sentByOrdersDone, float64(sent-sentByOrdersDone)/max(time.Millisecond, emailsDone-ordersDone).Seconds(), throttled, sent+throttled,
 		quotas.Throttled(quotatest.EventBridgePutEvents), quotas.Admitted(quotatest.EventBridgePutEvents)+quotas.Throttled(quotatest.EventBridgePutEvents), dlq, emailDLQ)
 	t.Log(summary)
 	if os.Getenv("FLASHSALE_EVENTS") != "" {
