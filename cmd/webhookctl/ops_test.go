@@ -435,6 +435,7 @@ func TestOperatorUsageErrors(t *testing.T) {
 		{"dlq: nothing", dlqCmd, nil, "want peek or redrive"},
 		{"dlq: unknown", dlqCmd, []string{"purge", "--endpoint", "http://127.0.0.1:1"}, "unknown dlq command"},
 		{"dlq: bad max", dlqCmd, []string{"peek", "--max", "0"}, "--max 0"},
+		{"dlq: email queue URL without --email", dlqCmd, []string{"redrive", "--email-dlq-url", "http://127.0.0.1:1/q"}, "go with --email"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -77,6 +77,7 @@ const (
 	queueURL      = "http://127.0.0.1:5000/123456789012/events-queue"
 	dlqURL        = "http://127.0.0.1:5000/123456789012/events-dlq"
 	emailQueueURL = "http://127.0.0.1:5000/123456789012/email-queue"
+	emailDLQURL   = "http://127.0.0.1:5000/123456789012/email-dlq"
 	senderAddr    = "orders@shop.example.com"
 )
 
@@ -132,12 +133,15 @@ func TestPolicies(t *testing.T) {
 			map[string]string{"EventBusName": "default"}, processor("default", true)},
 		{"processor without a sender: no SES at all", "ProcessorFunction", withoutSender, nil, processor("shop-orders", false)},
 		{"operator", "OperatorPolicy", nil, map[string]string{"AWS::StackName": "shop", "EventsTable": "events", "EventsQueue": queueURL, "EventsDLQ": dlqURL,
-			"OrdersTable": "orders", "WebhookSecretArn": secretARN}, []stmt{
+			"OrdersTable": "orders", "WebhookSecretArn": secretARN, "EmailQueue": emailQueueURL, "EmailDLQ": emailDLQURL}, []stmt{
 			{sid: "FindResources", actions: []string{"cloudformation:DescribeStacks"}, resources: []string{arn("cloudformation", "stack/shop/*")}},
 			{sid: "EventRecords", actions: []string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/events")}},
 			{sid: "Requeue", actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, resources: []string{arn("sqs", "events-queue")}},
 			{sid: "DeadLetters", actions: []string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 				"sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"}, resources: []string{arn("sqs", "events-dlq")}},
+			{sid: "EmailRequeue", actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, resources: []string{arn("sqs", "email-queue")}},
+			{sid: "EmailDeadLetters", actions: []string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+				"sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"}, resources: []string{arn("sqs", "email-dlq")}},
 			{sid: "Orders", actions: []string{"dynamodb:GetItem", "dynamodb:Scan"}, resources: []string{arn("dynamodb", "table/orders")}},
 			{sid: "StoreSigningSecret", actions: []string{"secretsmanager:PutSecretValue"}, resources: []string{secretARN}},
 		}},
