@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
@@ -88,5 +89,75 @@ func TestJobNearTheSizeLimitThrottledIsNotDeadLettered(t *testing.T) {
 			t.Errorf("receive %d, after SES throttled the job once: batch item failures %v (its deferral was refused for size), email %s; want it deferred, or recorded UNDELIVERABLE, not a receive spent towards the email DLQ",
 				receive, resp.BatchItemFailures, rec.Email.Status)
 		}
+	}
+}
+
+// throttledFinish is the events table with its SENT writes throttled, as
+// DynamoDB answers a hot table or partition.
+type throttledFinish struct {
+	emailjob.Deliveries
+}
+
+func (throttledFinish) FinishEmail(context.Context, string, string, eventrecord.EmailStatus, string, time.Time) error {
+	return &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "The level of configured provisioned throughput for the table was exceeded."}
+}
+
+// Issue 17, "What must hold" 3: "every email is sent exactly once in the
+// end"; the brief's list of quotas includes DynamoDB throttling.
+//
+// How it breaks: after SES accepted an email, the sender writes SENT
+// (FinishEmail, three tries within about 150 ms); when DynamoDB throttles
+// those writes, the job is acknowledged anyway (OutcomeSent) and the
+// email stays SENDING under a lease that ends. A second job of the same
+// email (the email step queued it twice: an attempt stopped between
+// queuing the job and recording the step, which the package's own doc
+// names) delivered after the lease claims it (ClaimEmail accepts SENDING
+// with an ended lease) and SES sends it again. emailjob's doc lists the
+// case ("every try of the write failing"), but DynamoDB throttling is a
+// quota, the very thing this issue must absorb: a flash sale that
+// throttles the events table makes it likely, and the customer gets two
+// confirmations. Real events table and email queue on moto_server; the
+// SENT write is refused with DynamoDB's throttling error; the second
+// sender's clock is past the first's lease, as SQS delivers the second job
+// later.
+//
+// A fix: a throttled (or otherwise failed) SENT write defers the job
+// instead of acknowledging it, carrying its token and a "sent" mark, so
+// that its next delivery only writes SENT (FinishEmail under that token,
+// which no lease bounds) and never sends; or the second claim after an
+// ended lease of a claim that reached SES waits for that record.
+func TestEmailWhoseSentRecordDynamoDBThrottledIsNotSentTwice(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	now := time.Now().UTC()
+	const id = "evt_finish_throttled"
+	s.processed(t, id, now)
+	email := handlers.Email{To: "buyer@example.org", Subject: "Order ord_f: payment confirmed", Text: "paid", Template: "payment_confirmation",
+		OrderID: "ord_f", EventID: id}
+	for range 2 { // the email step ran twice
+		if err := s.queue.Send(ctx, email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs := s.receive(t, 2)
+	mail := &ses{sent: map[string]int{}}
+
+	first := newSender(throttledFinish{s.table}, mail, s.queue)
+	if resp, err := sqsemail.NewHandler(first, nil).Handle(ctx, events.SQSEvent{Records: jobs[:1]}); err != nil {
+		t.Fatalf("first job: %+v, %v", resp, err)
+	}
+	second := newSender(s.table, mail, s.queue)
+	later := now.Add(emailjob.DefaultLease + time.Minute)
+	second.Now = func() time.Time { return later }
+	if resp, err := sqsemail.NewHandler(second, nil).Handle(ctx, events.SQSEvent{Records: jobs[1:]}); err != nil {
+		t.Fatalf("second job: %+v, %v", resp, err)
+	}
+	mail.mu.Lock()
+	sent := mail.sent[id]
+	mail.mu.Unlock()
+	if sent != 1 {
+		rec, _ := s.table.Get(ctx, id)
+		t.Errorf("SES accepted %d emails for %s (delivery on the record: %s, %d claims), want 1: the SENT write DynamoDB throttled left the email claimable again",
+			sent, id, rec.Email.Status, rec.Email.Attempts)
 	}
 }
