@@ -49,16 +49,21 @@
 // 5xx) is deferred: the job is queued again as a new message with a
 // growing delay (DeferBase doubled per deferral, at most SQS's 15 minutes,
 // with jitter) and the original is acknowledged, so no receive is spent.
-// A throttled send also halves this sender's pace for a while. After
-// MaxDeferrals (about a day of deferrals at the defaults: longer than SES's
-// 24-hour daily quota window) the job is reported failed instead and,
+// A throttled send also halves this sender's pace for a while. Once
+// MaxDeferAge (26 hours by default: past SES's daily quota, a rolling
+// 24-hour window, with margin) has passed since the first deferral of the
+// job's stay on the email queue, the job is reported failed instead and,
 // after the queue's maxReceiveCount receives, reaches the email
 // dead-letter queue, which alarms: by then it is not a passing quota but a
-// fault an operator must fix, and redrive. MaxDeferrals bounds one stay on
-// the email queue: a job redriven from the dead-letter queue starts a new
-// stay with MaxDeferrals of its own (Job.DeferredUntil), so the redrive, a
-// burst itself, is deferred when SES throttles it, not dead-lettered
-// again.
+// fault an operator must fix, and redrive. The bound is by time, not by a
+// count of deferrals, whose delays' jitter would make it anything from
+// half to the whole of its nominal length. Each deferred copy carries when
+// its stay's deferrals began (Job.DeferredSince) and when it is due
+// (Job.DeferredUntil); a job redriven from the dead-letter queue starts a
+// new stay with MaxDeferAge of its own (eventrecord.SameStay), so the
+// redrive, a burst itself, is deferred when SES throttles it, not
+// dead-lettered again. A job queued by a version that did not carry
+// DeferredSince starts its stay at its next deferral.
 package emailjob
 
 import (
@@ -90,15 +95,21 @@ type Job struct {
 	// QueuedAt is when the processor queued the job first.
 	QueuedAt time.Time
 	// Deferrals counts the times a sender queued the job again in its
-	// current stay on the email queue (see DeferredUntil).
+	// current stay on the email queue (see DeferredUntil): it sets the
+	// next deferral's delay, which doubles with each.
 	Deferrals int
+	// DeferredSince is when the first deferral of the job's current stay
+	// was made (zero when none was): the stay's deferrals end MaxDeferAge
+	// after it. A job queued by a version that did not carry it starts
+	// its stay at its next deferral.
+	DeferredSince time.Time
 	// DeferredUntil is when the copy a sender's deferral queued is due
 	// (queued plus its delay; zero on the processor's job), and SentAt
 	// when SQS took this copy (its SentTimestamp; zero when unknown).
-	// Deferrals counts on only on the deferral's own copy
-	// (eventrecord.SameStay): a job redriven from the email dead-letter
-	// queue is a new message to SQS, taken long after its DeferredUntil,
-	// and starts a new stay with no deferrals.
+	// Deferrals and DeferredSince carry on only on the deferral's own
+	// copy (eventrecord.SameStay): a job redriven from the email
+	// dead-letter queue is a new message to SQS, taken long after its
+	// DeferredUntil, and starts a new stay with no deferrals.
 	DeferredUntil, SentAt time.Time
 	// Token is the claim a deferred job held when it was deferred; empty
 	// on a new job. It is exchanged for a fresh one at the job's next
@@ -158,10 +169,16 @@ type Result struct {
 
 // Defaults of the Sender's settings.
 const (
-	DefaultRate         = 7.0 // 14 a second shared by 2 senders
-	DefaultLease        = 2 * time.Minute
-	DefaultMaxDeferrals = 100
-	DefaultDeferBase    = 2 * time.Second
+	DefaultRate  = 7.0 // 14 a second shared by 2 senders
+	DefaultLease = 2 * time.Minute
+	// DefaultMaxDeferAge bounds a stay's deferrals: past SES's daily
+	// quota, a rolling 24-hour window, with margin. A job first refused
+	// for the day's quota is sent at the latest one delay (at most
+	// MaxDelay, 15 minutes) after the window frees it, 24 h 15 min after
+	// its first deferral; 26 hours leaves 1 h 45 min for the clocks and
+	// the queue's latency.
+	DefaultMaxDeferAge = 26 * time.Hour
+	DefaultDeferBase   = 2 * time.Second
 	// MaxDelay is SQS's longest DelaySeconds.
 	MaxDelay            = 15 * time.Minute
 	DefaultFinishMargin = 3 * time.Second
@@ -188,12 +205,12 @@ type Sender struct {
 	// Lease is how long a claim holds an email (DefaultLease when zero);
 	// longer than an invocation.
 	Lease time.Duration
-	// MaxDeferrals bounds how often a job is deferred
-	// (DefaultMaxDeferrals when zero); DeferBase is the first deferral's
-	// delay, doubled per deferral up to MaxDelay (DefaultDeferBase when
-	// zero).
-	MaxDeferrals int
-	DeferBase    time.Duration
+	// MaxDeferAge bounds the deferrals of a job's stay on the email queue
+	// by time since the stay's first deferral (DefaultMaxDeferAge when
+	// zero); DeferBase is the first deferral's delay, doubled per
+	// deferral up to MaxDelay (DefaultDeferBase when zero).
+	MaxDeferAge time.Duration
+	DeferBase   time.Duration
 	// FinishMargin is the time kept back from the invocation's deadline:
 	// no send starts after it (DefaultFinishMargin when zero).
 	FinishMargin time.Duration
@@ -226,7 +243,8 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		if !eventrecord.SameStay(j.DeferredUntil, j.SentAt) {
-			j.Deferrals = 0 // a new stay: no deferral queued this copy
+			// A new stay: no deferral queued this copy.
+			j.Deferrals, j.DeferredSince = 0, time.Time{}
 		}
 		if !s.timeLeft(ctx) {
 			results[i] = s.deferJob(ctx, j, deadlineDelay, false, errors.New("no time left in this invocation"))
@@ -376,8 +394,8 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 }
 
 // failed defers a job whose claim, send or record failed for a
-// transient reason, or reports it failed (a permanent error, or the
-// deferrals exhausted).
+// transient reason, or reports it failed (a permanent error, or
+// MaxDeferAge past the stay's first deferral).
 func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
 	throttled := s.IsThrottle != nil && s.IsThrottle(err)
 	if throttled {
@@ -387,9 +405,13 @@ func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
 		s.log(ctx, slog.LevelError, "email job failed for good: reported failed, it goes to the email dead-letter queue", j, slog.String("error", err.Error()))
 		return Result{Outcome: OutcomeRetry, Err: err, Throttled: throttled}
 	}
-	if j.Deferrals >= s.maxDeferrals() {
-		s.log(ctx, slog.LevelError, "email job deferred too often: reported failed, it goes to the email dead-letter queue after the queue's receives", j,
-			slog.Int("deferrals", j.Deferrals), slog.String("error", err.Error()))
+	now := s.now()
+	if j.DeferredSince.IsZero() {
+		j.DeferredSince = now // the stay's first deferral
+	}
+	if deferred := now.Sub(j.DeferredSince); deferred >= s.maxDeferAge() {
+		s.log(ctx, slog.LevelError, "email job deferred too long: reported failed, it goes to the email dead-letter queue after the queue's receives", j,
+			slog.Int("deferrals", j.Deferrals), slog.Duration("deferred_for", deferred), slog.String("error", err.Error()))
 		return Result{Outcome: OutcomeRetry, Err: err, Throttled: throttled}
 	}
 	res := s.deferJob(ctx, j, s.backoff(j.Deferrals), true, err)
@@ -513,11 +535,11 @@ func (s *Sender) lease() time.Duration {
 	return DefaultLease
 }
 
-func (s *Sender) maxDeferrals() int {
-	if s.MaxDeferrals > 0 {
-		return s.MaxDeferrals
+func (s *Sender) maxDeferAge() time.Duration {
+	if s.MaxDeferAge > 0 {
+		return s.MaxDeferAge
 	}
-	return DefaultMaxDeferrals
+	return DefaultMaxDeferAge
 }
 
 func (s *Sender) now() time.Time {

@@ -319,25 +319,41 @@ func TestFailures(t *testing.T) {
 			r.m.fail = func(int, handlers.Email) error { return errDown }
 		}, 0, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"a throttled claim is deferred", func(r *rig) { r.d.claimErr = errThrottled }, 0, emailjob.OutcomeDeferred, 0, ""},
-		{"deferrals exhausted: reported failed", func(r *rig) {
+		{"deferred for MaxDeferAge: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
 			r.copyOf = func(j *emailjob.Job) { // the deferral's own copy: SQS took it at once, 15 minutes before it was due
+				j.DeferredSince = r.c.Now().Add(-emailjob.DefaultMaxDeferAge)
 				j.DeferredUntil, j.SentAt = r.c.Now().Add(-10*time.Minute), r.c.Now().Add(-25*time.Minute+40*time.Millisecond)
 			}
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
-		{"deferrals exhausted, SQS's time of the copy unknown: reported failed", func(r *rig) {
+		}, 40, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"deferred for MaxDeferAge, SQS's time of the copy unknown: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-			r.copyOf = func(j *emailjob.Job) { j.DeferredUntil = r.c.Now().Add(-10 * time.Minute) }
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+			r.copyOf = func(j *emailjob.Job) {
+				j.DeferredSince, j.DeferredUntil = r.c.Now().Add(-emailjob.DefaultMaxDeferAge-time.Hour), r.c.Now().Add(-10*time.Minute)
+			}
+		}, 40, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"deferred for a day, a hundred times: deferred again", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) {
+				j.DeferredSince, j.DeferredUntil = r.c.Now().Add(-24*time.Hour), r.c.Now().Add(-time.Second)
+			}
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"redriven from the email DLQ: a new stay, deferred", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
 			r.copyOf = func(j *emailjob.Job) { // SQS took it as a new message, a day after the last deferral's copy was due
+				j.DeferredSince = r.c.Now().Add(-2 * emailjob.DefaultMaxDeferAge)
 				j.DeferredUntil, j.SentAt = r.c.Now().Add(-25*time.Hour), r.c.Now().Add(-time.Second)
 			}
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"counted by an earlier version, no deferral's stamp: a new stay, deferred", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		{"queued by the previous layout, its stay's start unknown: the stay starts now, deferred", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) {
+				j.DeferredUntil, j.SentAt = r.c.Now().Add(-time.Second), r.c.Now().Add(-time.Minute)
+			}
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"a permanent error is reported failed", func(r *rig) {
 			r.s.IsPermanent = func(err error) bool { return errors.Is(err, errBad) }
 			r.m.fail = func(int, handlers.Email) error { return errBad }
@@ -363,11 +379,21 @@ func TestFailures(t *testing.T) {
 				t.Errorf("outcome %q (%v), want %q", res[0].Outcome, res[0].Err, tc.want)
 			}
 			if res[0].Outcome == emailjob.OutcomeDeferred && tc.deferrals > 0 {
-				// A new stay: its first deferral, stamped now.
+				// A new stay: its first deferral, stamped now. The same
+				// stay: one more deferral, since the stay's start (now
+				// when the job did not carry it).
+				wantDeferrals, wantSince := 1, r.c.Now()
+				if eventrecord.SameStay(j.DeferredUntil, j.SentAt) {
+					wantDeferrals = j.Deferrals + 1
+					if !j.DeferredSince.IsZero() {
+						wantSince = j.DeferredSince
+					}
+				}
 				got := r.q.got[len(r.q.got)-1].job
 				d := r.q.got[len(r.q.got)-1].delay
-				if got.Deferrals != 1 || !got.DeferredUntil.Equal(r.c.Now().Add(d)) || !got.SentAt.IsZero() {
-					t.Errorf("requeued with %d deferrals, due %s (SQS's time %s); want 1, now plus its delay %s, none", got.Deferrals, got.DeferredUntil, got.SentAt, d)
+				if got.Deferrals != wantDeferrals || !got.DeferredSince.Equal(wantSince) || !got.DeferredUntil.Equal(r.c.Now().Add(d)) || !got.SentAt.IsZero() {
+					t.Errorf("requeued with %d deferrals since %s, due %s (SQS's time %s); want %d since %s, now plus its delay %s, none",
+						got.Deferrals, got.DeferredSince, got.DeferredUntil, got.SentAt, wantDeferrals, wantSince, d)
 				}
 			}
 			if len(r.m.sent) != tc.sends {

@@ -5,9 +5,9 @@
 // event source mapping delivers them.
 //
 // A job is one SQS message: its JSON (the email, the event id, when it was
-// first queued, how often it was deferred in its stay on the queue and
-// when the copy its deferral queued is due, and a deferred job's claim
-// token),
+// first queued, how often it was deferred in its stay on the queue, when
+// that stay's first deferral was made and when the copy its deferral
+// queued is due, and a deferred job's claim token),
 // base64-encoded as the events queue's bodies are, since SQS
 // refuses some characters a customer's name may hold.
 package sqsemail
@@ -117,7 +117,11 @@ type wireJob struct {
 	EventID    string `json:"event_id"`
 	QueuedAtMS int64  `json:"queued_at_ms"`
 	Deferrals  int    `json:"deferrals,omitempty"`
-	// DeferredUntilMS is when the copy a deferral queued is due (Unix ms).
+	// DeferredSinceMS is when the stay's first deferral was made, and
+	// DeferredUntilMS when the copy a deferral queued is due (Unix ms).
+	// A job queued before deferred_since_ms existed has none: its stay
+	// starts at its next deferral.
+	DeferredSinceMS int64     `json:"deferred_since_ms,omitempty"`
 	DeferredUntilMS int64     `json:"deferred_until_ms,omitempty"`
 	Token           string    `json:"token,omitempty"`
 	Email           wireEmail `json:"email"`
@@ -135,7 +139,8 @@ type wireEmail struct {
 // Encode returns the message body of j.
 func Encode(j emailjob.Job) (string, error) {
 	b, err := json.Marshal(wireJob{
-		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token,
+		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals,
+		DeferredSinceMS: unixMS(j.DeferredSince), DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token,
 		Email: wireEmail{To: j.Email.To, Subject: j.Email.Subject, Text: j.Email.Text, HTML: j.Email.HTML,
 			Template: j.Email.Template, OrderID: j.Email.OrderID},
 	})
@@ -179,7 +184,8 @@ func Decode(body, encoding string) (emailjob.Job, error) {
 		return emailjob.Job{}, fmt.Errorf("%w: no event id or no recipient", ErrBadJob)
 	}
 	return emailjob.Job{
-		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals, DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token,
+		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals,
+		DeferredSince: fromMS(w.DeferredSinceMS), DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token,
 		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
 			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
 	}, nil

@@ -15,7 +15,7 @@ import (
 )
 
 // A job comes back from its message as it went: the deferral's count,
-// stamp and token included (SQS's time is the receiver's to add).
+// stamps and token included (SQS's time is the receiver's to add).
 func TestEncodeDecode(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	email := handlers.Email{To: "buyer@example.org", Subject: "Order ord_1: payment confirmed", Text: "t", HTML: "<p>t</p>",
@@ -25,7 +25,8 @@ func TestEncodeDecode(t *testing.T) {
 		job  emailjob.Job
 	}{
 		{"new", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0}},
-		{"deferred", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0, Deferrals: 3, DeferredUntil: t0.Add(time.Minute), Token: "tok"}},
+		{"deferred", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0, Deferrals: 3, DeferredSince: t0.Add(10 * time.Second),
+			DeferredUntil: t0.Add(time.Minute), Token: "tok"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +39,8 @@ func TestEncodeDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.EventID != tc.job.EventID || got.Email != tc.job.Email || !got.QueuedAt.Equal(tc.job.QueuedAt) ||
-				got.Deferrals != tc.job.Deferrals || !got.DeferredUntil.Equal(tc.job.DeferredUntil) || got.Token != tc.job.Token || !got.SentAt.IsZero() {
+				got.Deferrals != tc.job.Deferrals || !got.DeferredSince.Equal(tc.job.DeferredSince) || !got.DeferredUntil.Equal(tc.job.DeferredUntil) ||
+				got.Token != tc.job.Token || !got.SentAt.IsZero() {
 				t.Errorf("decoded %+v\nwant %+v", got, tc.job)
 			}
 		})
