@@ -34,9 +34,17 @@
 //     on the way back): the job's deferral sends it again (the SES client
 //     makes one attempt per send, so the SDK never repeats it);
 //  2. the sender stopped between SES's answer and the SENT write (a crash,
-//     the Lambda deadline, every try of the write failing) and another
-//     copy of the job (a duplicate, or this one redelivered) came after
-//     the lease: it sends again;
+//     the Lambda deadline) and another copy of the job (a duplicate, or
+//     this one redelivered) came after the lease: it sends again. When
+//     the SENT write itself fails for a passing reason (DynamoDB
+//     throttling the table, a timeout), the job is deferred as a copy
+//     marked sent (Job.Sent) with its claim's token, whose deliveries only
+//     write SENT under that token (FinishEmail's condition is the token,
+//     not the lease) and never send, until the write lands; if another
+//     claim has taken the email meanwhile, the copy ends. What remains is
+//     a duplicate copy of the job arriving after the lease while the SENT
+//     write keeps failing (or before the marked copy came back): it
+//     claims the email and sends it again;
 //  3. the send outlived the claim's lease and another copy claimed it
 //     meanwhile: a send waits for its turn and runs only within its lease
 //     (and the invocation's deadline less FinishMargin), so only an SES
@@ -116,6 +124,10 @@ type Job struct {
 	// claim (ReclaimEmail), so it wins the claim for one copy of the job
 	// only.
 	Token string
+	// Sent marks a copy a sender queued after SES accepted the email
+	// under Token and the SENT write failed for a passing reason: its
+	// delivery only writes SENT under Token, and never sends.
+	Sent bool
 }
 
 // Deliveries is where an email's delivery is kept (ddbevents.Table).
@@ -329,6 +341,9 @@ func (s *Sender) finishMargin() time.Duration {
 
 // send claims, sends and records one job.
 func (s *Sender) send(ctx context.Context, j Job) Result {
+	if j.Sent {
+		return s.recordSent(ctx, j)
+	}
 	// Every claim takes a fresh token: a deferred job's own token is
 	// swapped for it, so two copies of that job cannot both hold the
 	// claim.
@@ -386,11 +401,55 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 		// SES has it: the job is done whatever happens to this write,
 		// which only protects against a second copy of the job.
 		if ferr := s.finish(ctx, j, eventrecord.EmailSent, ""); ferr != nil {
-			s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was not written: a second copy of the job would send it again", j,
-				slog.String("error", ferr.Error()))
+			res.Throttled = s.recordSentLater(ctx, j, ferr)
 		}
 	}
 	return res
+}
+
+// recordSentLater handles a SENT write that failed (ferr) after SES
+// accepted j's email: for a passing reason (DynamoDB throttling the
+// table, a timeout), j is deferred as a copy marked Sent, which writes
+// SENT under its token when it comes back; otherwise (another claim took
+// the email over, a permanent error, the stay's deferrals spent, the
+// queue refusing the copy) the record stays SENDING, and a second copy of
+// the job arriving after the lease would send the email again: logged.
+// The job itself is acknowledged either way: delivered again, it would
+// claim and send. It reports whether a quota refused the write.
+func (s *Sender) recordSentLater(ctx context.Context, j Job, ferr error) bool {
+	var ce *eventrecord.ConflictError
+	if errors.As(ferr, &ce) || (s.IsPermanent != nil && s.IsPermanent(ferr)) {
+		s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was not written: a second copy of the job would send it again", j,
+			slog.String("error", ferr.Error()))
+		return false
+	}
+	j.Sent = true
+	r := s.failed(ctx, j, fmt.Errorf("record SENT: %w", ferr))
+	if r.Outcome != OutcomeDeferred {
+		s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was neither written nor deferred: a second copy of the job would send it again", j,
+			slog.String("error", ferr.Error()), slog.Any("deferral", r.Err))
+	}
+	return r.Throttled
+}
+
+// recordSent delivers a copy marked Sent: it writes SENT under the
+// copy's token and never sends. When another claim has taken the email
+// since (its lease ended first) or it is done, the copy ends; when the
+// write fails for a passing reason, the copy is deferred again.
+func (s *Sender) recordSent(ctx context.Context, j Job) Result {
+	err := s.finish(ctx, j, eventrecord.EmailSent, "")
+	var ce *eventrecord.ConflictError
+	switch {
+	case err == nil:
+		s.log(ctx, slog.LevelInfo, "email's SENT record written by its deferred copy", j)
+		return Result{Outcome: OutcomeDuplicate}
+	case errors.As(err, &ce):
+		s.log(ctx, slog.LevelWarn, "email's SENT record not written: another claim has taken the email since, or it is done; the copy ends", j,
+			slog.String("email_status", string(ce.Existing.Email.Status)))
+		return Result{Outcome: OutcomeDuplicate}
+	default:
+		return s.failed(ctx, j, fmt.Errorf("record SENT: %w", err))
+	}
 }
 
 // failed defers a job whose claim, send or record failed for a

@@ -447,6 +447,76 @@ func TestPanicFailsItsJobOnly(t *testing.T) {
 	}
 }
 
+// SES accepted the email and the SENT write failed for a passing reason:
+// the job is acknowledged as sent, and a copy marked Sent, with the
+// claim's token, is queued. That copy's delivery writes SENT under the
+// token (the lease ended meanwhile) and never sends; a duplicate of the
+// job that comes after it finds SENT.
+func TestFailedSentWriteIsRecordedByASentCopy(t *testing.T) {
+	r := newRig(t, 100, 1)
+	r.d.finishErr = errThrottled
+	job := r.jobs[0]
+	if res := r.s.SendBatch(context.Background(), []emailjob.Job{job}); res[0].Outcome != emailjob.OutcomeSent || !res[0].Throttled {
+		t.Fatalf("result %+v, want sent, throttled", res[0])
+	}
+	claim := r.d.state[job.EventID]
+	if len(r.q.got) != 1 || !r.q.got[0].job.Sent || r.q.got[0].job.Token != claim.Token || claim.Status != eventrecord.EmailSending {
+		t.Fatalf("requeued %+v, delivery %+v; want one copy marked sent with the claim's token, the email SENDING", r.q.got, claim)
+	}
+	r.d.finishErr = nil
+	_ = r.c.Sleep(context.Background(), emailjob.DefaultLease+time.Minute) // the copy comes back after the lease
+	sentCopy := r.q.got[0].job
+	if res := r.s.SendBatch(context.Background(), []emailjob.Job{sentCopy}); res[0].Outcome != emailjob.OutcomeDuplicate {
+		t.Fatalf("the sent copy: %+v, want acknowledged without a send", res[0])
+	}
+	if res := r.s.SendBatch(context.Background(), []emailjob.Job{job}); res[0].Outcome != emailjob.OutcomeDuplicate {
+		t.Fatalf("a duplicate of the job after the sent copy: %+v, want acknowledged without a send", res[0])
+	}
+	if len(r.m.sent) != 1 || r.d.state[job.EventID].Status != eventrecord.EmailSent {
+		t.Errorf("%d sends, delivery %+v; want one, SENT", len(r.m.sent), r.d.state[job.EventID])
+	}
+}
+
+// A copy marked Sent never sends: it writes SENT under its token, ends
+// when another claim holds the email, and is deferred again (still
+// marked) when the write fails for a passing reason.
+func TestSentCopyNeverSends(t *testing.T) {
+	tests := []struct {
+		name      string
+		held      string // the token holding the email
+		finishErr error
+		want      emailjob.Outcome
+		status    eventrecord.EmailStatus
+	}{
+		{"its token holds the email: SENT written", "tok_a", nil, emailjob.OutcomeDuplicate, eventrecord.EmailSent},
+		{"another claim took the email: the copy ends", "tok_other", nil, emailjob.OutcomeDuplicate, eventrecord.EmailSending},
+		{"the write throttled again: deferred again", "tok_a", errThrottled, emailjob.OutcomeDeferred, eventrecord.EmailSending},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, 100, 1)
+			j := r.jobs[0]
+			r.d.state[j.EventID] = eventrecord.EmailDelivery{Status: eventrecord.EmailSending, Token: tc.held, LeaseUntil: r.c.Now().Add(-time.Minute)}
+			r.d.finishErr = tc.finishErr
+			j.Sent, j.Token = true, "tok_a"
+			res := r.s.SendBatch(context.Background(), []emailjob.Job{j})
+			if res[0].Outcome != tc.want || len(r.m.sent) != 0 {
+				t.Errorf("outcome %q (%v), %d sends; want %q, none", res[0].Outcome, res[0].Err, len(r.m.sent), tc.want)
+			}
+			if got := r.d.state[j.EventID]; got.Status != tc.status || got.Token != tc.held {
+				t.Errorf("delivery %+v, want %s under %s", got, tc.status, tc.held)
+			}
+			if tc.want == emailjob.OutcomeDeferred {
+				if q := r.q.got[len(r.q.got)-1].job; !q.Sent || q.Token != "tok_a" {
+					t.Errorf("requeued %+v, want still marked sent, token tok_a", q)
+				}
+			} else if len(r.q.got) != 0 {
+				t.Errorf("requeued %+v, want nothing", r.q.got)
+			}
+		})
+	}
+}
+
 // A send never starts after its claim's lease has ended (another copy of
 // the job may hold the email by then): a job whose turn comes too late is
 // deferred with its token, uncounted, and nothing is sent.

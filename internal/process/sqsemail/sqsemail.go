@@ -7,7 +7,8 @@
 // A job is one SQS message: its JSON (the email, the event id, when it was
 // first queued, how often it was deferred in its stay on the queue, when
 // that stay's first deferral was made and when the copy its deferral
-// queued is due, and a deferred job's claim token),
+// queued is due, a deferred job's claim token, and the mark of a copy
+// that only records its email SENT),
 // base64-encoded as the events queue's bodies are, since SQS
 // refuses some characters a customer's name may hold.
 package sqsemail
@@ -121,10 +122,12 @@ type wireJob struct {
 	// DeferredUntilMS when the copy a deferral queued is due (Unix ms).
 	// A job queued before deferred_since_ms existed has none: its stay
 	// starts at its next deferral.
-	DeferredSinceMS int64     `json:"deferred_since_ms,omitempty"`
-	DeferredUntilMS int64     `json:"deferred_until_ms,omitempty"`
-	Token           string    `json:"token,omitempty"`
-	Email           wireEmail `json:"email"`
+	DeferredSinceMS int64  `json:"deferred_since_ms,omitempty"`
+	DeferredUntilMS int64  `json:"deferred_until_ms,omitempty"`
+	Token           string `json:"token,omitempty"`
+	// Sent marks a copy that only writes SENT under Token.
+	Sent  bool      `json:"sent,omitempty"`
+	Email wireEmail `json:"email"`
 }
 
 type wireEmail struct {
@@ -140,7 +143,7 @@ type wireEmail struct {
 func Encode(j emailjob.Job) (string, error) {
 	b, err := json.Marshal(wireJob{
 		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals,
-		DeferredSinceMS: unixMS(j.DeferredSince), DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token,
+		DeferredSinceMS: unixMS(j.DeferredSince), DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token, Sent: j.Sent,
 		Email: wireEmail{To: j.Email.To, Subject: j.Email.Subject, Text: j.Email.Text, HTML: j.Email.HTML,
 			Template: j.Email.Template, OrderID: j.Email.OrderID},
 	})
@@ -185,7 +188,7 @@ func Decode(body, encoding string) (emailjob.Job, error) {
 	}
 	return emailjob.Job{
 		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals,
-		DeferredSince: fromMS(w.DeferredSinceMS), DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token,
+		DeferredSince: fromMS(w.DeferredSinceMS), DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token, Sent: w.Sent,
 		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
 			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
 	}, nil

@@ -27,6 +27,8 @@ func TestEncodeDecode(t *testing.T) {
 		{"new", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0}},
 		{"deferred", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0, Deferrals: 3, DeferredSince: t0.Add(10 * time.Second),
 			DeferredUntil: t0.Add(time.Minute), Token: "tok"}},
+		{"sent, its SENT record to write", emailjob.Job{EventID: "evt_1", Email: email, QueuedAt: t0, Deferrals: 1, DeferredSince: t0,
+			DeferredUntil: t0.Add(time.Second), Token: "tok", Sent: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +42,7 @@ func TestEncodeDecode(t *testing.T) {
 			}
 			if got.EventID != tc.job.EventID || got.Email != tc.job.Email || !got.QueuedAt.Equal(tc.job.QueuedAt) ||
 				got.Deferrals != tc.job.Deferrals || !got.DeferredSince.Equal(tc.job.DeferredSince) || !got.DeferredUntil.Equal(tc.job.DeferredUntil) ||
-				got.Token != tc.job.Token || !got.SentAt.IsZero() {
+				got.Token != tc.job.Token || got.Sent != tc.job.Sent || !got.SentAt.IsZero() {
 				t.Errorf("decoded %+v\nwant %+v", got, tc.job)
 			}
 		})
