@@ -200,6 +200,9 @@ const (
 	finishBackoff  = 50 * time.Millisecond
 	// deadlineDelay is the delay of the jobs a batch had no time for.
 	deadlineDelay = time.Second
+	// TokenLen is the length of the claim tokens a Sender makes: 128
+	// random bits in hex.
+	TokenLen = 32
 )
 
 // Sender sends jobs. Set the fields before the first call; SendBatch may
@@ -234,7 +237,9 @@ type Sender struct {
 	// (a timer when nil).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
-	// NewToken returns a fresh claim token (128 random bits when nil).
+	// NewToken returns a fresh claim token (128 random bits, TokenLen hex
+	// digits, when nil). A longer token can make a deferred job too large
+	// for the queue, which then records it undeliverable.
 	NewToken func() string
 	Logger   *slog.Logger
 
@@ -480,19 +485,55 @@ func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
 
 // deferJob queues j again after delay (counted as a deferral when count)
 // and acknowledges the original; when the queue refuses, the job is
-// reported failed, so that SQS delivers it again.
+// reported failed, so that SQS delivers it again, except a job the queue
+// refuses as undeliverable (too large once deferred), which is recorded
+// undeliverable when it holds the claim (undeliverable).
 func (s *Sender) deferJob(ctx context.Context, j Job, delay time.Duration, count bool, cause error) Result {
 	if count {
 		j.Deferrals++
 	}
 	j.DeferredUntil, j.SentAt = s.now().Add(delay), time.Time{}
 	if err := s.Queue.Requeue(context.WithoutCancel(ctx), j, delay); err != nil {
-		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("defer: %w (after: %v)", err, cause)}
+		err = fmt.Errorf("defer: %w (after: %v)", err, cause)
+		if errors.Is(err, handlers.ErrUndeliverable) && j.Token != "" && !j.Sent {
+			return s.undeliverable(ctx, j, err)
+		}
+		return Result{Outcome: OutcomeRetry, Err: err}
 	}
 	waited := s.waited(j)
 	s.log(ctx, slog.LevelWarn, "email deferred", j, slog.Duration("delay", delay), slog.Int("deferrals", j.Deferrals),
 		slog.Duration("waited", waited), slog.String("cause", cause.Error()))
 	return Result{Outcome: OutcomeDeferred, Err: cause, Delay: delay, Age: waited}
+}
+
+// undeliverable ends a job the queue cannot take back (err wraps
+// handlers.ErrUndeliverable: it would be too large once deferred, the
+// fields a deferral adds included): retried through the queue's
+// receives, it would only reach the email dead-letter queue. The email
+// is recorded UNDELIVERABLE under the job's claim token, as an email SES
+// refuses for good is, and counted (the handler's EmailUndeliverable,
+// alarmed). When that token no longer holds the claim, the copy ends
+// without a record: the email is done, or another claim holds it (its
+// job meets the same refusal and records it); the event having no record
+// (its email sent without one), the email is only counted. When the
+// write fails, the job is reported failed and its next delivery tries
+// again.
+func (s *Sender) undeliverable(ctx context.Context, j Job, err error) Result {
+	s.log(ctx, slog.LevelError, "email job cannot be queued again: recorded undeliverable", j, slog.String("error", err.Error()))
+	ferr := s.finish(ctx, j, eventrecord.EmailUndeliverable, err.Error())
+	var ce *eventrecord.ConflictError
+	switch {
+	case ferr == nil:
+		return Result{Outcome: OutcomeUndeliverable, Err: err}
+	case errors.As(ferr, &ce) && ce.Existing.Status == "":
+		return Result{Outcome: OutcomeUndeliverable, Err: err} // no record to write it on
+	case errors.As(ferr, &ce):
+		s.log(ctx, slog.LevelWarn, "undeliverable email not recorded by this copy: its claim is not this job's any more", j,
+			slog.String("email_status", string(ce.Existing.Email.Status)))
+		return Result{Outcome: OutcomeDuplicate}
+	default:
+		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("record undeliverable: %w (after: %v)", ferr, err)}
+	}
 }
 
 // waited is how long j has waited since its first queuing, on the
@@ -626,7 +667,7 @@ func (s *Sender) token() string {
 	if s.NewToken != nil {
 		return s.NewToken()
 	}
-	var b [16]byte
+	var b [TokenLen / 2]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }

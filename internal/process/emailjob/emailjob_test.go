@@ -86,7 +86,11 @@ func (d *deliveries) FinishEmail(_ context.Context, id, token string, st eventre
 	}
 	cur := d.state[id]
 	if cur.Token != token {
-		return &eventrecord.ConflictError{Existing: eventrecord.Record{EventID: id, Email: cur}}
+		existing := eventrecord.Record{EventID: id, Status: eventrecord.Processed, Email: cur}
+		if d.noRecord[id] {
+			existing = eventrecord.Record{EventID: id}
+		}
+		return &eventrecord.ConflictError{Existing: existing}
 	}
 	d.state[id] = eventrecord.EmailDelivery{Status: st, Template: cur.Template, Token: token, At: now, Error: why}
 	return nil
@@ -362,6 +366,23 @@ func TestFailures(t *testing.T) {
 			r.m.fail = func(int, handlers.Email) error { return errDown }
 			r.q.err = errDown
 		}, 0, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"requeue refused as undeliverable (too large once deferred): recorded", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeUndeliverable, 0, eventrecord.EmailUndeliverable},
+		{"requeue refused as undeliverable, no record: counted", func(r *rig) {
+			r.d.noRecord["evt_0"] = true
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeUndeliverable, 0, ""},
+		{"requeue refused as undeliverable, the claim not held: reported failed", func(r *rig) {
+			r.d.state["evt_0"] = eventrecord.EmailDelivery{Status: eventrecord.EmailSending, Token: "other", LeaseUntil: r.c.Now().Add(time.Minute)}
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"the SENT write fails and its copy is refused as undeliverable: still sent, not undeliverable", func(r *rig) {
+			r.d.finishErr = errDown
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeSent, 1, eventrecord.EmailSending},
 		{"no record: sent without one", func(r *rig) { r.d.noRecord["evt_0"] = true }, 0, emailjob.OutcomeSent, 1, ""},
 		{"the SENT write fails: still sent", func(r *rig) { r.d.finishErr = errDown }, 0, emailjob.OutcomeSent, 1, eventrecord.EmailSending},
 	}

@@ -3,15 +3,20 @@ package sqsemail_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 // A job comes back from its message as it went: the deferral's count,
@@ -87,4 +92,41 @@ func TestOversizedJobIsUndeliverable(t *testing.T) {
 	if err := s.queue.Send(context.Background(), e); !errors.Is(err, handlers.ErrUndeliverable) {
 		t.Errorf("Send: %v, want an error wrapping handlers.ErrUndeliverable", err)
 	}
+}
+
+// DeferralBytes bounds what a deferral adds to a job Send queues: every
+// field a deferred copy carries at its longest (the count and times at
+// their most digits, a token of the Sender's length, the sent mark),
+// whatever the email's size (so base64's padding falls every way).
+func TestDeferralBytesBound(t *testing.T) {
+	attrs := func(id string) map[string]types.MessageAttributeValue {
+		return map[string]types.MessageAttributeValue{
+			eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
+			eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String(id)},
+		}
+	}
+	size := func(j emailjob.Job) int {
+		body, err := sqsemail.Encode(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sqsqueue.MessageSize(body, attrs(j.EventID))
+	}
+	// The earliest time whose Unix ms has the most digits (and a sign).
+	longest := time.UnixMilli(math.MinInt64 + 1)
+	most := 0
+	for n := range 6 {
+		e := handlers.Email{To: strings.Repeat("b", n) + "@example.org", Subject: "s", Text: "t", Template: "payment_confirmation",
+			OrderID: "ord_1", EventID: "evt_1"}
+		job := emailjob.Job{EventID: e.EventID, Email: e, QueuedAt: time.Now()}
+		deferred := job
+		deferred.Deferrals, deferred.DeferredSince, deferred.DeferredUntil = math.MinInt, longest, longest
+		deferred.Token, deferred.Sent = strings.Repeat("f", emailjob.TokenLen), true
+		grew := size(deferred) - size(job)
+		most = max(most, grew)
+		if grew > sqsemail.DeferralBytes {
+			t.Errorf("recipient of %d bytes: a deferral adds %d bytes, over DeferralBytes %d", len(e.To), grew, sqsemail.DeferralBytes)
+		}
+	}
+	t.Logf("a deferral adds at most %d bytes (DeferralBytes %d)", most, sqsemail.DeferralBytes)
 }

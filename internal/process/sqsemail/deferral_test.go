@@ -2,15 +2,20 @@ package sqsemail_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 // SES accepted an email and DynamoDB throttled its SENT write: the job is
@@ -62,5 +67,51 @@ func TestThrottledSentWriteIsRecordedByItsSentCopy(t *testing.T) {
 	mail.mu.Unlock()
 	if sent != 1 || rec.Email.Status != eventrecord.EmailSent || rec.Email.Attempts != 1 {
 		t.Errorf("SES accepted %d emails, delivery %s after %d claims; want 1, SENT after 1", sent, rec.Email.Status, rec.Email.Attempts)
+	}
+}
+
+// A job queued by the previous version, which measured it without room
+// for a deferral's fields: it fits the queue, but once deferred it would
+// not. SES throttles it; the deferral is refused as undeliverable, and the
+// email is recorded UNDELIVERABLE (counted and alarmed) instead of being
+// retried into the email dead-letter queue. Real events table and email
+// queue on moto_server.
+func TestJobTooLargeToDeferIsRecordedUndeliverable(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	now := time.Now().UTC()
+	const id = "evt_too_large_to_defer"
+	s.processed(t, id, now)
+	email := handlers.Email{Subject: "Order ord_l: payment confirmed", Text: "paid", Template: "payment_confirmation", OrderID: "ord_l", EventID: id}
+	attrs := map[string]types.MessageAttributeValue{
+		eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
+		eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String(id)},
+	}
+	var body string
+	for n := sqsemail.MaxMessageBytes * 3 / 4; ; n-- { // the longest recipient whose job fits the queue
+		email.To = strings.Repeat("a", n) + "@example.org"
+		b, err := sqsemail.Encode(emailjob.Job{EventID: id, Email: email, QueuedAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sqsqueue.MessageSize(b, attrs) <= sqsemail.MaxMessageBytes {
+			body = b
+			break
+		}
+	}
+	if _, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.queueURL), MessageBody: aws.String(body), MessageAttributes: attrs}); err != nil {
+		t.Fatal(err)
+	}
+	mail := &ses{throttleFirst: 1, sent: map[string]int{}}
+	resp, err := sqsemail.NewHandler(newSender(s.table, mail, s.queue), nil).Handle(ctx, events.SQSEvent{Records: s.receive(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.table.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 0 || rec.Email.Status != eventrecord.EmailUndeliverable {
+		t.Errorf("batch item failures %v, email %s; want none, UNDELIVERABLE", resp.BatchItemFailures, rec.Email.Status)
 	}
 }
