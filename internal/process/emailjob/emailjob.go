@@ -72,6 +72,12 @@
 // redrive, a burst itself, is deferred when SES throttles it, not
 // dead-lettered again. A job queued by a version that did not carry
 // DeferredSince starts its stay at its next deferral.
+//
+// A job the queue refuses to take back as undeliverable (too large once
+// deferred: the queue's Send leaves room for a deferral's fields, but a
+// job queued by an earlier version may not have it) would only be retried
+// into the dead-letter queue: its email is recorded UNDELIVERABLE instead,
+// under the job's claim, as one SES refuses for good is.
 package emailjob
 
 import (
