@@ -195,6 +195,16 @@ func TestIsThrottle(t *testing.T) {
 		{"timeout", context.DeadlineExceeded, false},
 		{"conditional check", sdkError(400, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("m")}), false},
 		{"SES rejected", sdkError(400, &sestypes.MessageRejected{Message: aws.String("m")}), false},
+		// DynamoDB throttling a transaction cancels it, ThrottlingError
+		// among the reasons.
+		{"transaction canceled: an item throttled", sdkError(400, canceled("None", "ThrottlingError")), true},
+		{"transaction canceled: throughput exceeded", sdkError(400, canceled("ProvisionedThroughputExceeded", "None")), true},
+		{"transaction canceled: request limit", sdkError(400, canceled("RequestLimitExceeded")), true},
+		{"transaction canceled: throttled and in another transaction", sdkError(400, canceled("TransactionConflict", "ThrottlingError")), true},
+		{"transaction canceled: throttled, but a condition failed", sdkError(400, canceled("ThrottlingError", "ConditionalCheckFailed")), false},
+		{"transaction canceled: throttled, but invalid", sdkError(400, canceled("ValidationError", "ThrottlingError")), false},
+		{"transaction canceled: in another transaction only", sdkError(400, canceled("None", "TransactionConflict")), false},
+		{"transaction canceled: no reasons", sdkError(400, canceled()), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,9 +34,17 @@
 //     on the way back): the job's deferral sends it again (the SES client
 //     makes one attempt per send, so the SDK never repeats it);
 //  2. the sender stopped between SES's answer and the SENT write (a crash,
-//     the Lambda deadline, every try of the write failing) and another
-//     copy of the job (a duplicate, or this one redelivered) came after
-//     the lease: it sends again;
+//     the Lambda deadline) and another copy of the job (a duplicate, or
+//     this one redelivered) came after the lease: it sends again. When
+//     the SENT write itself fails for a passing reason (DynamoDB
+//     throttling the table, a timeout), the job is deferred as a copy
+//     marked sent (Job.Sent) with its claim's token, whose deliveries only
+//     write SENT under that token (FinishEmail's condition is the token,
+//     not the lease) and never send, until the write lands; if another
+//     claim has taken the email meanwhile, the copy ends. What remains is
+//     a duplicate copy of the job arriving after the lease while the SENT
+//     write keeps failing (or before the marked copy came back): it
+//     claims the email and sends it again;
 //  3. the send outlived the claim's lease and another copy claimed it
 //     meanwhile: a send waits for its turn and runs only within its lease
 //     (and the invocation's deadline less FinishMargin), so only an SES
@@ -49,16 +57,27 @@
 // 5xx) is deferred: the job is queued again as a new message with a
 // growing delay (DeferBase doubled per deferral, at most SQS's 15 minutes,
 // with jitter) and the original is acknowledged, so no receive is spent.
-// A throttled send also halves this sender's pace for a while. After
-// MaxDeferrals (about a day of deferrals at the defaults: longer than SES's
-// 24-hour daily quota window) the job is reported failed instead and,
+// A throttled send also halves this sender's pace for a while. Once
+// MaxDeferAge (26 hours by default: past SES's daily quota, a rolling
+// 24-hour window, with margin) has passed since the first deferral of the
+// job's stay on the email queue, the job is reported failed instead and,
 // after the queue's maxReceiveCount receives, reaches the email
 // dead-letter queue, which alarms: by then it is not a passing quota but a
-// fault an operator must fix, and redrive. MaxDeferrals bounds one stay on
-// the email queue: a job redriven from the dead-letter queue starts a new
-// stay with MaxDeferrals of its own (Job.DeferredUntil), so the redrive, a
-// burst itself, is deferred when SES throttles it, not dead-lettered
-// again.
+// fault an operator must fix, and redrive. The bound is by time, not by a
+// count of deferrals, whose delays' jitter would make it anything from
+// half to the whole of its nominal length. Each deferred copy carries when
+// its stay's deferrals began (Job.DeferredSince) and when it is due
+// (Job.DeferredUntil); a job redriven from the dead-letter queue starts a
+// new stay with MaxDeferAge of its own (eventrecord.SameStay), so the
+// redrive, a burst itself, is deferred when SES throttles it, not
+// dead-lettered again. A job queued by a version that did not carry
+// DeferredSince starts its stay at its next deferral.
+//
+// A job the queue refuses to take back as undeliverable (too large once
+// deferred: the queue's Send leaves room for a deferral's fields, but a
+// job queued by an earlier version may not have it) would only be retried
+// into the dead-letter queue: its email is recorded UNDELIVERABLE instead,
+// under the job's claim, as one SES refuses for good is.
 package emailjob
 
 import (
@@ -90,21 +109,31 @@ type Job struct {
 	// QueuedAt is when the processor queued the job first.
 	QueuedAt time.Time
 	// Deferrals counts the times a sender queued the job again in its
-	// current stay on the email queue (see DeferredUntil).
+	// current stay on the email queue (see DeferredUntil): it sets the
+	// next deferral's delay, which doubles with each.
 	Deferrals int
+	// DeferredSince is when the first deferral of the job's current stay
+	// was made (zero when none was): the stay's deferrals end MaxDeferAge
+	// after it. A job queued by a version that did not carry it starts
+	// its stay at its next deferral.
+	DeferredSince time.Time
 	// DeferredUntil is when the copy a sender's deferral queued is due
 	// (queued plus its delay; zero on the processor's job), and SentAt
 	// when SQS took this copy (its SentTimestamp; zero when unknown).
-	// Deferrals counts on only on the deferral's own copy
-	// (eventrecord.SameStay): a job redriven from the email dead-letter
-	// queue is a new message to SQS, taken long after its DeferredUntil,
-	// and starts a new stay with no deferrals.
+	// Deferrals and DeferredSince carry on only on the deferral's own
+	// copy (eventrecord.SameStay): a job redriven from the email
+	// dead-letter queue is a new message to SQS, taken long after its
+	// DeferredUntil, and starts a new stay with no deferrals.
 	DeferredUntil, SentAt time.Time
 	// Token is the claim a deferred job held when it was deferred; empty
 	// on a new job. It is exchanged for a fresh one at the job's next
 	// claim (ReclaimEmail), so it wins the claim for one copy of the job
 	// only.
 	Token string
+	// Sent marks a copy a sender queued after SES accepted the email
+	// under Token and the SENT write failed for a passing reason: its
+	// delivery only writes SENT under Token, and never sends.
+	Sent bool
 }
 
 // Deliveries is where an email's delivery is kept (ddbevents.Table).
@@ -158,10 +187,16 @@ type Result struct {
 
 // Defaults of the Sender's settings.
 const (
-	DefaultRate         = 7.0 // 14 a second shared by 2 senders
-	DefaultLease        = 2 * time.Minute
-	DefaultMaxDeferrals = 100
-	DefaultDeferBase    = 2 * time.Second
+	DefaultRate  = 7.0 // 14 a second shared by 2 senders
+	DefaultLease = 2 * time.Minute
+	// DefaultMaxDeferAge bounds a stay's deferrals: past SES's daily
+	// quota, a rolling 24-hour window, with margin. A job first refused
+	// for the day's quota is sent at the latest one delay (at most
+	// MaxDelay, 15 minutes) after the window frees it, 24 h 15 min after
+	// its first deferral; 26 hours leaves 1 h 45 min for the clocks and
+	// the queue's latency.
+	DefaultMaxDeferAge = 26 * time.Hour
+	DefaultDeferBase   = 2 * time.Second
 	// MaxDelay is SQS's longest DelaySeconds.
 	MaxDelay            = 15 * time.Minute
 	DefaultFinishMargin = 3 * time.Second
@@ -171,6 +206,9 @@ const (
 	finishBackoff  = 50 * time.Millisecond
 	// deadlineDelay is the delay of the jobs a batch had no time for.
 	deadlineDelay = time.Second
+	// TokenLen is the length of the claim tokens a Sender makes: 128
+	// random bits in hex.
+	TokenLen = 32
 )
 
 // Sender sends jobs. Set the fields before the first call; SendBatch may
@@ -188,12 +226,12 @@ type Sender struct {
 	// Lease is how long a claim holds an email (DefaultLease when zero);
 	// longer than an invocation.
 	Lease time.Duration
-	// MaxDeferrals bounds how often a job is deferred
-	// (DefaultMaxDeferrals when zero); DeferBase is the first deferral's
-	// delay, doubled per deferral up to MaxDelay (DefaultDeferBase when
-	// zero).
-	MaxDeferrals int
-	DeferBase    time.Duration
+	// MaxDeferAge bounds the deferrals of a job's stay on the email queue
+	// by time since the stay's first deferral (DefaultMaxDeferAge when
+	// zero); DeferBase is the first deferral's delay, doubled per
+	// deferral up to MaxDelay (DefaultDeferBase when zero).
+	MaxDeferAge time.Duration
+	DeferBase   time.Duration
 	// FinishMargin is the time kept back from the invocation's deadline:
 	// no send starts after it (DefaultFinishMargin when zero).
 	FinishMargin time.Duration
@@ -205,7 +243,9 @@ type Sender struct {
 	// (a timer when nil).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
-	// NewToken returns a fresh claim token (128 random bits when nil).
+	// NewToken returns a fresh claim token (128 random bits, TokenLen hex
+	// digits, when nil). A longer token can make a deferred job too large
+	// for the queue, which then records it undeliverable.
 	NewToken func() string
 	Logger   *slog.Logger
 
@@ -226,7 +266,8 @@ func (s *Sender) SendBatch(ctx context.Context, jobs []Job) []Result {
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		if !eventrecord.SameStay(j.DeferredUntil, j.SentAt) {
-			j.Deferrals = 0 // a new stay: no deferral queued this copy
+			// A new stay: no deferral queued this copy.
+			j.Deferrals, j.DeferredSince = 0, time.Time{}
 		}
 		if !s.timeLeft(ctx) {
 			results[i] = s.deferJob(ctx, j, deadlineDelay, false, errors.New("no time left in this invocation"))
@@ -311,6 +352,9 @@ func (s *Sender) finishMargin() time.Duration {
 
 // send claims, sends and records one job.
 func (s *Sender) send(ctx context.Context, j Job) Result {
+	if j.Sent {
+		return s.recordSent(ctx, j)
+	}
 	// Every claim takes a fresh token: a deferred job's own token is
 	// swapped for it, so two copies of that job cannot both hold the
 	// claim.
@@ -368,16 +412,60 @@ func (s *Sender) send(ctx context.Context, j Job) Result {
 		// SES has it: the job is done whatever happens to this write,
 		// which only protects against a second copy of the job.
 		if ferr := s.finish(ctx, j, eventrecord.EmailSent, ""); ferr != nil {
-			s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was not written: a second copy of the job would send it again", j,
-				slog.String("error", ferr.Error()))
+			res.Throttled = s.recordSentLater(ctx, j, ferr)
 		}
 	}
 	return res
 }
 
+// recordSentLater handles a SENT write that failed (ferr) after SES
+// accepted j's email: for a passing reason (DynamoDB throttling the
+// table, a timeout), j is deferred as a copy marked Sent, which writes
+// SENT under its token when it comes back; otherwise (another claim took
+// the email over, a permanent error, the stay's deferrals spent, the
+// queue refusing the copy) the record stays SENDING, and a second copy of
+// the job arriving after the lease would send the email again: logged.
+// The job itself is acknowledged either way: delivered again, it would
+// claim and send. It reports whether a quota refused the write.
+func (s *Sender) recordSentLater(ctx context.Context, j Job, ferr error) bool {
+	var ce *eventrecord.ConflictError
+	if errors.As(ferr, &ce) || (s.IsPermanent != nil && s.IsPermanent(ferr)) {
+		s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was not written: a second copy of the job would send it again", j,
+			slog.String("error", ferr.Error()))
+		return false
+	}
+	j.Sent = true
+	r := s.failed(ctx, j, fmt.Errorf("record SENT: %w", ferr))
+	if r.Outcome != OutcomeDeferred {
+		s.log(ctx, slog.LevelWarn, "email sent, but its SENT record was neither written nor deferred: a second copy of the job would send it again", j,
+			slog.String("error", ferr.Error()), slog.Any("deferral", r.Err))
+	}
+	return r.Throttled
+}
+
+// recordSent delivers a copy marked Sent: it writes SENT under the
+// copy's token and never sends. When another claim has taken the email
+// since (its lease ended first) or it is done, the copy ends; when the
+// write fails for a passing reason, the copy is deferred again.
+func (s *Sender) recordSent(ctx context.Context, j Job) Result {
+	err := s.finish(ctx, j, eventrecord.EmailSent, "")
+	var ce *eventrecord.ConflictError
+	switch {
+	case err == nil:
+		s.log(ctx, slog.LevelInfo, "email's SENT record written by its deferred copy", j)
+		return Result{Outcome: OutcomeDuplicate}
+	case errors.As(err, &ce):
+		s.log(ctx, slog.LevelWarn, "email's SENT record not written: another claim has taken the email since, or it is done; the copy ends", j,
+			slog.String("email_status", string(ce.Existing.Email.Status)))
+		return Result{Outcome: OutcomeDuplicate}
+	default:
+		return s.failed(ctx, j, fmt.Errorf("record SENT: %w", err))
+	}
+}
+
 // failed defers a job whose claim, send or record failed for a
-// transient reason, or reports it failed (a permanent error, or the
-// deferrals exhausted).
+// transient reason, or reports it failed (a permanent error, or
+// MaxDeferAge past the stay's first deferral).
 func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
 	throttled := s.IsThrottle != nil && s.IsThrottle(err)
 	if throttled {
@@ -387,9 +475,13 @@ func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
 		s.log(ctx, slog.LevelError, "email job failed for good: reported failed, it goes to the email dead-letter queue", j, slog.String("error", err.Error()))
 		return Result{Outcome: OutcomeRetry, Err: err, Throttled: throttled}
 	}
-	if j.Deferrals >= s.maxDeferrals() {
-		s.log(ctx, slog.LevelError, "email job deferred too often: reported failed, it goes to the email dead-letter queue after the queue's receives", j,
-			slog.Int("deferrals", j.Deferrals), slog.String("error", err.Error()))
+	now := s.now()
+	if j.DeferredSince.IsZero() {
+		j.DeferredSince = now // the stay's first deferral
+	}
+	if deferred := now.Sub(j.DeferredSince); deferred >= s.maxDeferAge() {
+		s.log(ctx, slog.LevelError, "email job deferred too long: reported failed, it goes to the email dead-letter queue after the queue's receives", j,
+			slog.Int("deferrals", j.Deferrals), slog.Duration("deferred_for", deferred), slog.String("error", err.Error()))
 		return Result{Outcome: OutcomeRetry, Err: err, Throttled: throttled}
 	}
 	res := s.deferJob(ctx, j, s.backoff(j.Deferrals), true, err)
@@ -399,19 +491,55 @@ func (s *Sender) failed(ctx context.Context, j Job, err error) Result {
 
 // deferJob queues j again after delay (counted as a deferral when count)
 // and acknowledges the original; when the queue refuses, the job is
-// reported failed, so that SQS delivers it again.
+// reported failed, so that SQS delivers it again, except a job the queue
+// refuses as undeliverable (too large once deferred), which is recorded
+// undeliverable when it holds the claim (undeliverable).
 func (s *Sender) deferJob(ctx context.Context, j Job, delay time.Duration, count bool, cause error) Result {
 	if count {
 		j.Deferrals++
 	}
 	j.DeferredUntil, j.SentAt = s.now().Add(delay), time.Time{}
 	if err := s.Queue.Requeue(context.WithoutCancel(ctx), j, delay); err != nil {
-		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("defer: %w (after: %v)", err, cause)}
+		err = fmt.Errorf("defer: %w (after: %v)", err, cause)
+		if errors.Is(err, handlers.ErrUndeliverable) && j.Token != "" && !j.Sent {
+			return s.undeliverable(ctx, j, err)
+		}
+		return Result{Outcome: OutcomeRetry, Err: err}
 	}
 	waited := s.waited(j)
 	s.log(ctx, slog.LevelWarn, "email deferred", j, slog.Duration("delay", delay), slog.Int("deferrals", j.Deferrals),
 		slog.Duration("waited", waited), slog.String("cause", cause.Error()))
 	return Result{Outcome: OutcomeDeferred, Err: cause, Delay: delay, Age: waited}
+}
+
+// undeliverable ends a job the queue cannot take back (err wraps
+// handlers.ErrUndeliverable: it would be too large once deferred, the
+// fields a deferral adds included): retried through the queue's
+// receives, it would only reach the email dead-letter queue. The email
+// is recorded UNDELIVERABLE under the job's claim token, as an email SES
+// refuses for good is, and counted (the handler's EmailUndeliverable,
+// alarmed). When that token no longer holds the claim, the copy ends
+// without a record: the email is done, or another claim holds it (its
+// job meets the same refusal and records it); the event having no record
+// (its email sent without one), the email is only counted. When the
+// write fails, the job is reported failed and its next delivery tries
+// again.
+func (s *Sender) undeliverable(ctx context.Context, j Job, err error) Result {
+	s.log(ctx, slog.LevelError, "email job cannot be queued again: recorded undeliverable", j, slog.String("error", err.Error()))
+	ferr := s.finish(ctx, j, eventrecord.EmailUndeliverable, err.Error())
+	var ce *eventrecord.ConflictError
+	switch {
+	case ferr == nil:
+		return Result{Outcome: OutcomeUndeliverable, Err: err}
+	case errors.As(ferr, &ce) && ce.Existing.Status == "":
+		return Result{Outcome: OutcomeUndeliverable, Err: err} // no record to write it on
+	case errors.As(ferr, &ce):
+		s.log(ctx, slog.LevelWarn, "undeliverable email not recorded by this copy: its claim is not this job's any more", j,
+			slog.String("email_status", string(ce.Existing.Email.Status)))
+		return Result{Outcome: OutcomeDuplicate}
+	default:
+		return Result{Outcome: OutcomeRetry, Err: fmt.Errorf("record undeliverable: %w (after: %v)", ferr, err)}
+	}
 }
 
 // waited is how long j has waited since its first queuing, on the
@@ -513,11 +641,11 @@ func (s *Sender) lease() time.Duration {
 	return DefaultLease
 }
 
-func (s *Sender) maxDeferrals() int {
-	if s.MaxDeferrals > 0 {
-		return s.MaxDeferrals
+func (s *Sender) maxDeferAge() time.Duration {
+	if s.MaxDeferAge > 0 {
+		return s.MaxDeferAge
 	}
-	return DefaultMaxDeferrals
+	return DefaultMaxDeferAge
 }
 
 func (s *Sender) now() time.Time {
@@ -545,7 +673,7 @@ func (s *Sender) token() string {
 	if s.NewToken != nil {
 		return s.NewToken()
 	}
-	var b [16]byte
+	var b [TokenLen / 2]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }

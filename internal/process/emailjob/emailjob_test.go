@@ -86,7 +86,11 @@ func (d *deliveries) FinishEmail(_ context.Context, id, token string, st eventre
 	}
 	cur := d.state[id]
 	if cur.Token != token {
-		return &eventrecord.ConflictError{Existing: eventrecord.Record{EventID: id, Email: cur}}
+		existing := eventrecord.Record{EventID: id, Status: eventrecord.Processed, Email: cur}
+		if d.noRecord[id] {
+			existing = eventrecord.Record{EventID: id}
+		}
+		return &eventrecord.ConflictError{Existing: existing}
 	}
 	d.state[id] = eventrecord.EmailDelivery{Status: st, Template: cur.Template, Token: token, At: now, Error: why}
 	return nil
@@ -319,25 +323,41 @@ func TestFailures(t *testing.T) {
 			r.m.fail = func(int, handlers.Email) error { return errDown }
 		}, 0, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"a throttled claim is deferred", func(r *rig) { r.d.claimErr = errThrottled }, 0, emailjob.OutcomeDeferred, 0, ""},
-		{"deferrals exhausted: reported failed", func(r *rig) {
+		{"deferred for MaxDeferAge: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
 			r.copyOf = func(j *emailjob.Job) { // the deferral's own copy: SQS took it at once, 15 minutes before it was due
+				j.DeferredSince = r.c.Now().Add(-emailjob.DefaultMaxDeferAge)
 				j.DeferredUntil, j.SentAt = r.c.Now().Add(-10*time.Minute), r.c.Now().Add(-25*time.Minute+40*time.Millisecond)
 			}
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
-		{"deferrals exhausted, SQS's time of the copy unknown: reported failed", func(r *rig) {
+		}, 40, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"deferred for MaxDeferAge, SQS's time of the copy unknown: reported failed", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-			r.copyOf = func(j *emailjob.Job) { j.DeferredUntil = r.c.Now().Add(-10 * time.Minute) }
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+			r.copyOf = func(j *emailjob.Job) {
+				j.DeferredSince, j.DeferredUntil = r.c.Now().Add(-emailjob.DefaultMaxDeferAge-time.Hour), r.c.Now().Add(-10*time.Minute)
+			}
+		}, 40, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"deferred for a day, a hundred times: deferred again", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) {
+				j.DeferredSince, j.DeferredUntil = r.c.Now().Add(-24*time.Hour), r.c.Now().Add(-time.Second)
+			}
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"redriven from the email DLQ: a new stay, deferred", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
 			r.copyOf = func(j *emailjob.Job) { // SQS took it as a new message, a day after the last deferral's copy was due
+				j.DeferredSince = r.c.Now().Add(-2 * emailjob.DefaultMaxDeferAge)
 				j.DeferredUntil, j.SentAt = r.c.Now().Add(-25*time.Hour), r.c.Now().Add(-time.Second)
 			}
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"counted by an earlier version, no deferral's stamp: a new stay, deferred", func(r *rig) {
 			r.m.fail = func(int, handlers.Email) error { return errThrottled }
-		}, emailjob.DefaultMaxDeferrals, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
+		{"queued by the previous layout, its stay's start unknown: the stay starts now, deferred", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.copyOf = func(j *emailjob.Job) {
+				j.DeferredUntil, j.SentAt = r.c.Now().Add(-time.Second), r.c.Now().Add(-time.Minute)
+			}
+		}, 100, emailjob.OutcomeDeferred, 0, eventrecord.EmailSending},
 		{"a permanent error is reported failed", func(r *rig) {
 			r.s.IsPermanent = func(err error) bool { return errors.Is(err, errBad) }
 			r.m.fail = func(int, handlers.Email) error { return errBad }
@@ -346,6 +366,23 @@ func TestFailures(t *testing.T) {
 			r.m.fail = func(int, handlers.Email) error { return errDown }
 			r.q.err = errDown
 		}, 0, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"requeue refused as undeliverable (too large once deferred): recorded", func(r *rig) {
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeUndeliverable, 0, eventrecord.EmailUndeliverable},
+		{"requeue refused as undeliverable, no record: counted", func(r *rig) {
+			r.d.noRecord["evt_0"] = true
+			r.m.fail = func(int, handlers.Email) error { return errThrottled }
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeUndeliverable, 0, ""},
+		{"requeue refused as undeliverable, the claim not held: reported failed", func(r *rig) {
+			r.d.state["evt_0"] = eventrecord.EmailDelivery{Status: eventrecord.EmailSending, Token: "other", LeaseUntil: r.c.Now().Add(time.Minute)}
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeRetry, 0, eventrecord.EmailSending},
+		{"the SENT write fails and its copy is refused as undeliverable: still sent, not undeliverable", func(r *rig) {
+			r.d.finishErr = errDown
+			r.q.err = fmt.Errorf("requeue: %w: its job is over the email queue's size", handlers.ErrUndeliverable)
+		}, 0, emailjob.OutcomeSent, 1, eventrecord.EmailSending},
 		{"no record: sent without one", func(r *rig) { r.d.noRecord["evt_0"] = true }, 0, emailjob.OutcomeSent, 1, ""},
 		{"the SENT write fails: still sent", func(r *rig) { r.d.finishErr = errDown }, 0, emailjob.OutcomeSent, 1, eventrecord.EmailSending},
 	}
@@ -363,11 +400,21 @@ func TestFailures(t *testing.T) {
 				t.Errorf("outcome %q (%v), want %q", res[0].Outcome, res[0].Err, tc.want)
 			}
 			if res[0].Outcome == emailjob.OutcomeDeferred && tc.deferrals > 0 {
-				// A new stay: its first deferral, stamped now.
+				// A new stay: its first deferral, stamped now. The same
+				// stay: one more deferral, since the stay's start (now
+				// when the job did not carry it).
+				wantDeferrals, wantSince := 1, r.c.Now()
+				if eventrecord.SameStay(j.DeferredUntil, j.SentAt) {
+					wantDeferrals = j.Deferrals + 1
+					if !j.DeferredSince.IsZero() {
+						wantSince = j.DeferredSince
+					}
+				}
 				got := r.q.got[len(r.q.got)-1].job
 				d := r.q.got[len(r.q.got)-1].delay
-				if got.Deferrals != 1 || !got.DeferredUntil.Equal(r.c.Now().Add(d)) || !got.SentAt.IsZero() {
-					t.Errorf("requeued with %d deferrals, due %s (SQS's time %s); want 1, now plus its delay %s, none", got.Deferrals, got.DeferredUntil, got.SentAt, d)
+				if got.Deferrals != wantDeferrals || !got.DeferredSince.Equal(wantSince) || !got.DeferredUntil.Equal(r.c.Now().Add(d)) || !got.SentAt.IsZero() {
+					t.Errorf("requeued with %d deferrals since %s, due %s (SQS's time %s); want %d since %s, now plus its delay %s, none",
+						got.Deferrals, got.DeferredSince, got.DeferredUntil, got.SentAt, wantDeferrals, wantSince, d)
 				}
 			}
 			if len(r.m.sent) != tc.sends {
@@ -418,6 +465,76 @@ func TestPanicFailsItsJobOnly(t *testing.T) {
 	}
 	if len(r.m.sent) != 2 {
 		t.Errorf("%d sends, want 2", len(r.m.sent))
+	}
+}
+
+// SES accepted the email and the SENT write failed for a passing reason:
+// the job is acknowledged as sent, and a copy marked Sent, with the
+// claim's token, is queued. That copy's delivery writes SENT under the
+// token (the lease ended meanwhile) and never sends; a duplicate of the
+// job that comes after it finds SENT.
+func TestFailedSentWriteIsRecordedByASentCopy(t *testing.T) {
+	r := newRig(t, 100, 1)
+	r.d.finishErr = errThrottled
+	job := r.jobs[0]
+	if res := r.s.SendBatch(context.Background(), []emailjob.Job{job}); res[0].Outcome != emailjob.OutcomeSent || !res[0].Throttled {
+		t.Fatalf("result %+v, want sent, throttled", res[0])
+	}
+	claim := r.d.state[job.EventID]
+	if len(r.q.got) != 1 || !r.q.got[0].job.Sent || r.q.got[0].job.Token != claim.Token || claim.Status != eventrecord.EmailSending {
+		t.Fatalf("requeued %+v, delivery %+v; want one copy marked sent with the claim's token, the email SENDING", r.q.got, claim)
+	}
+	r.d.finishErr = nil
+	_ = r.c.Sleep(context.Background(), emailjob.DefaultLease+time.Minute) // the copy comes back after the lease
+	sentCopy := r.q.got[0].job
+	if res := r.s.SendBatch(context.Background(), []emailjob.Job{sentCopy}); res[0].Outcome != emailjob.OutcomeDuplicate {
+		t.Fatalf("the sent copy: %+v, want acknowledged without a send", res[0])
+	}
+	if res := r.s.SendBatch(context.Background(), []emailjob.Job{job}); res[0].Outcome != emailjob.OutcomeDuplicate {
+		t.Fatalf("a duplicate of the job after the sent copy: %+v, want acknowledged without a send", res[0])
+	}
+	if len(r.m.sent) != 1 || r.d.state[job.EventID].Status != eventrecord.EmailSent {
+		t.Errorf("%d sends, delivery %+v; want one, SENT", len(r.m.sent), r.d.state[job.EventID])
+	}
+}
+
+// A copy marked Sent never sends: it writes SENT under its token, ends
+// when another claim holds the email, and is deferred again (still
+// marked) when the write fails for a passing reason.
+func TestSentCopyNeverSends(t *testing.T) {
+	tests := []struct {
+		name      string
+		held      string // the token holding the email
+		finishErr error
+		want      emailjob.Outcome
+		status    eventrecord.EmailStatus
+	}{
+		{"its token holds the email: SENT written", "tok_a", nil, emailjob.OutcomeDuplicate, eventrecord.EmailSent},
+		{"another claim took the email: the copy ends", "tok_other", nil, emailjob.OutcomeDuplicate, eventrecord.EmailSending},
+		{"the write throttled again: deferred again", "tok_a", errThrottled, emailjob.OutcomeDeferred, eventrecord.EmailSending},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, 100, 1)
+			j := r.jobs[0]
+			r.d.state[j.EventID] = eventrecord.EmailDelivery{Status: eventrecord.EmailSending, Token: tc.held, LeaseUntil: r.c.Now().Add(-time.Minute)}
+			r.d.finishErr = tc.finishErr
+			j.Sent, j.Token = true, "tok_a"
+			res := r.s.SendBatch(context.Background(), []emailjob.Job{j})
+			if res[0].Outcome != tc.want || len(r.m.sent) != 0 {
+				t.Errorf("outcome %q (%v), %d sends; want %q, none", res[0].Outcome, res[0].Err, len(r.m.sent), tc.want)
+			}
+			if got := r.d.state[j.EventID]; got.Status != tc.status || got.Token != tc.held {
+				t.Errorf("delivery %+v, want %s under %s", got, tc.status, tc.held)
+			}
+			if tc.want == emailjob.OutcomeDeferred {
+				if q := r.q.got[len(r.q.got)-1].job; !q.Sent || q.Token != "tok_a" {
+					t.Errorf("requeued %+v, want still marked sent, token tok_a", q)
+				}
+			} else if len(r.q.got) != 0 {
+				t.Errorf("requeued %+v, want nothing", r.q.got)
+			}
+		})
 	}
 }
 

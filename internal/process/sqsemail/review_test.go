@@ -269,9 +269,9 @@ func TestPaymentWithinTheBodyLimitCanQueueItsEmail(t *testing.T) {
 // hit"; the runbook's EmailDLQDepthAlarm: "Fix the cause, then move the
 // messages back to the email queue".
 //
-// A job reaches the email DLQ after MaxDeferrals deferrals (SES sending
-// paused for about a day, say) and keeps its deferral count through the
-// redrive. Redriven, it has no deferral left: the first time SES throttles
+// A job reaches the email DLQ after MaxDeferAge of deferrals (SES sending
+// paused for more than a day, say) and keeps its deferral count and stamps
+// through the redrive. Redriven, it has no deferral left: the first time SES throttles
 // it (a redrive of a day's emails is a burst at the edge of the rate), it
 // is reported failed and spends a receive, and five throttles put it back
 // in the DLQ. Real events table and email queue on moto_server.
@@ -280,7 +280,7 @@ func TestRedrivenEmailJobThrottledIsDeferred(t *testing.T) {
 	s := newStack(t)
 	now := time.Now().UTC()
 	s.processed(t, "evt_redriven", now)
-	body, err := sqsemail.Encode(emailjob.Job{EventID: "evt_redriven", QueuedAt: now.Add(-26 * time.Hour), Deferrals: emailjob.DefaultMaxDeferrals,
+	body, err := sqsemail.Encode(emailjob.Job{EventID: "evt_redriven", QueuedAt: now.Add(-27 * time.Hour), Deferrals: 120, DeferredSince: now.Add(-27 * time.Hour),
 		Email: handlers.Email{To: "buyer@example.org", Subject: "Thanks", Text: "paid", Template: "payment_confirmation", OrderID: "ord_r", EventID: "evt_redriven"}})
 	if err != nil {
 		t.Fatal(err)

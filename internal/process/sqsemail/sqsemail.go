@@ -5,9 +5,10 @@
 // event source mapping delivers them.
 //
 // A job is one SQS message: its JSON (the email, the event id, when it was
-// first queued, how often it was deferred in its stay on the queue and
-// when the copy its deferral queued is due, and a deferred job's claim
-// token),
+// first queued, how often it was deferred in its stay on the queue, when
+// that stay's first deferral was made and when the copy its deferral
+// queued is due, a deferred job's claim token, and the mark of a copy
+// that only records its email SENT),
 // base64-encoded as the events queue's bodies are, since SQS
 // refuses some characters a customer's name may hold.
 package sqsemail
@@ -61,22 +62,25 @@ func (q *Queue) Send(ctx context.Context, e handlers.Email) error {
 	if q.Now != nil {
 		now = q.Now
 	}
-	if err := q.send(ctx, emailjob.Job{EventID: e.EventID, Email: e, QueuedAt: now()}, 0); err != nil {
+	if err := q.send(ctx, emailjob.Job{EventID: e.EventID, Email: e, QueuedAt: now()}, 0, MaxJobBytes); err != nil {
 		return fmt.Errorf("queue %s email for order %s: %w", e.Template, e.OrderID, err)
 	}
 	return nil
 }
 
 // Requeue queues j again, delivered after delay (whole seconds, at most
-// emailjob.MaxDelay).
+// emailjob.MaxDelay). A job over MaxMessageBytes is refused with an error
+// wrapping handlers.ErrUndeliverable (one Send took always fits, see
+// MaxJobBytes).
 func (q *Queue) Requeue(ctx context.Context, j emailjob.Job, delay time.Duration) error {
-	if err := q.send(ctx, j, delay); err != nil {
+	if err := q.send(ctx, j, delay, MaxMessageBytes); err != nil {
 		return fmt.Errorf("requeue %s email of event %s: %w", j.Email.Template, j.EventID, err)
 	}
 	return nil
 }
 
-func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration) error {
+// send queues j after delay, unless its message is over limit bytes.
+func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration, limit int) error {
 	if j.EventID == "" {
 		return errors.New("email job without an event id")
 	}
@@ -88,8 +92,8 @@ func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration) e
 		eventrecord.AttrBodyEncoding: {DataType: aws.String("String"), StringValue: aws.String(eventrecord.BodyBase64)},
 		eventrecord.AttrEventID:      {DataType: aws.String("String"), StringValue: aws.String(j.EventID)},
 	}
-	if n := sqsqueue.MessageSize(body, attrs); n > MaxJobBytes {
-		return fmt.Errorf("%w: its job is %d bytes, over the email queue's %d", handlers.ErrUndeliverable, n, MaxJobBytes)
+	if n := sqsqueue.MessageSize(body, attrs); n > limit {
+		return fmt.Errorf("%w: its job is %d bytes, over the email queue's %d", handlers.ErrUndeliverable, n, limit)
 	}
 	secs := int32(min(max(delay, 0), emailjob.MaxDelay).Round(time.Second) / time.Second)
 	_, err = q.client.SendMessage(ctx, &sqs.SendMessageInput{
@@ -101,26 +105,59 @@ func (q *Queue) send(ctx context.Context, j emailjob.Job, delay time.Duration) e
 	return err
 }
 
-// MaxJobBytes is the largest job the queue takes (body and attributes,
-// as SQS counts them): 256 KiB, SQS's message size before 2025 and
-// moto_server's default, so a queue of any setting takes it. The emails'
-// texts from the payload are clipped (handlers.MaxEmailFieldRunes), so a
-// job is a few KiB; only an absurd recipient address (RFC 5321 allows 254
-// bytes; the payload's is not bounded) makes a job larger, and that email
-// is undeliverable: Send and Requeue refuse its job with an error wrapping
-// handlers.ErrUndeliverable, which the email step records on the event,
-// counts and alarms (EmailUndeliverable), and the event ends PROCESSED.
-const MaxJobBytes = 256 << 10
+// MaxMessageBytes is the largest message the queue takes (body and
+// attributes, as SQS counts them): 256 KiB, SQS's message size before
+// 2025 and moto_server's default, so a queue of any setting takes it.
+const MaxMessageBytes = 256 << 10
+
+// DeferralBytes is the most a deferral adds to a job's message: the
+// fields Send's job leaves out (zero, so omitted) and a deferred copy
+// carries, as JSON, then base64.
+//
+//	,"deferrals":<int>                 13 + 20 (an int64, its sign included) =  33
+//	,"deferred_since_ms":<int64>       21 + 20                               =  41
+//	,"deferred_until_ms":<int64>       21 + 20                               =  41
+//	,"token":"<claim token>"           11 + emailjob.TokenLen (32, hex)      =  43
+//	,"sent":true                       12                                    =  12
+//	                                                                  JSON:    170
+//
+// Base64 turns n bytes into 4·⌈n/3⌉, and ⌈(n+k)/3⌉ ≤ ⌈n/3⌉ + ⌈k/3⌉, so
+// 170 more bytes of JSON make at most 4·⌈170/3⌉ = 228 more of body; the
+// attributes do not change.
+const DeferralBytes = 4 * ((deferralJSONBytes + 2) / 3)
+
+// deferralJSONBytes is the sum of DeferralBytes' table.
+const deferralJSONBytes = (13 + 20) + (21 + 20) + (21 + 20) + (11 + emailjob.TokenLen) + 12
+
+// MaxJobBytes is the largest job Send queues: MaxMessageBytes less
+// DeferralBytes, so that every deferral of a job Send took fits the
+// queue. The emails' texts from the payload are clipped
+// (handlers.MaxEmailFieldRunes), so a job is a few KiB; only an absurd
+// recipient address (RFC 5321 allows 254 bytes; the payload's is not
+// bounded) makes a job larger, and that email is undeliverable: Send
+// refuses its job with an error wrapping handlers.ErrUndeliverable, which
+// the email step records on the event, counts and alarms
+// (EmailUndeliverable), and the event ends PROCESSED. Should a deferral
+// still be refused (a job queued by an earlier version, which measured it
+// without that room), the sender records the email undeliverable
+// (emailjob.Sender).
+const MaxJobBytes = MaxMessageBytes - DeferralBytes
 
 // wireJob is a job as the queue carries it.
 type wireJob struct {
 	EventID    string `json:"event_id"`
 	QueuedAtMS int64  `json:"queued_at_ms"`
 	Deferrals  int    `json:"deferrals,omitempty"`
-	// DeferredUntilMS is when the copy a deferral queued is due (Unix ms).
-	DeferredUntilMS int64     `json:"deferred_until_ms,omitempty"`
-	Token           string    `json:"token,omitempty"`
-	Email           wireEmail `json:"email"`
+	// DeferredSinceMS is when the stay's first deferral was made, and
+	// DeferredUntilMS when the copy a deferral queued is due (Unix ms).
+	// A job queued before deferred_since_ms existed has none: its stay
+	// starts at its next deferral.
+	DeferredSinceMS int64  `json:"deferred_since_ms,omitempty"`
+	DeferredUntilMS int64  `json:"deferred_until_ms,omitempty"`
+	Token           string `json:"token,omitempty"`
+	// Sent marks a copy that only writes SENT under Token.
+	Sent  bool      `json:"sent,omitempty"`
+	Email wireEmail `json:"email"`
 }
 
 type wireEmail struct {
@@ -135,7 +172,8 @@ type wireEmail struct {
 // Encode returns the message body of j.
 func Encode(j emailjob.Job) (string, error) {
 	b, err := json.Marshal(wireJob{
-		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals, DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token,
+		EventID: j.EventID, QueuedAtMS: j.QueuedAt.UnixMilli(), Deferrals: j.Deferrals,
+		DeferredSinceMS: unixMS(j.DeferredSince), DeferredUntilMS: unixMS(j.DeferredUntil), Token: j.Token, Sent: j.Sent,
 		Email: wireEmail{To: j.Email.To, Subject: j.Email.Subject, Text: j.Email.Text, HTML: j.Email.HTML,
 			Template: j.Email.Template, OrderID: j.Email.OrderID},
 	})
@@ -179,7 +217,8 @@ func Decode(body, encoding string) (emailjob.Job, error) {
 		return emailjob.Job{}, fmt.Errorf("%w: no event id or no recipient", ErrBadJob)
 	}
 	return emailjob.Job{
-		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals, DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token,
+		EventID: w.EventID, QueuedAt: fromMS(w.QueuedAtMS), Deferrals: w.Deferrals,
+		DeferredSince: fromMS(w.DeferredSinceMS), DeferredUntil: fromMS(w.DeferredUntilMS), Token: w.Token, Sent: w.Sent,
 		Email: handlers.Email{To: w.Email.To, Subject: w.Email.Subject, Text: w.Email.Text, HTML: w.Email.HTML,
 			Template: w.Email.Template, OrderID: w.Email.OrderID, EventID: w.EventID},
 	}, nil
