@@ -172,5 +172,5 @@ chaos: deps ## Chaos test with CHAOS_EVENTS (default 2000) events: nothing 2xx l
 .PHONY: flashsale
 FLASHSALE_EVENTS ?= 2000
 FLASHSALE_CASE ?=
-flashsale: deps ## Flash sale of FLASHSALE_EVENTS (default 2000) payments through the local stack under emulated SES and EventBridge quotas: 0 dead letters, each email once
+flashsale: deps ## Flash sale of FLASHSALE_EVENTS (default 2000) payments through the local stack under emulated SES and EventBridge quotas: 0 dead letters, each email once (FLASHSALE_CASE: a -run pattern of the cases to run)
 	FLASHSALE_EVENTS=$(FLASHSALE_EVENTS) $(GO) test -count=1 -timeout 100m -run '^TestFlashSale$$/$(FLASHSALE_CASE)' -v ./internal/ops/local/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|flash sale|flashsale_test'
