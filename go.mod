@@ -20,6 +20,7 @@ require (
 	github.com/go-json-experiment/json v1.27.2
 	github.com/rs/zerolog v1.33.0
 	golang.org/x/term v0.48.0
+	golang.org/x/time v0.16.0
 )
 
 require (

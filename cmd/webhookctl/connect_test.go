@@ -123,6 +123,7 @@ func TestConnect(t *testing.T) {
 		runErr = local.Run(runCtx, local.Options{
 			Addr: "127.0.0.1:" + strconv.Itoa(port), Endpoint: ep, SecretID: aws.ToString(sec.ARN),
 			EventsTable: name + "-events", Queue: name + "-q", DLQ: name + "-dlq", OrdersTable: name + "-orders",
+			EmailQueue: name + "-eq", EmailDLQ: name + "-edlq",
 			Getenv: func(string) string { return "" }, Log: slog.New(slog.NewJSONHandler(logs, nil)), Out: io.Discard,
 			Ready: func(st local.Stack) { ready <- st },
 			// The set-up uses the package's keys; each function runs

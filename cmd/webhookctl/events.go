@@ -22,7 +22,8 @@ const eventsUsage = `Usage: webhookctl events get EVENT_ID [--json] [deployment 
        webhookctl events list [--status S[,S…] | --stranded] [--type T] [--order ID] [--since 24h] [--limit N] [--json] [deployment flags]
 
 get shows one event's record: status, type, attempts, completed steps,
-times, last error, stored body size. list shows the events of every status
+times, last error, stored body size, and its customer email's delivery
+(SENDING, SENT or UNDELIVERABLE, the sender's tries, when, why not). list shows the events of every status
 (or --status), newest update first, the newest --limit of all that match:
 it pages through the whole table, and its last line says how many matched.
 --order keeps the events of one order (those its item names, and stored
@@ -83,7 +84,7 @@ func eventsCmd(ctx context.Context, args []string, env cmdEnv) int {
 		if sf.json {
 			return printJSON(env, v)
 		}
-		printEvent(env.stdout, v)
+		printEvent(env.stdout, v, now)
 		return exitOK
 	case "list":
 		if len(pos) != 1 {
@@ -178,7 +179,33 @@ func timeText(t *time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-func printEvent(w io.Writer, v ops.EventView) {
+// emailRows are the rows of an email's delivery: its status, the
+// sender's attempts, and the time it ended, the lease of a SENDING one, or
+// why it cannot be delivered.
+func emailRows(e ops.EmailView, now time.Time) [][2]string {
+	status := string(e.Status)
+	if e.Template != "" {
+		status += " (" + e.Template + ")"
+	}
+	switch {
+	case e.Status == eventrecord.EmailSending && e.LeaseUntil != nil && now.Before(*e.LeaseUntil):
+		status += ": a sender holds it; it may have reached SES"
+	case e.Status == eventrecord.EmailSending:
+		status += ": its claim ended; sent without its SENT record, or its job is still to come back"
+	}
+	rows := [][2]string{{"email", status}, {"email tries", fmt.Sprint(e.Attempts)}}
+	if e.Status == eventrecord.EmailSending {
+		rows = append(rows, [2]string{"email lease", timeText(e.LeaseUntil)})
+	} else {
+		rows = append(rows, [2]string{"email at", timeText(e.At)})
+	}
+	if e.Error != "" {
+		rows = append(rows, [2]string{"email error", e.Error})
+	}
+	return rows
+}
+
+func printEvent(w io.Writer, v ops.EventView, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := string(v.Status)
 	switch {
@@ -218,6 +245,9 @@ func printEvent(w io.Writer, v ops.EventView) {
 	}
 	for _, n := range v.ProcessorNotes {
 		rows = append(rows, [2]string{"note", n})
+	}
+	if e := v.Email; e != nil {
+		rows = append(rows, emailRows(*e, now)...)
 	}
 	if v.Error != "" {
 		rows = append(rows, [2]string{"error", v.Error})

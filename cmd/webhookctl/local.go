@@ -87,6 +87,7 @@ func stateOf(st local.Stack, pid int) local.State {
 	s := local.State{
 		PID: pid, WebhookURL: st.URL + local.WebhookPath, Endpoint: st.Endpoint, Region: st.AWS.Region,
 		EventsTable: st.EventsTable, OrdersTable: st.OrdersTable, QueueURL: st.QueueURL, DLQURL: st.DLQURL,
+		EmailQueueURL: st.EmailQueueURL, EmailDLQURL: st.EmailDLQURL,
 	}
 	if len(st.Secrets) > 0 {
 		s.Secret = string(st.Secrets[0])

@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/altafinex-webhooks/receiver/internal/ops/local"
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
 )
 
 // lockedBuffer collects a subprocess's output from its copying goroutine.
@@ -183,6 +186,9 @@ func TestLocalStateFile(t *testing.T) {
 		!strings.HasSuffix(st.WebhookURL, "/api/webhooks/payment") || st.QueueURL == "" || st.OrdersTable == "" {
 		t.Fatalf("state %+v", st)
 	}
+	if !strings.HasSuffix(st.EmailQueueURL, "/webhook-emails-queue") || !strings.HasSuffix(st.EmailDLQURL, "/webhook-emails-dlq") {
+		t.Errorf("state %+v: want the local email queues, webhook-emails-queue and webhook-emails-dlq", st)
+	}
 	if !strings.Contains(p.banner, p.statePath) || !strings.Contains(p.banner, st.WebhookURL) {
 		t.Errorf("the banner does not say where the state file and the URL are:\n%s", p.banner)
 	}
@@ -203,6 +209,22 @@ func TestLocalStateFile(t *testing.T) {
 		if args[0] == "send" && !regexp.MustCompile(`(?m) 200 \{"event_id":"evt_\w+","status":"accepted"\}$`).MatchString(r.stdout) {
 			t.Errorf("send: no accepted answer:\n%s", r.stdout)
 		}
+	}
+	// The email dead-letter queue, found through the state file: a job
+	// peeked at without its recipient, and redriven.
+	cfg, err := motoserver.AWSConfig(context.Background(), st.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqsemail.New(sqs.NewFromConfig(cfg), st.EmailDLQURL).Requeue(context.Background(), testJob("evt_local", 2), 0); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.run(t, "", "dlq", "--email", "peek"); r.code != exitOK || !strings.Contains(r.stdout, "evt_local") ||
+		!strings.Contains(r.stdout, "payment_confirmation") || strings.Contains(r.stdout+r.stderr, jobRecipient) {
+		t.Errorf("dlq --email peek: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if r := p.run(t, "", "dlq", "--email", "redrive"); r.code != exitOK || !strings.Contains(r.stdout, "moved 1 message(s) to the email queue") {
+		t.Errorf("dlq --email redrive: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	// The curl line's signature: sign reads the secret from the state file.
 	body := `{"id":"evt_curl"}`

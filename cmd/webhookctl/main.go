@@ -35,7 +35,7 @@ Commands:
   events   show an event's record (get ID) or list events, newest first (list)
   orders   show an order and its timeline (get ID) or list orders (list)
   replay   put FAILED (or IGNORED) events back on the queue (by id, or --status)
-  dlq      peek at the dead-letter queue, or redrive it to the events queue
+  dlq      peek at the dead-letter queue, or redrive it to the events queue (--email: the email queue's)
 
 Run "webhookctl <command> -h" for a command's flags. Secrets come from
 --secret flags, else from WEBHOOK_SECRETS (comma-separated), else from the

@@ -70,6 +70,27 @@ func testEvents(t *testing.T, e awsEnv) {
 	putRecord(t, e, "evt_f1", eventrecord.Failed, storedBody)
 	putRecord(t, e, "evt_f2", eventrecord.Failed, "")
 	putRecord(t, e, "evt_p1", eventrecord.Processed, "")
+	// Emails through the sender's own table calls: evt_p1's claimed
+	// twice (a deferred job's claim again) and sent; evt_f2's claimed
+	// and held.
+	ctx := context.Background()
+	for _, c := range []struct {
+		id, held, token string
+		at              time.Time
+	}{{"evt_p1", "", "tokA", opsT0.Add(3 * time.Second)}, {"evt_p1", "tokA", "tokA2", opsT0.Add(5 * time.Second)}, {"evt_f2", "", "tokB", opsNow.Add(-time.Second)}} {
+		claim := e.table.ClaimEmail
+		if c.held != "" {
+			claim = func(ctx context.Context, id, template, token string, lease, now time.Time) error {
+				return e.table.ReclaimEmail(ctx, id, template, c.held, token, lease, now)
+			}
+		}
+		if err := claim(ctx, c.id, "payment_confirmation", c.token, c.at.Add(2*time.Minute), c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.table.FinishEmail(ctx, "evt_p1", "tokA2", eventrecord.EmailSent, "", opsT0.Add(6*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -83,6 +104,13 @@ func testEvents(t *testing.T, e awsEnv) {
 			"error        order ord_1 is unknown", fmt.Sprintf("body         %d bytes", len(storedBody)), "updated      2026-11-27T12:00:02Z",
 		}},
 		{name: "get without body", args: []string{"get", "evt_f2"}, want: []string{"FAILED (no body kept", "body         0 bytes"}, notWant: []string{"note"}},
+		{name: "get shows the email sent", args: []string{"get", "evt_p1"}, want: []string{
+			"email        SENT (payment_confirmation)", "email tries  2", "email at     2026-11-27T12:00:06Z",
+		}, notWant: []string{"email lease"}},
+		{name: "get shows the email held", args: []string{"get", "evt_f2"}, want: []string{
+			"email        SENDING (payment_confirmation): a sender holds it", "email tries  1", "email lease  2026-11-27T13:01:59Z",
+		}},
+		{name: "get without an email", args: []string{"get", "evt_f1"}, notWant: []string{"email"}},
 		{name: "get shows notes", args: []string{"get", "evt_p1"}, want: []string{"note         email_undeliverable: send payment_confirmation email for order ord_1"}},
 		{name: "get --json", args: []string{"get", "evt_p1", "--json"}, json: func(t *testing.T, out string) {
 			var v ops.EventView
@@ -91,6 +119,9 @@ func testEvents(t *testing.T, e awsEnv) {
 			}
 			if v.EventID != "evt_p1" || v.Status != eventrecord.Processed || v.Attempts != 1 || v.Replayable || len(v.ProcessorNotes) != 1 {
 				t.Errorf("got %+v", v)
+			}
+			if e := v.Email; e == nil || e.Status != eventrecord.EmailSent || e.Attempts != 2 || e.At == nil || !e.At.Equal(opsT0.Add(6*time.Second)) || e.LeaseUntil != nil {
+				t.Errorf("email %+v, want SENT at %s after 2 attempts, no lease", e, opsT0.Add(6*time.Second))
 			}
 		}},
 		{name: "get unknown", args: []string{"get", "evt_none"}, wantCode: exitFail},
@@ -404,6 +435,7 @@ func TestOperatorUsageErrors(t *testing.T) {
 		{"dlq: nothing", dlqCmd, nil, "want peek or redrive"},
 		{"dlq: unknown", dlqCmd, []string{"purge", "--endpoint", "http://127.0.0.1:1"}, "unknown dlq command"},
 		{"dlq: bad max", dlqCmd, []string{"peek", "--max", "0"}, "--max 0"},
+		{"dlq: email queue URL without --email", dlqCmd, []string{"redrive", "--email-dlq-url", "http://127.0.0.1:1/q"}, "go with --email"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -147,6 +147,7 @@ func startLocal(t *testing.T, endpoint, secret string) local.Stack {
 		done <- local.Run(ctx, local.Options{
 			Addr: "127.0.0.1:0", Endpoint: endpoint, Secrets: [][]byte{[]byte(secret)},
 			EventsTable: name, Queue: name + "-q", DLQ: name + "-dlq", OrdersTable: name + "-orders",
+			EmailQueue: name + "-eq", EmailDLQ: name + "-edlq",
 			NoProcessor: true, // records stay RECEIVED, messages stay queued
 			Getenv:      func(string) string { return "" },
 			AWS:         &setup,

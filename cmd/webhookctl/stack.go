@@ -72,16 +72,22 @@ type stackFlags struct {
 	orders   string
 	queueURL string
 	dlqURL   string
-	json     bool
+	// emailQueueURL and emailDLQURL are registered by dlq only
+	// (registerEmail).
+	emailQueueURL string
+	emailDLQURL   string
+	json          bool
 }
 
 const stackFlagsHelp = `Which deployment: --stack NAME reads the resources from the outputs of the
 CloudFormation stack (EventsTableName, OrdersTableName, EventsQueueUrl,
-EventsDLQUrl). Without it, the local stack: the one "webhookctl local" (make
-run) is running, found through its state file; or, at --endpoint or
-$AWS_ENDPOINT_URL, the local names (tables webhook-events and orders, queues
-webhook-events-queue and webhook-events-dlq). --table, --orders-table,
---queue-url and --dlq-url override any of them. AWS credentials, region and
+EventsDLQUrl; for dlq --email, EmailQueueUrl and EmailDLQUrl). Without it,
+the local stack: the one "webhookctl local" (make run) is running, found
+through its state file; or, at --endpoint or $AWS_ENDPOINT_URL, the local
+names (tables webhook-events and orders, queues webhook-events-queue,
+webhook-events-dlq, webhook-emails-queue and webhook-emails-dlq). --table,
+--orders-table, --queue-url and --dlq-url (and dlq's --email-queue-url and
+--email-dlq-url) override any of them. AWS credentials, region and
 profile come from the usual SDK configuration.
 `
 
@@ -96,10 +102,19 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print JSON for scripts instead of text")
 }
 
+// registerEmail adds the flags that override the email queues' URLs.
+func (f *stackFlags) registerEmail(fs *flag.FlagSet) {
+	fs.StringVar(&f.emailQueueURL, "email-queue-url", "", "email queue URL (overrides the stack's)")
+	fs.StringVar(&f.emailDLQURL, "email-dlq-url", "", "email dead-letter queue URL (overrides the stack's)")
+}
+
 // connect loads the AWS configuration and finds the resources need names.
 // Errors wrapping errUsage are the user's to fix.
 func (f *stackFlags) connect(ctx context.Context, env cmdEnv, need ops.Need) (aws.Config, ops.Resources, error) {
-	override := ops.Resources{EventsTable: f.table, OrdersTable: f.orders, QueueURL: f.queueURL, DLQURL: f.dlqURL}
+	override := ops.Resources{
+		EventsTable: f.table, OrdersTable: f.orders, QueueURL: f.queueURL, DLQURL: f.dlqURL,
+		EmailQueueURL: f.emailQueueURL, EmailDLQURL: f.emailDLQURL,
+	}
 	endpoint := f.endpoint
 	if endpoint == "" {
 		endpoint = env.getenv(endpointEnv)
@@ -112,7 +127,10 @@ func (f *stackFlags) connect(ctx context.Context, env cmdEnv, need ops.Need) (aw
 			// The running local stack: its emulator and its resources,
 			// each still overridden by its flag.
 			endpoint = st.Endpoint
-			override = ops.Resources{EventsTable: st.EventsTable, OrdersTable: st.OrdersTable, QueueURL: st.QueueURL, DLQURL: st.DLQURL}.Merge(override)
+			override = ops.Resources{
+				EventsTable: st.EventsTable, OrdersTable: st.OrdersTable, QueueURL: st.QueueURL, DLQURL: st.DLQURL,
+				EmailQueueURL: st.EmailQueueURL, EmailDLQURL: st.EmailDLQURL,
+			}.Merge(override)
 			if region == "" {
 				region = st.Region
 			}
@@ -146,7 +164,10 @@ func (f *stackFlags) connect(ctx context.Context, env cmdEnv, need ops.Need) (aw
 	}
 	var res ops.Resources
 	if isLocal {
-		names := ops.LocalNames{EventsTable: local.DefaultEventsTable, Queue: local.DefaultQueue, DLQ: local.DefaultDLQ, OrdersTable: local.DefaultOrdersTable}
+		names := ops.LocalNames{
+			EventsTable: local.DefaultEventsTable, Queue: local.DefaultQueue, DLQ: local.DefaultDLQ, OrdersTable: local.DefaultOrdersTable,
+			EmailQueue: local.DefaultEmailQueue, EmailDLQ: local.DefaultEmailDLQ,
+		}
 		res, err = ops.LocalResources(ctx, sqs.NewFromConfig(cfg), names, override, need)
 		if errors.Is(err, ops.ErrQueueNotFound) {
 			err = fmt.Errorf("%w (is \"webhookctl local\" running against %s?)", err, endpoint)

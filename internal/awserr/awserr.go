@@ -23,6 +23,8 @@
 // makes it transient; it is permanent only when every reason that is not
 // None is known to be permanent (ConditionalCheckFailed, ValidationError,
 // ItemCollectionSizeLimitExceeded). Without reasons it is transient.
+// IsThrottle reads the same reasons: a canceled transaction is a quota's
+// when one of them is a throttle's and none is permanent.
 //
 // Anything unrecognised is transient: a retry is safe, a wrong FAILED is not.
 package awserr
@@ -154,20 +156,46 @@ var permanentReasons = map[string]bool{
 	"ItemCollectionSizeLimitExceeded": true,
 }
 
-// classifyCancellation classifies a canceled transaction by its reasons
-// (see the package doc).
-func classifyCancellation(reasons []ddbtypes.CancellationReason) Class {
-	permanent := false
+// throttleReasons are the cancellation reasons of a DynamoDB transaction
+// that a quota gave: the throughput of the table or the account.
+var throttleReasons = map[string]bool{
+	"ThrottlingError":               true,
+	"ProvisionedThroughputExceeded": true,
+	"RequestLimitExceeded":          true,
+}
+
+// cancellation is what a canceled transaction's reasons say.
+type cancellation struct {
+	permanent bool // a reason a retry meets again (permanentReasons)
+	throttled bool // a quota's reason (throttleReasons)
+	passing   bool // any other reason that is not None: a moment lifts it
+}
+
+// readCancellation sorts a canceled transaction's reasons (see the
+// package doc): Classify and IsThrottle both read them here.
+func readCancellation(reasons []ddbtypes.CancellationReason) cancellation {
+	var c cancellation
 	for _, r := range reasons {
 		switch code := aws.ToString(r.Code); {
 		case code == "" || code == "None":
 		case permanentReasons[code]:
-			permanent = true
+			c.permanent = true
+		case throttleReasons[code]:
+			c.throttled = true
 		default:
-			return Transient // TransactionConflict, ThrottlingError, …
+			c.passing = true // TransactionConflict, a code not known yet, …
 		}
 	}
-	if permanent {
+	return c
+}
+
+// classifyCancellation classifies a canceled transaction by its reasons
+// (see the package doc): transient when any reason is one a moment lifts,
+// or when there is none; permanent when every reason that is not None is
+// permanent.
+func classifyCancellation(reasons []ddbtypes.CancellationReason) Class {
+	c := readCancellation(reasons)
+	if c.permanent && !c.throttled && !c.passing {
 		return Permanent
 	}
 	return Transient
@@ -195,4 +223,40 @@ func isNetwork(err error) bool {
 		return true
 	}
 	return retry.RetryableConnectionError{}.IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// coded is an error that names its AWS error code: every smithy.APIError,
+// and the per-entry errors of batch APIs that answer 200 with failed
+// entries (EventBridge PutEvents' ErrorCode).
+type coded interface{ ErrorCode() string }
+
+// IsThrottle reports whether err is a downstream quota being hit: an AWS
+// error whose code is one of the SDK's throttling codes (ThrottlingException,
+// which SES answers for "Maximum sending rate exceeded" and "Daily message
+// quota exceeded", TooManyRequestsException, DynamoDB's
+// ProvisionedThroughputExceededException and RequestLimitExceeded, …), or
+// an HTTP 429 without a code; or DynamoDB's TransactionCanceledException
+// (its code is not a throttle's) whose cancellation reasons include a
+// quota's (ThrottlingError, ProvisionedThroughputExceeded,
+// RequestLimitExceeded) and none a retry meets again
+// (ConditionalCheckFailed, …): DynamoDB throttling a transaction answers
+// that way. A throttled effect is deferred, not failed: the quota frees up
+// by itself.
+func IsThrottle(err error) bool {
+	if err == nil {
+		return false
+	}
+	var canceled *ddbtypes.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		c := readCancellation(canceled.CancellationReasons)
+		return c.throttled && !c.permanent
+	}
+	var c coded
+	if errors.As(err, &c) {
+		if _, ok := retry.DefaultThrottleErrorCodes[c.ErrorCode()]; ok {
+			return true
+		}
+	}
+	var respErr *smithyhttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests
 }

@@ -166,3 +166,51 @@ func TestClassifyRealErrors(t *testing.T) {
 		})
 	}
 }
+
+// codedErr is an error with an AWS error code that is not an API error:
+// as EventBridge's failed PutEvents entries are reported.
+type codedErr string
+
+func (c codedErr) Error() string     { return "entry failed: " + string(c) }
+func (c codedErr) ErrorCode() string { return string(c) }
+
+func TestIsThrottle(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"plain error", errors.New("boom"), false},
+		{"SES sending rate", sdkError(429, generic("ThrottlingException")), true},
+		{"SES daily quota, wrapped", fmt.Errorf("send: %w", sdkError(400, generic("ThrottlingException"))), true},
+		{"DynamoDB throughput", sdkError(400, &ddbtypes.ProvisionedThroughputExceededException{Message: aws.String("m")}), true},
+		{"DynamoDB request limit", sdkError(400, &ddbtypes.RequestLimitExceeded{Message: aws.String("m")}), true},
+		{"TooManyRequests", sdkError(429, generic("TooManyRequestsException")), true},
+		{"bare 429", sdkError(429, errors.New("no code")), true},
+		{"EventBridge entry throttled", fmt.Errorf("step event: %w", codedErr("ThrottlingException")), true},
+		{"EventBridge entry internal failure", codedErr("InternalFailure"), false},
+		{"5xx is transient, not a quota", sdkError(500, generic("InternalServerError")), false},
+		{"access denied", sdkError(403, generic("AccessDeniedException")), false},
+		{"timeout", context.DeadlineExceeded, false},
+		{"conditional check", sdkError(400, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("m")}), false},
+		{"SES rejected", sdkError(400, &sestypes.MessageRejected{Message: aws.String("m")}), false},
+		// DynamoDB throttling a transaction cancels it, ThrottlingError
+		// among the reasons.
+		{"transaction canceled: an item throttled", sdkError(400, canceled("None", "ThrottlingError")), true},
+		{"transaction canceled: throughput exceeded", sdkError(400, canceled("ProvisionedThroughputExceeded", "None")), true},
+		{"transaction canceled: request limit", sdkError(400, canceled("RequestLimitExceeded")), true},
+		{"transaction canceled: throttled and in another transaction", sdkError(400, canceled("TransactionConflict", "ThrottlingError")), true},
+		{"transaction canceled: throttled, but a condition failed", sdkError(400, canceled("ThrottlingError", "ConditionalCheckFailed")), false},
+		{"transaction canceled: throttled, but invalid", sdkError(400, canceled("ValidationError", "ThrottlingError")), false},
+		{"transaction canceled: in another transaction only", sdkError(400, canceled("None", "TransactionConflict")), false},
+		{"transaction canceled: no reasons", sdkError(400, canceled()), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := awserr.IsThrottle(tc.err); got != tc.want {
+				t.Errorf("IsThrottle(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}

@@ -30,6 +30,15 @@ const (
 	attrError        = "error"          // S
 	attrBody         = "body"           // B: FAILED, REJECTED, IGNORED; RETRYING while a replay is on its way
 	attrDurationMS   = "duration_ms"    // N
+	// The customer email's delivery (eventrecord.EmailDelivery), written
+	// by the email sender only (ClaimEmail, FinishEmail).
+	attrEmailStatus   = "email_status"         // S
+	attrEmailTemplate = "email_template"       // S
+	attrEmailToken    = "email_token"          // S
+	attrEmailLeaseMS  = "email_lease_until_ms" // N, Unix ms; while SENDING
+	attrEmailAtMS     = "email_at_ms"          // N, Unix ms
+	attrEmailError    = "email_error"          // S, at most MaxNoteBytes: why UNDELIVERABLE
+	attrEmailAttempts = "email_attempts"       // N: the sender's claims, each a try of the send
 )
 
 // item is one events table item as the SDK sees it.
@@ -111,8 +120,6 @@ func encode(r eventrecord.Record) item {
 	return it
 }
 
-// decode turns an item back into a Record. Absent attributes leave the zero
-// value; an attribute of the wrong type or a malformed number is an error.
 // stored is an events table item as attributevalue decodes it: the
 // attribute names and types of the constants above. A missing attribute
 // stays zero; one of another type fails the decode.
@@ -134,8 +141,18 @@ type stored struct {
 	Error        string   `dynamodbav:"error"`
 	Body         []byte   `dynamodbav:"body"`
 	DurationMS   int64    `dynamodbav:"duration_ms"`
+
+	EmailStatus   string `dynamodbav:"email_status"`
+	EmailTemplate string `dynamodbav:"email_template"`
+	EmailToken    string `dynamodbav:"email_token"`
+	EmailLeaseMS  int64  `dynamodbav:"email_lease_until_ms"`
+	EmailAtMS     int64  `dynamodbav:"email_at_ms"`
+	EmailError    string `dynamodbav:"email_error"`
+	EmailAttempts int    `dynamodbav:"email_attempts"`
 }
 
+// decode turns an item back into a Record. Absent attributes leave the zero
+// value; an attribute of the wrong type or a malformed number is an error.
 func decode(it item) (eventrecord.Record, error) {
 	var s stored
 	if err := attributevalue.UnmarshalMap(it, &s); err != nil {
@@ -176,5 +193,14 @@ func decode(it item) (eventrecord.Record, error) {
 		Error:       s.Error,
 		Body:        s.Body,
 		DurationMS:  s.DurationMS,
+		Email: eventrecord.EmailDelivery{
+			Status:     eventrecord.EmailStatus(s.EmailStatus),
+			Template:   s.EmailTemplate,
+			Token:      s.EmailToken,
+			LeaseUntil: millis(s.EmailLeaseMS),
+			At:         millis(s.EmailAtMS),
+			Error:      s.EmailError,
+			Attempts:   s.EmailAttempts,
+		},
 	}, nil
 }

@@ -82,6 +82,20 @@ func attrFor(ref string) string {
 		return attrBody
 	case "#duration":
 		return attrDurationMS
+	case "#email":
+		return attrEmailStatus
+	case "#etemplate":
+		return attrEmailTemplate
+	case "#etoken":
+		return attrEmailToken
+	case "#elease":
+		return attrEmailLeaseMS
+	case "#eat":
+		return attrEmailAtMS
+	case "#eerror":
+		return attrEmailError
+	case "#eattempts":
+		return attrEmailAttempts
 	}
 	return ""
 }

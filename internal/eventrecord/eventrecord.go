@@ -152,6 +152,47 @@ type Record struct {
 	Error       string    // last error, for RETRYING and FAILED; for IGNORED and REJECTED the reason
 	Body        []byte    // raw body: only for FAILED, REJECTED, IGNORED, and RETRYING while a replay is on its way
 	DurationMS  int64     // processing time of the successful attempt
+	// Email is the delivery of the event's customer email, which the
+	// email sender records on the event (zero when none was queued).
+	Email EmailDelivery
+}
+
+// ErrNoRecord reports an event that has no record to keep its email's
+// delivery on (ddbevents.Table.ClaimEmail).
+var ErrNoRecord = errors.New("no event record")
+
+// EmailStatus is where the delivery of an event's customer email stands.
+type EmailStatus string
+
+// The statuses of an email delivery.
+const (
+	// EmailSending: a sender holds the email under a lease; it may have
+	// reached SES.
+	EmailSending EmailStatus = "SENDING"
+	// EmailSent: SES accepted it.
+	EmailSent EmailStatus = "SENT"
+	// EmailUndeliverable: SES refused it for good (recipient rejected, an
+	// address it refuses); the delivery's Error says why.
+	EmailUndeliverable EmailStatus = "UNDELIVERABLE"
+)
+
+// Done reports whether the delivery has ended (sent or undeliverable): a
+// job of the same email is a duplicate.
+func (s EmailStatus) Done() bool { return s == EmailSent || s == EmailUndeliverable }
+
+// EmailDelivery is the state of an event's customer email, kept on the
+// event's record: what makes each email go out once although its job may
+// be queued or delivered twice.
+type EmailDelivery struct {
+	Status     EmailStatus
+	Template   string    // the kind of message, as handlers.Email.Template
+	Token      string    // the sender's claim
+	LeaseUntil time.Time // the claim's lease, while SENDING
+	At         time.Time // when it was sent, or found undeliverable
+	Error      string    // why it is undeliverable
+	// Attempts counts the sender's claims: each a try of the send (a
+	// deferred job's claim again counts too).
+	Attempts int
 }
 
 // Expired reports whether the record's TTL has passed at now. DynamoDB
@@ -187,6 +228,42 @@ type Message struct {
 	// Replay marks a message re-enqueued by an operator (webhookctl replay),
 	// not delivered by the provider.
 	Replay bool
+	// DeferredSince is when the processor first deferred the event in its
+	// current stay on the queue, and DeferredUntil when the copy it queued
+	// was due (queued plus its delay) (AttrDeferredSince,
+	// AttrDeferredUntil); both zero on a message no deferral queued.
+	DeferredSince, DeferredUntil time.Time
+	// SentAt is when SQS took this copy of the message (its SentTimestamp
+	// system attribute), zero when unknown. SQS sets it: it is never sent.
+	SentAt time.Time
+}
+
+// DeferralCopySkew is how much later than the due time a deferral stamped
+// on its copy SQS may have taken that copy (the send's latency and
+// retries, the clocks' drift) for it still to count as the deferral's own
+// (SameStay).
+const DeferralCopySkew = time.Minute
+
+// SameStay reports whether a message a deferral stamped due at
+// deferredUntil (when it queued the copy, plus the copy's delay), which SQS
+// took at sentAt (its SentTimestamp), is the copy that deferral queued: the
+// deferrals of its current stay on the queue go on, and their bound with
+// them. SQS takes the deferral's copy before it is due (or, should
+// SentTimestamp count from the end of a delay, when it is due). It is not
+// the deferral's copy when deferredUntil is zero (no deferral queued it),
+// nor when SQS took it more than DeferralCopySkew after it was due: a
+// message redriven from the dead-letter queue keeps its attributes and
+// body, but SQS takes it as a new message, with a new SentTimestamp, and
+// only after the copy, received at the earliest when due, spent all its
+// receives (maxReceiveCount visibility timeouts: 15 minutes with the
+// template's queues); so a redrive starts a new stay, with deferrals of
+// its own. With sentAt unknown (zero: a record made by hand) the stamp is
+// trusted.
+func SameStay(deferredUntil, sentAt time.Time) bool {
+	if deferredUntil.IsZero() {
+		return false
+	}
+	return sentAt.IsZero() || sentAt.Sub(deferredUntil) <= DeferralCopySkew
 }
 
 // Names of the SQS message attributes that carry Message's metadata.
@@ -195,6 +272,11 @@ const (
 	AttrType       = "event_type"  // String
 	AttrReceivedAt = "received_at" // Number: Unix milliseconds
 	AttrReplay     = "replay"      // String "true", only on replays
+	// AttrDeferredSince and AttrDeferredUntil are set by the processor's
+	// deferral only (Number: Unix milliseconds): when the event's current
+	// stay of deferrals began, and when this copy was due.
+	AttrDeferredSince = "deferred_since"
+	AttrDeferredUntil = "deferred_until"
 	// AttrBodyEncoding says how the SQS message body holds the raw body:
 	// BodyBase64 on every message this version sends; absent on messages
 	// of earlier versions, whose body is the raw body itself.

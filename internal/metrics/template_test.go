@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,9 +33,12 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
@@ -282,6 +286,111 @@ func processorMetrics(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
+// throttle is a quota's error as the SDK returns it: a ThrottlingException.
+type throttle struct{}
+
+func (throttle) Error() string     { return "ThrottlingException: Rate exceeded" }
+func (throttle) ErrorCode() string { return "ThrottlingException" }
+
+// quotaMailer is SES to the email sender: it throttles every email to a
+// throttled@ address, rejects those to rejected@, panics on panic@, and
+// sends the others nowhere.
+type quotaMailer struct{}
+
+func (quotaMailer) Send(_ context.Context, e handlers.Email) error {
+	switch {
+	case strings.HasPrefix(e.To, "throttled@"):
+		return throttle{}
+	case strings.HasPrefix(e.To, "rejected@"):
+		return fmt.Errorf("send: %w: SES MessageRejected", handlers.ErrUndeliverable)
+	case strings.HasPrefix(e.To, "panic@"):
+		panic("a mailer's bug")
+	}
+	return nil
+}
+
+// throttledPublisher is EventBridge throttling every PutEvents.
+type throttledPublisher struct{}
+
+func (throttledPublisher) Publish(context.Context, handlers.DomainEvent) error { return throttle{} }
+
+// deliveries grants every claim and records every end.
+type deliveries struct{}
+
+func (deliveries) ClaimEmail(context.Context, string, string, string, time.Time, time.Time) error {
+	return nil
+}
+
+func (deliveries) ReclaimEmail(context.Context, string, string, string, string, time.Time, time.Time) error {
+	return nil
+}
+
+func (deliveries) FinishEmail(context.Context, string, string, eventrecord.EmailStatus, string, time.Time) error {
+	return nil
+}
+
+// requeue takes every deferred job or event.
+type requeue struct{}
+
+func (requeue) Requeue(context.Context, emailjob.Job, time.Duration) error { return nil }
+func (requeue) SendDelayed(context.Context, eventrecord.Message, time.Duration) error {
+	return nil
+}
+
+// quotaMetrics drives the processor as deployed, with the email queue and
+// the events queue to defer on (over in-memory dependencies), through the
+// quotas' paths: an event whose domain event EventBridge throttles
+// (deferred), and email jobs sent, throttled (deferred), undeliverable and
+// panicking.
+func quotaMetrics(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	const emailARN = "arn:aws:sqs:us-east-1:123456789012:emails"
+	cfg := processorapp.Config{EventsTable: "events", OrdersTable: "orders", SenderEmail: "orders@example.com",
+		EventsQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/events",
+		EmailQueueURL:  "https://sqs.us-east-1.amazonaws.com/123456789012/emails", EmailQueueARN: emailARN,
+		EmailSendRate: 1000, EmailSenderConcurrency: 1}
+	h := processorapp.NewWithTestHooks(cfg, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler), &buf, processorapp.TestHooks{
+		Events: func(process.Events) process.Events { return &claims{} },
+		Orders: func(handlers.Orders) handlers.Orders {
+			return &memOrders{m: map[string]orders.Order{}, refunds: map[string]orders.Refund{}}
+		},
+		Mailer:       func(handlers.Mailer) handlers.Mailer { return mailer{} },
+		Publisher:    func(handlers.Publisher) handlers.Publisher { return throttledPublisher{} },
+		SenderMailer: func(handlers.Mailer) handlers.Mailer { return quotaMailer{} },
+		Deliveries:   func(emailjob.Deliveries) emailjob.Deliveries { return deliveries{} },
+		Requeue:      func(emailjob.Queue) emailjob.Queue { return requeue{} },
+		DeferQueue:   func(sqsbatch.DelayedQueue) sqsbatch.DelayedQueue { return requeue{} },
+	})
+	ev, err := testevents.Build(testevents.Options{Type: testevents.PaymentSucceeded, Order: "ord_q"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := strconv.FormatInt(time.Now().Add(-time.Minute).UnixMilli(), 10)
+	event := events.SQSMessage{MessageId: "e1", Body: string(ev.Body), MessageAttributes: map[string]events.SQSMessageAttribute{
+		eventrecord.AttrEventID:    {StringValue: aws.String(ev.ID), DataType: "String"},
+		eventrecord.AttrReceivedAt: {StringValue: aws.String(received), DataType: "Number"},
+	}}
+	if resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{event}}); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the throttled event: %v, failures %v; want it deferred", err, resp.BatchItemFailures)
+	}
+	var jobs events.SQSEvent
+	for i, to := range []string{"buyer@example.org", "throttled@example.org", "rejected@example.org", "panic@example.org"} {
+		body, err := sqsemail.Encode(emailjob.Job{EventID: fmt.Sprint("evt_job", i), QueuedAt: time.Now(),
+			Email: handlers.Email{To: to, Subject: "s", Text: "t", Template: "payment_confirmation", OrderID: "ord_q"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs.Records = append(jobs.Records, events.SQSMessage{MessageId: fmt.Sprint("j", i), Body: body, EventSourceARN: emailARN,
+			MessageAttributes: map[string]events.SQSMessageAttribute{eventrecord.AttrBodyEncoding: {StringValue: aws.String(eventrecord.BodyBase64), DataType: "String"}}})
+	}
+	resp, err := h.Handle(context.Background(), jobs)
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "j3" {
+		t.Fatalf("the email jobs: %v, failures %v; want the panicking one only", err, resp.BatchItemFailures)
+	}
+	return buf.Bytes()
+}
+
 // ref is one metric the template names: where, and its key.
 type ref struct{ where, key string }
 
@@ -414,7 +523,7 @@ func dashboardRefs(t *testing.T, name string, body any) []ref {
 // template.yaml names in the functions' namespace, with its dimensions,
 // is one the code emits.
 func TestTemplateNamesOnlyEmittedMetrics(t *testing.T) {
-	got := emitted(t, append(ingestMetrics(t), processorMetrics(t)...))
+	got := emitted(t, slices.Concat(ingestMetrics(t), processorMetrics(t), quotaMetrics(t)))
 	refs := templateRefs(t, "../../template.yaml")
 	if len(refs) < 20 {
 		t.Fatalf("found only %d metric references in template.yaml: the parser misses some", len(refs))
@@ -429,7 +538,8 @@ func TestTemplateNamesOnlyEmittedMetrics(t *testing.T) {
 	for _, r := range refs {
 		plotted[r.key] = true
 	}
-	for _, name := range []string{"Processed", "Retried", "Failed", "ProcessorDuplicate", "ProcessorInFlight", "ProcessorPanic", handlers.MetricEmailUndeliverable} {
+	for _, name := range []string{"Processed", "Retried", "Failed", "ProcessorDuplicate", "ProcessorInFlight", "ProcessorPanic", handlers.MetricEmailUndeliverable,
+		sqsemail.MetricSent, sqsemail.MetricDeferred, sqsemail.MetricThrottled, sqsemail.MetricAge, sqsbatch.MetricDeferred} {
 		if key := metricKey(name, map[string]string{"Function": processorapp.MetricsFunction}); !plotted[key] {
 			t.Errorf("the template never shows %s", key)
 		}
@@ -446,5 +556,96 @@ func TestTemplateNamesOnlyEmittedMetrics(t *testing.T) {
 		}
 		sort.Strings(keys)
 		t.Logf("emitted:\n  %s", strings.Join(keys, "\n  "))
+	}
+}
+
+// alarmRef is the metric an alarm watches: its namespace (a plain string,
+// or "ours" for the functions' own), name and dimension values.
+type alarmRef struct {
+	namespace, metric string
+	dims              map[string]any
+}
+
+// TestEveryAlarmOnTheDashboard: every alarm the template always creates is
+// in the dashboard's alarm widget, and the quotas' paths have theirs: the
+// email backlog's age (the queue's oldest job and the wait the customer
+// sees), the email DLQ, SES throttling the sender, events deferred.
+func TestEveryAlarmOnTheDashboard(t *testing.T) {
+	tpl, err := iamtest.Translate(context.Background(), "../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	alarms := map[string]alarmRef{}
+	for name, res := range tpl.Resources {
+		switch res.Type {
+		case "AWS::CloudWatch::Dashboard":
+			m, _ := res.Properties["DashboardBody"].(map[string]any)
+			args, _ := m["Fn::Sub"].([]any)
+			if len(args) > 0 {
+				body, _ = args[0].(string)
+			}
+		case "AWS::CloudWatch::Alarm":
+			if res.Condition != "" {
+				continue // a conditional resource cannot be named in the body
+			}
+			a := alarmRef{dims: map[string]any{}}
+			a.namespace, _ = res.Properties["Namespace"].(string)
+			if ourNamespace(res.Properties["Namespace"]) {
+				a.namespace = "ours"
+			}
+			a.metric, _ = res.Properties["MetricName"].(string)
+			list, _ := res.Properties["Dimensions"].([]any)
+			for _, d := range list {
+				dim, _ := d.(map[string]any)
+				dn, _ := dim["Name"].(string)
+				a.dims[dn] = dim["Value"]
+			}
+			alarms[name] = a
+		}
+	}
+	if body == "" || len(alarms) < 10 {
+		t.Fatalf("dashboard body %d bytes, %d alarms: the template's reading misses them", len(body), len(alarms))
+	}
+	for name := range alarms {
+		if !strings.Contains(body, "${"+name+".Arn}") {
+			t.Errorf("alarm %s is not in the dashboard's alarm widget", name)
+		}
+	}
+	// queue names the queue a dimension value (!GetAtt Q.QueueName) is of.
+	queue := func(v any) string {
+		m, _ := v.(map[string]any)
+		ga, _ := m["Fn::GetAtt"].([]any)
+		if len(ga) == 2 && ga[1] == "QueueName" {
+			s, _ := ga[0].(string)
+			return s
+		}
+		return ""
+	}
+	want := []struct {
+		what              string
+		namespace, metric string
+		queue             string
+	}{
+		{"the email backlog's age (oldest job)", "AWS/SQS", "ApproximateAgeOfOldestMessage", "EmailQueue"},
+		{"the customer's wait for an email", "ours", sqsemail.MetricAge, ""},
+		{"SES throttling the sender", "ours", sqsemail.MetricThrottled, ""},
+		{"events deferred for a quota", "ours", sqsbatch.MetricDeferred, ""},
+		{"the email DLQ's depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "EmailDLQ"},
+		{"the email DLQ's age", "AWS/SQS", "ApproximateAgeOfOldestMessage", "EmailDLQ"},
+	}
+	for _, w := range want {
+		found := false
+		for _, a := range alarms {
+			if a.namespace != w.namespace || a.metric != w.metric {
+				continue
+			}
+			if w.queue == "" && a.dims["Function"] == processorapp.MetricsFunction || w.queue != "" && queue(a.dims["QueueName"]) == w.queue {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no alarm on %s (%s %s %s)", w.what, w.namespace, w.metric, w.queue)
+		}
 	}
 }

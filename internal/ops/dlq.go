@@ -15,6 +15,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsemail"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
@@ -49,11 +50,17 @@ const (
 	receiveWait           = 1 // seconds of long polling, so an empty answer means empty
 )
 
-// DLQ is the dead-letter queue of the events queue.
+// DLQ is a dead-letter queue and the queue its messages came from: the
+// events queue's (the default) or the email queue's (Describe set to
+// DescribeEmailJob). Moving a message does not depend on what it holds:
+// its body and message attributes go back unchanged.
 type DLQ struct {
 	Client   SQSAPI
 	URL      string // the dead-letter queue
-	QueueURL string // the events queue, where redrive puts messages back
+	QueueURL string // its source queue, where redrive puts messages back
+	// Describe is what Peek shows of a message: DescribeEvent when nil,
+	// DescribeEmailJob for the email dead-letter queue.
+	Describe func(types.Message) DLQMessage
 	// PeekVisibility hides peeked messages while Peek collects them; they
 	// are made visible again before Peek returns. Default 15 s.
 	PeekVisibility time.Duration
@@ -65,17 +72,25 @@ type DLQ struct {
 	TaskPoll time.Duration
 }
 
-// DLQMessage is one dead letter as Peek shows it.
+// DLQMessage is one dead letter as Peek shows it: never the body itself,
+// only its size, since it holds the customer's data (a payment's
+// details, an email's recipient and text).
 type DLQMessage struct {
 	MessageID    string    `json:"message_id"`
 	EventID      string    `json:"event_id"`
-	Type         string    `json:"type"`
+	Type         string    `json:"type,omitempty"` // the event's type; empty for an email job
 	ReceiveCount int       `json:"receive_count"`
 	SentAt       time.Time `json:"sent_at"`
-	ReceivedAt   time.Time `json:"received_at"` // when ingest received the event
+	ReceivedAt   time.Time `json:"received_at,omitzero"` // when ingest received the event
 	Replay       bool      `json:"replay"`
-	BodyBytes    int       `json:"body_bytes"`        // the event's raw body, decoded from the message
-	Problem      string    `json:"problem,omitempty"` // attributes that do not decode
+	BodyBytes    int       `json:"body_bytes"`        // the event's raw body (an email job's JSON), decoded from the message
+	Problem      string    `json:"problem,omitempty"` // attributes or a body that do not decode
+	// Template, QueuedAt and Deferrals describe an email job: the kind of
+	// email, when the processor first queued it, and how often a sender
+	// deferred it in its last stay on the email queue.
+	Template  string    `json:"template,omitempty"`
+	QueuedAt  time.Time `json:"queued_at,omitzero"`
+	Deferrals int       `json:"deferrals,omitempty"`
 }
 
 // Peek lists up to max messages of the dead-letter queue without consuming
@@ -85,6 +100,10 @@ type DLQMessage struct {
 func (d *DLQ) Peek(ctx context.Context, max int) ([]DLQMessage, error) {
 	if max <= 0 {
 		max = DefaultMaxMessages
+	}
+	describe := d.Describe
+	if describe == nil {
+		describe = DescribeEvent
 	}
 	seen := map[string]bool{}
 	var msgs []DLQMessage
@@ -131,14 +150,50 @@ func (d *DLQ) Peek(ctx context.Context, max int) ([]DLQMessage, error) {
 	return msgs, nil
 }
 
-func describe(m types.Message) DLQMessage {
-	dm := DLQMessage{MessageID: aws.ToString(m.MessageId)}
+// DescribeEvent is what Peek shows of a message of the events queue
+// (sqsqueue): its event's id and type, when ingest received it, whether
+// it is a replay, and its body's size.
+func DescribeEvent(m types.Message) DLQMessage {
+	dm := describeSQS(m)
 	em, err := sqsqueue.FromSDK(m)
 	if err != nil {
 		dm.Problem = err.Error()
 	}
 	dm.BodyBytes = len(em.Body) // the raw body's size, decoded
 	dm.EventID, dm.Type, dm.Replay, dm.ReceivedAt = em.EventID, em.Type, em.Replay, em.ReceivedAt
+	return dm
+}
+
+// DescribeEmailJob is what Peek shows of a message of the email queue
+// (sqsemail): its event's id, the email's template, when it was first
+// queued, its deferrals and its size; never the recipient, the subject
+// or the text.
+func DescribeEmailJob(m types.Message) DLQMessage {
+	dm := describeSQS(m)
+	dm.EventID = eventIDOf(m)
+	enc := ""
+	if v, ok := m.MessageAttributes[eventrecord.AttrBodyEncoding]; ok {
+		enc = aws.ToString(v.StringValue)
+	}
+	raw, err := eventrecord.DecodeBody([]byte(aws.ToString(m.Body)), enc)
+	if err != nil {
+		raw = []byte(aws.ToString(m.Body))
+	}
+	dm.BodyBytes = len(raw)
+	j, err := sqsemail.Decode(aws.ToString(m.Body), enc)
+	if err != nil {
+		// The error names what does not decode, never the job's content.
+		dm.Problem = err.Error()
+		return dm
+	}
+	dm.EventID, dm.Template, dm.QueuedAt, dm.Deferrals = j.EventID, j.Email.Template, j.QueuedAt, j.Deferrals
+	return dm
+}
+
+// describeSQS is what SQS says of any message: its id, receives and
+// when it was sent.
+func describeSQS(m types.Message) DLQMessage {
+	dm := DLQMessage{MessageID: aws.ToString(m.MessageId)}
 	attrs := m.Attributes
 	if n, err := strconv.Atoi(attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
 		dm.ReceiveCount = n
@@ -182,14 +237,16 @@ type RedriveResult struct {
 	Fallback string `json:"fallback,omitempty"`
 }
 
-// Redrive moves the dead letters back to the events queue. It starts an SQS
+// Redrive moves the dead letters back to their source queue. It starts an SQS
 // message move task where the endpoint has one and waits for it (up to
 // TaskWait); where it has none it moves them by hand, one at a time:
-// receive from the dead-letter queue, send to the events queue with the
-// same body and message attributes, then delete from the dead-letter queue.
-// In that order nothing is lost: a crash between the send and the delete
-// leaves the message in both queues, and the processor's claim drops the
-// second copy.
+// receive from the dead-letter queue, send to the source queue with the
+// same body and message attributes (an event's deferred_since and
+// deferred_until, an email job's body_encoding and event_id), then delete
+// from the dead-letter queue. In that order nothing is lost: a crash
+// between the send and the delete leaves the message in both queues, and
+// the processor's claim drops the second copy (the email sender's claim,
+// for an email job).
 func (d *DLQ) Redrive(ctx context.Context, o RedriveOptions) (RedriveResult, error) {
 	if !o.Manual {
 		res, err := d.moveTask(ctx, o)
@@ -237,7 +294,7 @@ func (d *DLQ) moveByHand(ctx context.Context, o RedriveOptions) (RedriveResult, 
 	return res, nil
 }
 
-// moveOne sends m to the events queue, then deletes it from the DLQ.
+// moveOne sends m to the source queue, then deletes it from the DLQ.
 func (d *DLQ) moveOne(ctx context.Context, m types.Message) error {
 	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(d.QueueURL),
@@ -250,10 +307,10 @@ func (d *DLQ) moveOne(ctx context.Context, m types.Message) error {
 		}
 	}
 	if _, err := d.Client.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("redrive message %s (event %s): send to the events queue: %w", aws.ToString(m.MessageId), eventIDOf(m), err)
+		return fmt.Errorf("redrive message %s (event %s): send to the source queue: %w", aws.ToString(m.MessageId), eventIDOf(m), err)
 	}
 	if _, err := d.Client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(d.URL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-		return fmt.Errorf("redrive message %s (event %s): sent to the events queue, but not deleted from the dead-letter queue (it will be moved again; the processor drops the copy): %w", aws.ToString(m.MessageId), eventIDOf(m), err)
+		return fmt.Errorf("redrive message %s (event %s): sent to the source queue, but not deleted from the dead-letter queue (it will be moved again; the consumer drops the second copy): %w", aws.ToString(m.MessageId), eventIDOf(m), err)
 	}
 	return nil
 }
@@ -265,7 +322,7 @@ func eventIDOf(m types.Message) string {
 	return "unknown"
 }
 
-// moveTask runs an SQS message move task from the DLQ to the events queue
+// moveTask runs an SQS message move task from the DLQ to the source queue
 // and waits for it.
 func (d *DLQ) moveTask(ctx context.Context, o RedriveOptions) (RedriveResult, error) {
 	res := RedriveResult{Method: MoveTask}

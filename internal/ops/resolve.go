@@ -1,7 +1,7 @@
 // Package ops is the logic behind webhookctl's operator commands, testable
 // without the command line: finding a stack's table and queues, reading
 // event records, replaying FAILED events, and peeking at and redriving the
-// dead-letter queue. It talks to AWS through small interfaces that the SDK
+// dead-letter queues (the events queue's and the email queue's). It talks to AWS through small interfaces that the SDK
 // clients and the ddbevents and sqsqueue adapters satisfy.
 package ops
 
@@ -24,14 +24,20 @@ type Resources struct {
 	QueueURL    string
 	DLQURL      string
 	OrdersTable string
+	// EmailQueueURL and EmailDLQURL are the email queue and its
+	// dead-letter queue (webhookctl dlq --email).
+	EmailQueueURL string
+	EmailDLQURL   string
 }
 
 // The CloudFormation outputs of the SAM template that name the resources.
 const (
-	OutputEventsTable = "EventsTableName"
-	OutputQueueURL    = "EventsQueueUrl"
-	OutputDLQURL      = "EventsDLQUrl"
-	OutputOrdersTable = "OrdersTableName"
+	OutputEventsTable   = "EventsTableName"
+	OutputQueueURL      = "EventsQueueUrl"
+	OutputDLQURL        = "EventsDLQUrl"
+	OutputOrdersTable   = "OrdersTableName"
+	OutputEmailQueueURL = "EmailQueueUrl"
+	OutputEmailDLQURL   = "EmailDLQUrl"
 )
 
 // Need says which resources a command uses, so that only those must be
@@ -44,6 +50,8 @@ const (
 	NeedQueue
 	NeedDLQ
 	NeedOrdersTable
+	NeedEmailQueue
+	NeedEmailDLQ
 )
 
 // ErrStackNotFound is returned by StackResources when CloudFormation has no
@@ -98,6 +106,10 @@ func ResourcesFromOutputs(outputs []cftypes.Output) Resources {
 			r.DLQURL = v
 		case OutputOrdersTable:
 			r.OrdersTable = v
+		case OutputEmailQueueURL:
+			r.EmailQueueURL = v
+		case OutputEmailDLQURL:
+			r.EmailDLQURL = v
 		}
 	}
 	return r
@@ -109,6 +121,8 @@ type LocalNames struct {
 	Queue       string
 	DLQ         string
 	OrdersTable string
+	EmailQueue  string
+	EmailDLQ    string
 }
 
 // LocalResources finds the local stack's resources by name: the tables'
@@ -127,7 +141,10 @@ func LocalResources(ctx context.Context, sq QueueURLGetter, names LocalNames, kn
 		need Need
 		name string
 		url  *string
-	}{{NeedQueue, names.Queue, &r.QueueURL}, {NeedDLQ, names.DLQ, &r.DLQURL}} {
+	}{
+		{NeedQueue, names.Queue, &r.QueueURL}, {NeedDLQ, names.DLQ, &r.DLQURL},
+		{NeedEmailQueue, names.EmailQueue, &r.EmailQueueURL}, {NeedEmailDLQ, names.EmailDLQ, &r.EmailDLQURL},
+	} {
 		if need&q.need == 0 || *q.url != "" || q.name == "" {
 			continue
 		}
@@ -154,6 +171,8 @@ func (r Resources) Merge(override Resources) Resources {
 		{&r.QueueURL, override.QueueURL},
 		{&r.DLQURL, override.DLQURL},
 		{&r.OrdersTable, override.OrdersTable},
+		{&r.EmailQueueURL, override.EmailQueueURL},
+		{&r.EmailDLQURL, override.EmailDLQURL},
 	} {
 		if f.src != "" {
 			*f.dst = f.src
@@ -175,6 +194,8 @@ func (r Resources) Check(need Need) error {
 		{NeedQueue, r.QueueURL, OutputQueueURL},
 		{NeedDLQ, r.DLQURL, OutputDLQURL},
 		{NeedOrdersTable, r.OrdersTable, OutputOrdersTable},
+		{NeedEmailQueue, r.EmailQueueURL, OutputEmailQueueURL},
+		{NeedEmailDLQ, r.EmailDLQURL, OutputEmailDLQURL},
 	} {
 		if need&f.need != 0 && f.val == "" {
 			missing = append(missing, f.output)

@@ -30,17 +30,20 @@ func TestResourcesFromOutputs(t *testing.T) {
 		output(ops.OutputQueueURL, "https://sqs/q"),
 		output(ops.OutputDLQURL, "https://sqs/dlq"),
 		output(ops.OutputOrdersTable, "stk-orders"),
+		output("EmailQueueUrl", "https://sqs/eq"),
+		output("EmailDLQUrl", "https://sqs/edlq"),
 	})
-	want := ops.Resources{EventsTable: "stk-events", QueueURL: "https://sqs/q", DLQURL: "https://sqs/dlq", OrdersTable: "stk-orders"}
+	want := ops.Resources{EventsTable: "stk-events", QueueURL: "https://sqs/q", DLQURL: "https://sqs/dlq", OrdersTable: "stk-orders",
+		EmailQueueURL: "https://sqs/eq", EmailDLQURL: "https://sqs/edlq"}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
 
 func TestResourcesMergeAndCheck(t *testing.T) {
-	base := ops.Resources{EventsTable: "a", QueueURL: "q"}
-	merged := base.Merge(ops.Resources{EventsTable: "b", DLQURL: "d"})
-	if want := (ops.Resources{EventsTable: "b", QueueURL: "q", DLQURL: "d"}); merged != want {
+	base := ops.Resources{EventsTable: "a", QueueURL: "q", EmailQueueURL: "eq"}
+	merged := base.Merge(ops.Resources{EventsTable: "b", DLQURL: "d", EmailDLQURL: "ed"})
+	if want := (ops.Resources{EventsTable: "b", QueueURL: "q", DLQURL: "d", EmailQueueURL: "eq", EmailDLQURL: "ed"}); merged != want {
 		t.Errorf("Merge: got %+v, want %+v", merged, want)
 	}
 	tests := []struct {
@@ -50,6 +53,7 @@ func TestResourcesMergeAndCheck(t *testing.T) {
 	}{
 		{"all present", ops.NeedEventsTable | ops.NeedQueue | ops.NeedDLQ, ""},
 		{"orders missing", ops.NeedEventsTable | ops.NeedOrdersTable, ops.OutputOrdersTable},
+		{"email queues present", ops.NeedEmailQueue | ops.NeedEmailDLQ, ""},
 		{"nothing needed", 0, ""},
 	}
 	for _, tc := range tests {
@@ -65,6 +69,11 @@ func TestResourcesMergeAndCheck(t *testing.T) {
 				t.Errorf("Check: got %v, want ErrMissingResource naming %s", err, tc.wantErr)
 			}
 		})
+	}
+	// The email queues' outputs, named as template.yaml names them.
+	err := ops.Resources{DLQURL: "d"}.Check(ops.NeedEmailQueue | ops.NeedEmailDLQ | ops.NeedDLQ)
+	if !errors.Is(err, ops.ErrMissingResource) || !strings.HasSuffix(err.Error(), ": EmailQueueUrl, EmailDLQUrl") {
+		t.Errorf("Check without the email queues: got %v, want ErrMissingResource naming EmailQueueUrl, EmailDLQUrl", err)
 	}
 }
 
@@ -109,9 +118,10 @@ func TestStackResources(t *testing.T) {
 func TestLocalResources(t *testing.T) {
 	ctx := context.Background()
 	client := sqs.NewFromConfig(motoserver.TestConfig(t))
-	names := ops.LocalNames{EventsTable: "ev", Queue: motoserver.UniqueName(t, "q"), DLQ: motoserver.UniqueName(t, "dlq"), OrdersTable: "or"}
+	names := ops.LocalNames{EventsTable: "ev", Queue: motoserver.UniqueName(t, "q"), DLQ: motoserver.UniqueName(t, "dlq"), OrdersTable: "or",
+		EmailQueue: motoserver.UniqueName(t, "eq"), EmailDLQ: motoserver.UniqueName(t, "edlq")}
 	var urls []string
-	for _, n := range []string{names.Queue, names.DLQ} {
+	for _, n := range []string{names.Queue, names.DLQ, names.EmailQueue, names.EmailDLQ} {
 		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(n)})
 		if err != nil {
 			t.Fatal(err)
@@ -133,6 +143,10 @@ func TestLocalResources(t *testing.T) {
 			want: ops.Resources{EventsTable: "ev", OrdersTable: "or", QueueURL: urls[0], DLQURL: urls[1]}},
 		{name: "known URL kept", names: names, known: ops.Resources{EventsTable: "mine", QueueURL: "http://given"}, need: ops.NeedQueue | ops.NeedDLQ,
 			want: ops.Resources{EventsTable: "mine", OrdersTable: "or", QueueURL: "http://given", DLQURL: urls[1]}},
+		{name: "email queues looked up", names: names, need: ops.NeedEmailQueue | ops.NeedEmailDLQ,
+			want: ops.Resources{EventsTable: "ev", OrdersTable: "or", EmailQueueURL: urls[2], EmailDLQURL: urls[3]}},
+		{name: "known email URL kept", names: names, known: ops.Resources{EmailDLQURL: "http://given"}, need: ops.NeedEmailQueue | ops.NeedEmailDLQ,
+			want: ops.Resources{EventsTable: "ev", OrdersTable: "or", EmailQueueURL: urls[2], EmailDLQURL: "http://given"}},
 		{name: "absent queue", names: ops.LocalNames{Queue: motoserver.UniqueName(t, "absent")}, need: ops.NeedQueue, wantErr: ops.ErrQueueNotFound},
 	}
 	for _, tc := range tests {

@@ -40,6 +40,23 @@ type EventView struct {
 	// ProcessorNotes are what the processor noted while it processed the
 	// event without failing it (an email SES refused, an anomaly found).
 	ProcessorNotes []string `json:"processor_notes,omitempty"`
+	// Email is the delivery of the event's customer email, as the email
+	// sender recorded it; nil when none was claimed yet (none queued, or
+	// its job still waits on the email queue).
+	Email *EmailView `json:"email,omitempty"`
+}
+
+// EmailView is an email's delivery as shown to an operator.
+type EmailView struct {
+	// Status is SENDING (a sender holds it; it may have reached SES),
+	// SENT or UNDELIVERABLE.
+	Status   eventrecord.EmailStatus `json:"status"`
+	Template string                  `json:"template,omitempty"`
+	// Attempts counts the sender's claims, each a try of the send.
+	Attempts   int        `json:"attempts"`
+	LeaseUntil *time.Time `json:"lease_until,omitempty"` // while SENDING
+	At         *time.Time `json:"at,omitempty"`          // sent, or found undeliverable
+	Error      string     `json:"error,omitempty"`       // why undeliverable
 }
 
 // StrandedAfter is how long a replayed record may wait for the processor
@@ -85,6 +102,10 @@ func View(r eventrecord.Record, now time.Time) EventView {
 	if steps == nil {
 		steps = []string{}
 	}
+	var email *EmailView
+	if e := r.Email; e.Status != "" {
+		email = &EmailView{Status: e.Status, Template: e.Template, Attempts: e.Attempts, LeaseUntil: at(e.LeaseUntil), At: at(e.At), Error: e.Error}
+	}
 	return EventView{
 		EventID: r.EventID, Status: r.Status, Type: r.Type, Created: at(r.Created), Livemode: r.Livemode,
 		Attempts: r.Attempts, Steps: steps, ProcessorNotes: r.Notes, Error: r.Error,
@@ -93,6 +114,7 @@ func View(r eventrecord.Record, now time.Time) EventView {
 		Expired:    r.Expired(now),
 		Replayable: Replayable(r, now),
 		Stranded:   Stranded(r, now),
+		Email:      email,
 	}
 }
 

@@ -55,11 +55,27 @@ func (q *Queue) URL() string { return q.url }
 
 // Send puts m on the queue with one SendMessage: the body base64-encoded
 // (eventrecord.EncodeBody), and the event id, type, received time (Unix
-// ms), replay mark and body encoding as message attributes. It refuses,
+// ms), replay mark, body encoding and a deferral's times (Unix ms) as
+// message attributes. It refuses,
 // without calling SQS, a message without an event id or body, one with an
 // attribute value SQS would refuse (ErrBadAttribute), and one over
 // MaxMessageBytes (ErrTooLarge).
 func (q *Queue) Send(ctx context.Context, m eventrecord.Message) error {
+	return q.send(ctx, m, 0)
+}
+
+// SendDelayed is Send with the message delivered after delay (whole
+// seconds, at most SQS's 15 minutes): the processor defers a message a
+// downstream quota throttled this way, as a new message, so that the
+// quota spends none of its receives.
+func (q *Queue) SendDelayed(ctx context.Context, m eventrecord.Message, delay time.Duration) error {
+	return q.send(ctx, m, min(max(delay, 0), MaxDelay))
+}
+
+// MaxDelay is the longest delay SQS gives a message.
+const MaxDelay = 15 * time.Minute
+
+func (q *Queue) send(ctx context.Context, m eventrecord.Message, delay time.Duration) error {
 	if m.EventID == "" {
 		return fmt.Errorf("send event: %w: %s", ErrMissingAttribute, eventrecord.AttrEventID)
 	}
@@ -80,6 +96,7 @@ func (q *Queue) Send(ctx context.Context, m eventrecord.Message) error {
 		QueueUrl:          aws.String(q.url),
 		MessageBody:       aws.String(body),
 		MessageAttributes: attrs,
+		DelaySeconds:      int32(delay.Round(time.Second) / time.Second),
 	})
 	if err != nil {
 		return fmt.Errorf("send event %s to the queue: %w", m.EventID, err)
@@ -118,6 +135,11 @@ func attributes(m eventrecord.Message) map[string]types.MessageAttributeValue {
 	}
 	if m.Replay {
 		attrs[eventrecord.AttrReplay] = str("true")
+	}
+	for name, at := range map[string]time.Time{eventrecord.AttrDeferredSince: m.DeferredSince, eventrecord.AttrDeferredUntil: m.DeferredUntil} {
+		if !at.IsZero() {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.FormatInt(at.UnixMilli(), 10))}
+		}
 	}
 	return attrs
 }

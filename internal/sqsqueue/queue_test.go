@@ -105,6 +105,15 @@ func TestSendReceive(t *testing.T) {
 			msg:       eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded", ReceivedAt: t0, Body: []byte(`{"id":"evt_r"}`), Replay: true},
 			wantAttrs: withAttrs(map[string]string{eventrecord.AttrReplay: "String:true"}),
 		},
+		{
+			name: "deferred",
+			msg: eventrecord.Message{EventID: "evt_3PqL8fA1x9Kd2mZ0", Type: "payment.succeeded", ReceivedAt: t0, Body: []byte(`{"id":"evt_d"}`),
+				DeferredSince: t0.Add(time.Minute), DeferredUntil: t0.Add(3 * time.Minute)},
+			wantAttrs: withAttrs(map[string]string{
+				eventrecord.AttrDeferredSince: fmt.Sprintf("Number:%d", t0.Add(time.Minute).UnixMilli()),
+				eventrecord.AttrDeferredUntil: fmt.Sprintf("Number:%d", t0.Add(3*time.Minute).UnixMilli()),
+			}),
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,9 @@
 // Command powertune does on this machine what AWS Lambda Power Tuning does
 // on AWS: for each memory size it runs each function's built bootstrap
 // under aws-lambda-rie with the CPU share Lambda gives that size, and
-// reports what a merchant waits for and pays.
+// reports what a merchant waits for and pays. The functions are ingest,
+// the processor serving the events queue, and the sender: the processor's
+// bootstrap serving the email queue (paced SES sends).
 //
 // The share is a cgroup v1 cpu group (cpu.cfs_quota_us = MB/1769 ×
 // cpu.cfs_period_us) holding the bootstrap alone: the emulator is handed a
@@ -93,13 +95,13 @@ func main() {
 	flag.StringVar(&o.root, "root", "..", "the receiver module's root")
 	flag.StringVar(&o.rie, "rie", "../bin/aws-lambda-rie", "path of aws-lambda-rie (make rie installs it)")
 	flag.StringVar(&sizes, "sizes", "128,256,512,1024,1769", "memory sizes in MB")
-	flag.StringVar(&functions, "functions", "ingest,processor", "functions to tune")
+	flag.StringVar(&functions, "functions", "ingest,processor", "functions to tune: ingest, processor (the events queue), sender (the processor serving the email queue)")
 	flag.DurationVar(&o.latency, "latency", 5*time.Millisecond, "latency added to each AWS call's answer (whole milliseconds)")
 	flag.IntVar(&o.warm, "warm", 200, "measured warm invocations per size (1..2000)")
 	flag.IntVar(&o.warmup, "warmup", 5, "unmeasured warm invocations after the cold ones")
 	flag.IntVar(&o.colds, "colds", 5, "cold starts per size, of each kind (1..50)")
 	flag.BoolVar(&o.throttledInit, "init-throttled", false, "choose by the cold start with the init under the size's CPU share as well (worst case), not at full CPU")
-	flag.IntVar(&o.batch, "batch", 10, "processor records per invocation (the template's BatchSize)")
+	flag.IntVar(&o.batch, "batch", 10, "processor and sender records per invocation (the template's BatchSize of each mapping)")
 	flag.IntVar(&o.periodUS, "period", 100000, "cpu.cfs_period_us of each group")
 	flag.StringVar(&o.cgroupRoot, "cgroup", "/sys/fs/cgroup/cpu", "cgroup v1 cpu controller mount")
 	flag.DurationVar(&o.budget, "budget", 3*time.Minute, "longest a size's warm invocations may take")
@@ -111,11 +113,8 @@ func main() {
 	if o.sizes, err = parseSizes(sizes); err != nil {
 		usage(err)
 	}
-	o.functions = strings.Split(functions, ",")
-	for _, f := range o.functions {
-		if f != "ingest" && f != "processor" {
-			usage(fmt.Errorf("-functions: %q is neither ingest nor processor", f))
-		}
+	if o.functions, err = parseFunctions(functions); err != nil {
+		usage(err)
 	}
 	switch {
 	case o.warm < 1 || o.warm > 2000:
@@ -167,6 +166,32 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
+// bootstrapOf names the function folder whose bootstrap serves function
+// fn of the report: the sender is the processor's bootstrap. ok is false
+// for an unknown function.
+func bootstrapOf(fn string) (folder string, ok bool) {
+	switch fn {
+	case "ingest", "processor":
+		return fn, true
+	case "sender":
+		return "processor", true
+	}
+	return "", false
+}
+
+// parseFunctions reads a comma-separated list of the functions to tune.
+func parseFunctions(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if _, ok := bootstrapOf(f); !ok {
+			return nil, fmt.Errorf("-functions: %q is not ingest, processor or sender", f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
 // run measures every function at every size and prints the report.
 func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	gs := &groups{root: o.cgroupRoot, owner: os.Getpid()}
@@ -202,7 +227,8 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	boots := map[string]string{}
 	for _, fn := range o.functions {
 		boots[fn] = filepath.Join(tmp, fn, "bootstrap")
-		dir, pkg := o.root, "./functions/"+fn
+		folder, _ := bootstrapOf(fn)
+		dir, pkg := o.root, "./functions/"+folder
 		if o.cpuprofile != "" {
 			dir, pkg = ".", "./cmd/profboot" // run from bench/
 		}
@@ -265,6 +291,8 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 			w = &ingestLoad{fx: fx}
 		case "processor":
 			w = &processorLoad{fx: fx, size: o.batch}
+		case "sender":
+			w = &senderLoad{events: processorLoad{fx: fx, size: o.batch}}
 		}
 		t := rep.table(w)
 		for _, mb := range o.sizes {

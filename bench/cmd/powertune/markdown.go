@@ -31,11 +31,15 @@ type table struct {
 	function      string
 	batch         int
 	throttledInit bool // the choice's cold start: init under the share (true) or at full CPU
+	note          string
 	rows          []row
 }
 
 func (rep *report) table(w workload) *table {
 	t := &table{function: w.function(), batch: w.batch(), throttledInit: rep.opts.throttledInit}
+	if n, ok := w.(interface{ note() string }); ok {
+		t.note = n.note()
+	}
 	rep.tables = append(rep.tables, t)
 	return t
 }
@@ -121,6 +125,9 @@ func (t *table) markdown(b *strings.Builder) {
 		unit = fmt.Sprintf("invocation (batch of %d)", t.batch)
 	}
 	fmt.Fprintf(b, "**%s**, per %s; times in ms, warm figures are the emulator's REPORT `Duration`:\n\n", t.function, unit)
+	if t.note != "" {
+		fmt.Fprintf(b, "%s\n\n", t.note)
+	}
 	coldNote := "the init at full CPU (column \"cold, init at full CPU\"), the invocation under the share"
 	if t.throttledInit {
 		coldNote = "the init and the invocation under the share (column \"cold first invocation\")"

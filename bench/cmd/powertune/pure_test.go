@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 func TestQuota(t *testing.T) {
@@ -183,5 +187,113 @@ func TestParseSchedstat(t *testing.T) {
 	}
 	if _, err := parseSchedstat("\n"); err == nil {
 		t.Error("empty: no error")
+	}
+}
+
+func TestLambdaRecord(t *testing.T) {
+	// A message as ReceiveMessage returns it; the record as Lambda's SQS
+	// event source hands it over (its field names in aws-lambda-go's
+	// events.SQSMessage), with the source ARN of the mapping's queue.
+	m := sqstypes.Message{
+		MessageId: aws.String("m-1"), ReceiptHandle: aws.String("rh-1"), Body: aws.String("Ym9keQ=="), MD5OfBody: aws.String("md5"),
+		Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": "1795795200000"},
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			"event_id": {DataType: aws.String("String"), StringValue: aws.String("evt_1")},
+			"blob":     {DataType: aws.String("Binary"), BinaryValue: []byte{1, 2}},
+		},
+	}
+	const arn = "arn:aws:sqs:us-east-1:123456789012:webhook-email-queue"
+	r := lambdaRecord(m, arn)
+	if r.MessageId != "m-1" || r.ReceiptHandle != "rh-1" || r.Body != "Ym9keQ==" || r.Md5OfBody != "md5" {
+		t.Errorf("message fields: %+v", r)
+	}
+	if r.EventSource != "aws:sqs" || r.EventSourceARN != arn || r.AWSRegion != "us-east-1" {
+		t.Errorf("source: %q %q %q", r.EventSource, r.EventSourceARN, r.AWSRegion)
+	}
+	if r.Attributes["SentTimestamp"] != "1795795200000" || r.Attributes["ApproximateReceiveCount"] != "1" {
+		t.Errorf("attributes: %v", r.Attributes)
+	}
+	if a := r.MessageAttributes["event_id"]; a.DataType != "String" || a.StringValue == nil || *a.StringValue != "evt_1" {
+		t.Errorf("event_id attribute: %+v", a)
+	}
+	if a := r.MessageAttributes["blob"]; a.DataType != "Binary" || string(a.BinaryValue) != "\x01\x02" {
+		t.Errorf("blob attribute: %+v", a)
+	}
+}
+
+func TestParseFunctions(t *testing.T) {
+	got, err := parseFunctions("ingest, sender,processor")
+	if err != nil || strings.Join(got, ",") != "ingest,sender,processor" {
+		t.Fatalf("parseFunctions = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "email", "ingest,,sender", "Sender"} {
+		if _, err := parseFunctions(bad); err == nil {
+			t.Errorf("parseFunctions(%q): no error", bad)
+		}
+	}
+	// The sender is the processor's bootstrap, the same build.
+	for fn, want := range map[string]string{"ingest": "ingest", "processor": "processor", "sender": "processor"} {
+		if got, ok := bootstrapOf(fn); !ok || got != want {
+			t.Errorf("bootstrapOf(%q) = %q, %v; want %q", fn, got, ok, want)
+		}
+	}
+}
+
+func TestSendInterval(t *testing.T) {
+	// concurrency / rate seconds, rounded up to the millisecond; by hand.
+	tests := []struct {
+		rate        float64
+		concurrency int
+		want        time.Duration
+	}{
+		{14, 2, 143 * time.Millisecond}, // 142.857
+		{14, 1, 72 * time.Millisecond},  // 71.43
+		{1, 2, 2 * time.Second},         // the SES sandbox's rate
+		{50, 5, 100 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		if got := sendInterval(tc.rate, tc.concurrency); got != tc.want {
+			t.Errorf("sendInterval(%v, %d) = %v, want %v", tc.rate, tc.concurrency, got, tc.want)
+		}
+	}
+}
+
+func TestJobEventIDs(t *testing.T) {
+	str := func(s string) events.SQSMessageAttribute {
+		return events.SQSMessageAttribute{StringValue: &s, DataType: "String"}
+	}
+	recs := []events.SQSMessage{
+		{MessageAttributes: map[string]events.SQSMessageAttribute{"event_id": str("evt_a"), "body_encoding": str("base64")}},
+		{MessageAttributes: map[string]events.SQSMessageAttribute{"body_encoding": str("base64")}}, // not a job of an event
+		{MessageAttributes: map[string]events.SQSMessageAttribute{"event_id": str("evt_b")}},
+	}
+	if got := strings.Join(jobEventIDs(recs), ","); got != "evt_a,evt_b" {
+		t.Errorf("jobEventIDs = %s, want evt_a,evt_b", got)
+	}
+}
+
+func TestTableNote(t *testing.T) {
+	// The sender's table says what an event is and how it is paced; the
+	// others have no note.
+	for _, tc := range []struct {
+		w    workload
+		want string
+	}{
+		{&senderLoad{events: processorLoad{size: 10}}, "one email job"},
+		{&processorLoad{size: 10}, ""},
+	} {
+		rep := &report{}
+		var b strings.Builder
+		rep.table(tc.w).markdown(&b)
+		md := b.String()
+		if !strings.Contains(md, "(batch of 10)") {
+			t.Errorf("%s: no batch in %q", tc.w.function(), md)
+		}
+		if tc.want != "" && !strings.Contains(md, tc.want) {
+			t.Errorf("%s: table lacks %q:\n%s", tc.w.function(), tc.want, md)
+		}
+		if tc.want == "" && strings.Contains(md, "email job") {
+			t.Errorf("%s: the sender's note in another table:\n%s", tc.w.function(), md)
+		}
 	}
 }

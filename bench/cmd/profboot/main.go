@@ -13,7 +13,7 @@
 // powertune -cpuprofile builds it in place of the function's bootstrap.
 // It is a measuring tool: never deploy it.
 //
-//	go build -tags lambda.norpc -o bootstrap ./cmd/profboot   # PROFBOOT_FUNCTION=ingest|processor
+//	go build -tags lambda.norpc -o bootstrap ./cmd/profboot   # PROFBOOT_FUNCTION=ingest|processor|sender
 package main
 
 import (
@@ -65,7 +65,7 @@ func handler(ctx context.Context) (lambda.Handler, error) {
 			return nil, err
 		}
 		return lambda.NewHandler(h.Handle), nil
-	case "processor":
+	case "processor", "sender": // the sender is the processor serving the email queue
 		cfg, err := processorapp.Load(os.Getenv)
 		if err != nil {
 			return nil, err
@@ -73,7 +73,7 @@ func handler(ctx context.Context) (lambda.Handler, error) {
 		log := slog.New(sqsbatch.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
 		return lambda.NewHandler(processorapp.New(cfg, awsCfg, log, os.Stdout).Handle), nil
 	default:
-		return nil, fmt.Errorf("PROFBOOT_FUNCTION %q is neither ingest nor processor", fn)
+		return nil, fmt.Errorf("PROFBOOT_FUNCTION %q is not ingest, processor or sender", fn)
 	}
 }
 

@@ -27,11 +27,24 @@ type Deployment struct {
 	// the event record (kept DedupeTtl, 30 days) and the order (kept).
 	EventItemBytes, OrderItemBytes float64
 
+	// The email path: the share of events that email a customer (each
+	// a job on the email queue, sent by the processor function through
+	// its second event source mapping), the sender's mean billed duration
+	// per invocation with a batch of one job and of ten (a batch of ten
+	// is paced: 9 waits at the sender's rate), and its JSON log bytes per
+	// email. Zero EmailsPerEvent: no email path.
+	EmailsPerEvent                    float64
+	SenderBilledMs1, SenderBilledMs10 float64
+	SenderLogBytesPerEmail            float64
+
 	// Fixed observability: standard alarms, dashboards, and the custom
 	// metrics (name and dimension set) a healthy deployment emits in a
 	// month.
 	Alarms, Dashboards, Metrics int
 	Secrets                     int
+	// Mappings is the number of SQS event source mappings, each long
+	// polling an idle queue (IdleReceivesPerMonth).
+	Mappings int
 }
 
 // Line is one item of a bill.
@@ -60,29 +73,43 @@ func (d Deployment) processorMs(batch float64) float64 {
 	return d.ProcessorBilledMs1 + (d.ProcessorBilledMs10-d.ProcessorBilledMs1)*(batch-1)/9
 }
 
+func (d Deployment) senderMs(batch float64) float64 {
+	return d.SenderBilledMs1 + (d.SenderBilledMs10-d.SenderBilledMs1)*(batch-1)/9
+}
+
 // volumes are the month's counts of everything billed per use.
 type volumes struct {
 	apiRequests, lambdaRequests, gbSeconds, sqsRequests, wru, busEvents, logGB, traces float64
 }
 
-func (d Deployment) volumes(events, batch float64) volumes {
+// volumes counts a month of events, the processor's batches holding
+// batch records and the sender's emailBatch jobs.
+func (d Deployment) volumes(events, batch, emailBatch float64) volumes {
 	procInv := events / batch
+	emails := events * d.EmailsPerEvent
+	sendInv := emails / emailBatch
 	v := volumes{
-		lambdaRequests: events + procInv,
-		gbSeconds:      events*GBSeconds(d.IngestBilledMs, d.IngestMB) + procInv*GBSeconds(d.processorMs(batch), d.ProcessorMB),
-		// One send per event; per processor invocation one receive and
-		// one batched delete.
-		sqsRequests: events + 2*procInv,
-		wru:         4 * events, // ingest put, claim, order update, final status
-		busEvents:   events,
+		lambdaRequests: events + procInv + sendInv,
+		gbSeconds: events*GBSeconds(d.IngestBilledMs, d.IngestMB) + procInv*GBSeconds(d.processorMs(batch), d.ProcessorMB) +
+			sendInv*GBSeconds(d.senderMs(emailBatch), d.ProcessorMB),
+		// One send per event and per email job; per invocation of
+		// either mapping one receive and one batched delete.
+		sqsRequests: events + emails + 2*procInv + 2*sendInv,
+		// Ingest's put, the claim, the order update, the final status;
+		// the email's claim and its SENT record.
+		wru:       4*events + 2*emails,
+		busEvents: events,
 		logGB: (events*(d.IngestLogBytes+d.PlatformLogBytes+d.ProcessorLogBytesPerRecord) +
-			procInv*(d.ProcessorLogBytesPerInvocation+d.PlatformLogBytes)) / (1 << 30),
+			procInv*(d.ProcessorLogBytesPerInvocation+d.PlatformLogBytes) +
+			emails*d.SenderLogBytesPerEmail + sendInv*(d.ProcessorLogBytesPerInvocation+d.PlatformLogBytes)) / (1 << 30),
 	}
 	if !d.FunctionURL {
 		v.apiRequests = events
 	}
 	if d.Tracing {
-		v.traces = traced(events) + traced(procInv)
+		// The processor function's invocations, of both mappings, share
+		// one sampling rule.
+		v.traces = traced(events) + traced(procInv+sendInv)
 	}
 	return v
 }
@@ -101,9 +128,9 @@ func traced(invocations float64) float64 {
 // batch, without free tiers and fixed costs; X-Ray as at low volume,
 // every invocation traced.
 func (d Deployment) PerMillion(batch float64) []Line {
-	v := d.volumes(1e6, batch)
+	v := d.volumes(1e6, batch, batch)
 	if d.Tracing {
-		v.traces = 1e6 + 1e6/batch
+		v.traces = 1e6 + 1e6/batch + 1e6*d.EmailsPerEvent/batch
 	}
 	return d.usage(v, false, 0)
 }
@@ -125,7 +152,7 @@ func (d Deployment) usage(v volumes, free bool, idleReceives float64) []Line {
 		Line{"Lambda requests", allow(v.lambdaRequests, LambdaFreeReqs) * LambdaPerRequest},
 		Line{"Lambda duration", allow(v.gbSeconds, LambdaFreeGBSec) * LambdaArmPerGBSec},
 		Line{"SQS requests", sqsCharged(v.sqsRequests, idleReceives, free) * SQSPerRequest},
-		Line{"DynamoDB writes (4 WRU an event)", v.wru * DynamoPerWRU},
+		Line{"DynamoDB writes", v.wru * DynamoPerWRU},
 		Line{"EventBridge domain events", v.busEvents * EventBridgePerEvent},
 		Line{"CloudWatch Logs ingestion", allow(v.logGB, FreeLogsGB) * LogsPerGB},
 	)
@@ -155,16 +182,17 @@ func (d Deployment) Fixed(free bool) []Line {
 		}
 		return float64(max(0, n-allowance))
 	}
-	idle := float64(IdleReceivesPerMonth) * SQSPerRequest
+	idleReceives := float64(d.Mappings * IdleReceivesPerMonth)
+	idle := idleReceives * SQSPerRequest
 	if free {
-		idle = math.Max(0, IdleReceivesPerMonth-SQSFreeReqs) * SQSPerRequest
+		idle = math.Max(0, idleReceives-SQSFreeReqs) * SQSPerRequest
 	}
 	return []Line{
 		{"Secrets Manager secret", float64(d.Secrets) * SecretPerMonth},
 		{"CloudWatch alarms", over(d.Alarms, FreeAlarms) * AlarmPerMonth},
 		{"CloudWatch dashboard", over(d.Dashboards, FreeDashboards) * DashboardPerMonth},
 		{"Custom metrics (EMF)", over(d.Metrics, FreeMetrics) * MetricPerMonth},
-		{"SQS idle receives of the event source mapping", idle},
+		{"SQS idle receives of the event source mappings", idle},
 	}
 }
 
@@ -177,9 +205,9 @@ func (d Deployment) Month(events float64, free bool) (fixed, usage []Line) {
 	batch := BatchAt(events)
 	idle := 0.0
 	if free {
-		idle = IdleReceivesPerMonth // they use the free allowance first
+		idle = float64(d.Mappings * IdleReceivesPerMonth) // they use the free allowance first
 	}
-	usage = d.usage(d.volumes(events, batch), free, idle)
+	usage = d.usage(d.volumes(events, batch, BatchAt(events*d.EmailsPerEvent)), free, idle)
 	// Storage: event records live 30 days; orders stay (a year's worth).
 	gb := (events*d.EventItemBytes + 12*events*d.OrderItemBytes) / (1 << 30)
 	stored := gb

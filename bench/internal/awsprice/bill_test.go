@@ -12,7 +12,7 @@ var deployment = Deployment{
 	IngestLogBytes: 500, ProcessorLogBytesPerInvocation: 200, ProcessorLogBytesPerRecord: 300, PlatformLogBytes: 0,
 	Tracing:        true,
 	EventItemBytes: 400, OrderItemBytes: 500,
-	Alarms: 8, Dashboards: 1, Metrics: 12, Secrets: 1,
+	Alarms: 8, Dashboards: 1, Metrics: 12, Secrets: 1, Mappings: 1,
 }
 
 func near(t *testing.T, what string, got, want float64) {
@@ -45,7 +45,7 @@ func TestPerMillionByHand(t *testing.T) {
 	near(t, "Lambda requests", line(lines, "Lambda requests"), 0.22)
 	near(t, "Lambda duration", line(lines, "Lambda duration"), 5750*0.0000133334)
 	near(t, "SQS", line(lines, "SQS requests"), 0.48)
-	near(t, "DynamoDB", line(lines, "DynamoDB writes (4 WRU an event)"), 2.50)
+	near(t, "DynamoDB", line(lines, "DynamoDB writes"), 2.50)
 	near(t, "EventBridge", line(lines, "EventBridge domain events"), 1.00)
 	near(t, "Logs", line(lines, "CloudWatch Logs ingestion"), (800e6+200e5)/(1<<30)*0.5)
 	near(t, "X-Ray", line(lines, "X-Ray traces"), 5.50)
@@ -56,6 +56,43 @@ func TestPerMillionByHand(t *testing.T) {
 		t.Errorf("function URL front pays API Gateway: $%.2f", got)
 	}
 	near(t, "function URL saves the API's $1.00", Sum(deployment.PerMillion(10))-Sum(url.PerMillion(10)), 1.00)
+}
+
+func TestEmailPathByHand(t *testing.T) {
+	// Every event emails its customer; the sender bills 50 ms for a job
+	// alone, 1,400 ms for a paced batch of ten. Per million events in
+	// batches of 10, on top of TestPerMillionByHand's:
+	//   Lambda requests: 0.1 M more, 1.2 M × $0.20 = $0.24.
+	//   Duration: 0.1 M × 1.4 s × 0.25 GB = 35,000 GB-s more: 40,750.
+	//   SQS: 1 M job sends, 0.1 M receives and 0.1 M deletes more: 2.4 M ×
+	//   $0.40 = $0.96. DynamoDB: 2 WRU an email, 6 M × $0.625 = $3.75.
+	//   Logs: 100 B an email and 200 B a sender invocation more: 940e6 B.
+	//   X-Ray: 1.2 M traces, $6.00.
+	d := deployment
+	d.EmailsPerEvent, d.SenderBilledMs1, d.SenderBilledMs10, d.SenderLogBytesPerEmail = 1, 50, 1400, 100
+	lines := d.PerMillion(10)
+	near(t, "Lambda requests", line(lines, "Lambda requests"), 0.24)
+	near(t, "Lambda duration", line(lines, "Lambda duration"), 40750*0.0000133334)
+	near(t, "SQS", line(lines, "SQS requests"), 0.96)
+	near(t, "DynamoDB", line(lines, "DynamoDB writes"), 3.75)
+	near(t, "Logs", line(lines, "CloudWatch Logs ingestion"), 940e6/(1<<30)*0.5)
+	near(t, "X-Ray", line(lines, "X-Ray traces"), 6.00)
+	near(t, "EventBridge unchanged", line(lines, "EventBridge domain events"), 1.00)
+
+	// Half the events email, at 10 k a month: the sender's batches are
+	// of 1 + 5,000 / 2,592,000 jobs, billed 50 ms + 1,350 ms × that
+	// excess / 9.
+	d.EmailsPerEvent = 0.5
+	v := d.volumes(10_000, BatchAt(10_000), BatchAt(5_000))
+	sendBatch := 1 + 5_000.0/SecondsPerMonth
+	procBatch := 1 + 10_000.0/SecondsPerMonth
+	near(t, "requests at 10k", v.lambdaRequests, 10_000+10_000/procBatch+5_000/sendBatch)
+	near(t, "sender GB-s at 10k", v.gbSeconds-10_000*0.020*0.125-10_000/procBatch*(0.040+0.090*(procBatch-1)/9)*0.25,
+		5_000/sendBatch*(0.050+1.350*(sendBatch-1)/9)*0.25)
+
+	// Two mappings: 1,296,000 idle receives, 296,000 over the free million.
+	d.Mappings = 2
+	near(t, "two mappings' idle receives", line(d.Fixed(true), "SQS idle receives of the event source mappings"), 296_000*0.40/1e6)
 }
 
 func TestFixedByHand(t *testing.T) {
@@ -78,7 +115,7 @@ func TestMonthFreeTiers(t *testing.T) {
 		}
 	}
 	near(t, "API", line(usage, "API Gateway HTTP API requests"), 0.01)
-	near(t, "DynamoDB writes", line(usage, "DynamoDB writes (4 WRU an event)"), 0.025)
+	near(t, "DynamoDB writes", line(usage, "DynamoDB writes"), 0.025)
 	// PITR has no free tier: (10k × 400 + 12 × 10k × 500) B = 64 MB.
 	near(t, "PITR", line(usage, "DynamoDB point-in-time recovery (after a year)"), 64e6/(1<<30)*0.20)
 	near(t, "Secrets calls", line(usage, "Secrets Manager calls"), 20_000*0.05/10_000)

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +41,8 @@ const (
 	DefaultQueue       = "webhook-events-queue"
 	DefaultDLQ         = "webhook-events-dlq"
 	DefaultOrdersTable = "orders"
+	DefaultEmailQueue  = "webhook-emails-queue"
+	DefaultEmailDLQ    = "webhook-emails-dlq"
 	WebhookPath        = "/api/webhooks/payment"
 	// MaxReceiveCount matches the template's redrive policy.
 	MaxReceiveCount = 5
@@ -57,6 +60,20 @@ type Options struct {
 	Queue       string
 	DLQ         string
 	OrdersTable string
+	// EmailQueue and EmailDLQ name the email queue and its dead-letter
+	// queue; EmailPollers is how many pollers serve it, standing for the
+	// email mapping's maximum concurrency (the processor's
+	// EMAIL_SENDER_CONCURRENCY; default 2), each with a processor of its
+	// own, as each concurrent Lambda invocation has its own sandbox.
+	EmailQueue   string
+	EmailDLQ     string
+	EmailPollers int
+	// EventPollers is how many pollers serve the events queue, standing
+	// for the events mapping's concurrency (default 1).
+	EventPollers int
+	// EmailBatchSize is the email pollers' batch size (the email
+	// mapping's BatchSize, 1 to 10; default 10).
+	EmailBatchSize int
 	// Visibility is the queue's visibility timeout: how long a failed
 	// record waits before it is tried again. Default 30 s.
 	Visibility time.Duration
@@ -108,7 +125,10 @@ type Stack struct {
 	OrdersTable string
 	QueueURL    string
 	DLQURL      string
-	Secrets     [][]byte
+	// EmailQueueURL and EmailDLQURL are the email queue and its DLQ.
+	EmailQueueURL string
+	EmailDLQURL   string
+	Secrets       [][]byte
 	// SecretGenerated is true when no secret was given and Run made one.
 	SecretGenerated bool
 }
@@ -132,7 +152,16 @@ func Run(ctx context.Context, o Options) error {
 	if err := ddbevents.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), o.EventsTable); err != nil {
 		return err
 	}
-	st.QueueURL, st.DLQURL, err = sqsqueue.CreateQueues(ctx, sqs.NewFromConfig(awsCfg), o.Queue, o.DLQ, MaxReceiveCount, o.Visibility)
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	st.QueueURL, st.DLQURL, err = sqsqueue.CreateQueues(ctx, sqsClient, o.Queue, o.DLQ, MaxReceiveCount, o.Visibility)
+	if err != nil {
+		return err
+	}
+	st.EmailQueueURL, st.EmailDLQURL, err = sqsqueue.CreateQueues(ctx, sqsClient, o.EmailQueue, o.EmailDLQ, MaxReceiveCount, o.Visibility)
+	if err != nil {
+		return err
+	}
+	emailARN, err := sqsqueue.QueueARN(ctx, sqsClient, st.EmailQueueURL)
 	if err != nil {
 		return err
 	}
@@ -145,6 +174,12 @@ func Run(ctx context.Context, o Options) error {
 		"ORDERS_TABLE":      o.OrdersTable,
 		// ddborders.CreateTable makes the refunds table under this name.
 		"REFUNDS_TABLE": o.OrdersTable + ddborders.RefundsTableSuffix,
+		// The processor defers throttled events on the events queue, and
+		// queues emails on the email queue, which it serves too.
+		"EVENTS_QUEUE_URL":         st.QueueURL,
+		"EMAIL_QUEUE_URL":          st.EmailQueueURL,
+		"EMAIL_QUEUE_ARN":          emailARN,
+		"EMAIL_SENDER_CONCURRENCY": strconv.Itoa(o.EmailPollers),
 	}
 	if o.SecretID != "" {
 		fixed["WEBHOOK_SECRETS"], fixed["WEBHOOK_SECRET_ID"] = "", o.SecretID
@@ -210,6 +245,18 @@ func (o *Options) defaults() {
 	}
 	if o.OrdersTable == "" {
 		o.OrdersTable = DefaultOrdersTable
+	}
+	if o.EmailQueue == "" {
+		o.EmailQueue = DefaultEmailQueue
+	}
+	if o.EmailDLQ == "" {
+		o.EmailDLQ = DefaultEmailDLQ
+	}
+	if o.EmailPollers <= 0 {
+		o.EmailPollers = 2
+	}
+	if o.EventPollers <= 0 {
+		o.EventPollers = 1
 	}
 	if o.Visibility <= 0 {
 		o.Visibility = 30 * time.Second

@@ -86,15 +86,17 @@ func startLocalWith(t *testing.T, edit func(*local.Options)) (local.Stack, *sync
 	}
 	edit(&opts)
 	// The set-up and the tests' checks use the admin's keys; each function
-	// those of its policy in template.yaml.
+	// those of its policy in template.yaml (unless edit chose).
 	setup := motoserver.TestConfig(t)
 	opts.AWS = &setup
-	opts.FunctionAWS = func(function string, env func(string) string) (aws.Config, error) {
-		keys, err := iamtest.FunctionKeys(t, function, env)
-		if err != nil {
-			return aws.Config{}, err
+	if opts.FunctionAWS == nil {
+		opts.FunctionAWS = func(function string, env func(string) string) (aws.Config, error) {
+			keys, err := iamtest.FunctionKeys(t, function, env)
+			if err != nil {
+				return aws.Config{}, err
+			}
+			return keys.AWSConfig()
 		}
-		return keys.AWSConfig()
 	}
 	go func() {
 		defer close(done)

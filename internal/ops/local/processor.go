@@ -45,20 +45,47 @@ func startProcessor(ctx context.Context, st Stack, env func(string) string, o Op
 		logOrders(ctx, log, orders, ev)
 		return resp, err
 	}
-	p, err := NewPoller(ctx, sqs.NewFromConfig(fnAWS), st.QueueURL, handle)
-	if err != nil {
-		return nil, err
+	pollers := []*Poller{}
+	for range o.EventPollers {
+		p, err := NewPoller(ctx, sqs.NewFromConfig(fnAWS), st.QueueURL, handle)
+		if err != nil {
+			return nil, err
+		}
+		p.Logger = log
+		pollers = append(pollers, p)
 	}
-	p.Logger = log
+	// The email mapping: up to EMAIL_SENDER_CONCURRENCY invocations at
+	// once, each in a sandbox of its own (its own processor, whose sender
+	// paces itself to its share of the rate).
+	for range cfg.EmailSenderConcurrency {
+		if !cfg.EmailQueued() {
+			break
+		}
+		sandbox := processorapp.New(cfg, fnAWS, log, io.Discard)
+		ep, err := NewPoller(ctx, sqs.NewFromConfig(fnAWS), st.EmailQueueURL,
+			func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				return Invoke(ctx, sandbox.Handle, ev)
+			})
+		if err != nil {
+			return nil, err
+		}
+		ep.Logger = log
+		if o.EmailBatchSize > 0 {
+			ep.BatchSize = o.EmailBatchSize
+		}
+		pollers = append(pollers, ep)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := p.Run(ctx); err != nil {
-			log.Error("poller stopped", slog.String("error", err.Error()))
-		}
-	}()
+	for _, p := range pollers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Run(ctx); err != nil {
+				log.Error("poller stopped", slog.String("error", err.Error()))
+			}
+		}()
+	}
 	return func() { cancel(); wg.Wait() }, nil
 }
 

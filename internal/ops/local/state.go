@@ -46,6 +46,10 @@ type State struct {
 	QueueURL    string `json:"queue_url"`    //
 	DLQURL      string `json:"dlq_url"`      //
 	Secret      string `json:"secret"`       // the first signing secret the stack accepts
+	// EmailQueueURL and EmailDLQURL are the email queue and its
+	// dead-letter queue; empty in the files of earlier versions.
+	EmailQueueURL string `json:"email_queue_url,omitempty"`
+	EmailDLQURL   string `json:"email_dlq_url,omitempty"`
 }
 
 // StatePath returns the state file's path under the user's cache directory

@@ -44,6 +44,11 @@ func (e *EntryError) Error() string {
 // Is reports whether target is ErrEntryFailed.
 func (e *EntryError) Is(target error) bool { return target == ErrEntryFailed }
 
+// ErrorCode returns the entry's error code, as an AWS API error does, so
+// that awserr.IsThrottle sees an entry EventBridge throttled
+// (ThrottlingException) as the quota it is.
+func (e *EntryError) ErrorCode() string { return e.Code }
+
 // Publisher puts events on one bus.
 type Publisher struct {
 	client *eventbridge.Client

@@ -76,6 +76,7 @@ func (d Deps) emailStep(ctx context.Context, ev process.Event, steps *process.St
 				slog.String("template", email.Template))
 			return nil
 		}
+		email.EventID = ev.ID
 		err := d.Mailer.Send(ctx, email)
 		if !errors.Is(err, ErrUndeliverable) {
 			return err

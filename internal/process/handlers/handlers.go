@@ -160,6 +160,9 @@ type Email struct {
 	// OrderID the order: what logs may show instead of the address.
 	Template string
 	OrderID  string
+	// EventID is the event the email tells of (set by the email step):
+	// a queued email's delivery is kept on that event's record.
+	EventID string
 }
 
 // Mailer sends an email (sesmail.Mailer, or sesmail.LogMailer when no

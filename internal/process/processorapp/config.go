@@ -26,6 +26,14 @@ const (
 	EnvEventTTL         = "EVENT_TTL"
 	EnvLogLevel         = "LOG_LEVEL"
 	EnvNamespace        = "METRICS_NAMESPACE"
+	// The events queue, where a throttled event is deferred.
+	EnvEventsQueueURL = "EVENTS_QUEUE_URL"
+	// The email queue: the processor queues emails on it and serves it
+	// through a second event source mapping.
+	EnvEmailQueueURL          = "EMAIL_QUEUE_URL"
+	EnvEmailQueueARN          = "EMAIL_QUEUE_ARN"
+	EnvEmailSendRate          = "EMAIL_SEND_RATE"
+	EnvEmailSenderConcurrency = "EMAIL_SENDER_CONCURRENCY"
 )
 
 // Defaults of the optional settings.
@@ -34,6 +42,12 @@ const (
 	DefaultProcessingLease  = 2 * time.Minute
 	DefaultMaxConcurrency   = 10
 	DefaultEventTTL         = 720 * time.Hour
+	// DefaultEmailSendRate is a new SES production account's sending
+	// rate, emails a second.
+	DefaultEmailSendRate = 14.0
+	// DefaultEmailSenderConcurrency is the email mapping's maximum
+	// concurrency: 2, the least Lambda accepts.
+	DefaultEmailSenderConcurrency = 2
 )
 
 // Bounds of the settings.
@@ -45,6 +59,9 @@ const (
 	// outlive the retries of its event, or a late retry is applied again.
 	MinEventTTL       = 72 * time.Hour
 	MaxMaxConcurrency = 1000
+	// MaxEmailSendRate is far above any SES account's rate: a value
+	// beyond it is a typo.
+	MaxEmailSendRate = 10000.0
 )
 
 // ErrInvalidConfig is the cause of every error Load returns.
@@ -71,6 +88,28 @@ type Config struct {
 	LogLevel         slog.Level
 	// Namespace is the CloudWatch namespace of the EMF metrics.
 	Namespace string
+	// EventsQueueURL is the events queue; empty: a throttled event is
+	// retried through the queue's receives instead of deferred.
+	EventsQueueURL string
+	// EmailQueueURL and EmailQueueARN are the email queue; empty: emails
+	// are sent inline by the email step (local runs without the queue;
+	// the template always sets them).
+	EmailQueueURL string
+	EmailQueueARN string
+	// EmailSendRate is the SES account's sending rate the senders share,
+	// emails a second; EmailSenderConcurrency the most senders at once
+	// (the email mapping's maximum concurrency). Each sender paces itself
+	// to EmailSendRate / EmailSenderConcurrency.
+	EmailSendRate          float64
+	EmailSenderConcurrency int
+}
+
+// EmailQueued reports whether emails go through the email queue.
+func (c Config) EmailQueued() bool { return c.EmailQueueURL != "" }
+
+// SenderRate is the pace of one email sender: its share of the rate.
+func (c Config) SenderRate() float64 {
+	return c.EmailSendRate / float64(max(c.EmailSenderConcurrency, 1))
 }
 
 // Load reads the configuration through getenv (os.Getenv in main) and
@@ -92,6 +131,12 @@ func Load(getenv func(string) string) (Config, error) {
 		EventTTL:         DefaultEventTTL,
 		LogLevel:         slog.LevelInfo,
 		Namespace:        get(EnvNamespace),
+		EventsQueueURL:   get(EnvEventsQueueURL),
+		EmailQueueURL:    get(EnvEmailQueueURL),
+		EmailQueueARN:    get(EnvEmailQueueARN),
+
+		EmailSendRate:          DefaultEmailSendRate,
+		EmailSenderConcurrency: DefaultEmailSenderConcurrency,
 	}
 	for _, req := range []struct{ name, value string }{
 		{EnvEventsTable, c.EventsTable},
@@ -152,6 +197,33 @@ func Load(getenv func(string) string) (Config, error) {
 	if v := get(EnvLogLevel); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			bad("%s %q is not one of DEBUG, INFO, WARN, ERROR", EnvLogLevel, v)
+		}
+	}
+	if (c.EmailQueueURL == "") != (c.EmailQueueARN == "") {
+		bad("%s and %s go together: set both or neither", EnvEmailQueueURL, EnvEmailQueueARN)
+	} else if c.EmailQueueARN != "" && !strings.HasPrefix(c.EmailQueueARN, "arn:") {
+		bad("%s %q is not an ARN", EnvEmailQueueARN, c.EmailQueueARN)
+	}
+	if v := get(EnvEmailSendRate); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		switch {
+		case err != nil:
+			bad("%s %q is not a number", EnvEmailSendRate, v)
+		case !(f > 0 && f <= MaxEmailSendRate):
+			bad("%s %v must be above 0 and at most %v emails a second", EnvEmailSendRate, f, MaxEmailSendRate)
+		default:
+			c.EmailSendRate = f
+		}
+	}
+	if v := get(EnvEmailSenderConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("%s %q is not an integer", EnvEmailSenderConcurrency, v)
+		case n < 1 || n > MaxMaxConcurrency:
+			bad("%s %d must be between 1 and %d", EnvEmailSenderConcurrency, n, MaxMaxConcurrency)
+		default:
+			c.EmailSenderConcurrency = n
 		}
 	}
 	if len(problems) > 0 {

@@ -28,6 +28,9 @@ func TestLoadDefaults(t *testing.T) {
 		MaxConcurrency:   10,
 		EventTTL:         720 * time.Hour,
 		LogLevel:         slog.LevelInfo,
+
+		EmailSendRate:          14,
+		EmailSenderConcurrency: 2,
 	}
 	if c != want {
 		t.Errorf("want %+v\ngot  %+v", want, c)
@@ -46,6 +49,12 @@ func TestLoadAll(t *testing.T) {
 		"MAX_CONCURRENCY":    "4",
 		"EVENT_TTL":          "1000h",
 		"LOG_LEVEL":          "debug",
+
+		"EVENTS_QUEUE_URL":         "https://sqs.eu-west-1.amazonaws.com/123456789012/events",
+		"EMAIL_QUEUE_URL":          "https://sqs.eu-west-1.amazonaws.com/123456789012/emails",
+		"EMAIL_QUEUE_ARN":          "arn:aws:sqs:eu-west-1:123456789012:emails",
+		"EMAIL_SEND_RATE":          "50",
+		"EMAIL_SENDER_CONCURRENCY": "4",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +64,10 @@ func TestLoadAll(t *testing.T) {
 		c.ProcessingLease != 90*time.Second || c.MaxConcurrency != 4 || c.EventTTL != 1000*time.Hour ||
 		c.LogLevel != slog.LevelDebug {
 		t.Errorf("got %+v", c)
+	}
+	if !c.EmailQueued() || c.EventsQueueURL == "" || c.EmailQueueARN != "arn:aws:sqs:eu-west-1:123456789012:emails" ||
+		c.EmailSendRate != 50 || c.EmailSenderConcurrency != 4 || c.SenderRate() != 12.5 {
+		t.Errorf("email settings: got %+v, sender rate %v", c, c.SenderRate())
 	}
 }
 
@@ -75,6 +88,12 @@ func TestLoadProblems(t *testing.T) {
 		{"zero concurrency", map[string]string{"MAX_CONCURRENCY": "0"}, []string{"MAX_CONCURRENCY"}},
 		{"ttl shorter than the retry window", map[string]string{"EVENT_TTL": "24h"}, []string{"EVENT_TTL"}},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+		{"email queue url without arn", map[string]string{"EMAIL_QUEUE_URL": "http://q"}, []string{"EMAIL_QUEUE_ARN"}},
+		{"email queue arn not an arn", map[string]string{"EMAIL_QUEUE_URL": "http://q", "EMAIL_QUEUE_ARN": "emails"}, []string{"EMAIL_QUEUE_ARN"}},
+		{"zero send rate", map[string]string{"EMAIL_SEND_RATE": "0"}, []string{"EMAIL_SEND_RATE"}},
+		{"send rate not a number", map[string]string{"EMAIL_SEND_RATE": "fast"}, []string{"EMAIL_SEND_RATE"}},
+		{"send rate a typo", map[string]string{"EMAIL_SEND_RATE": "140000"}, []string{"EMAIL_SEND_RATE"}},
+		{"zero senders", map[string]string{"EMAIL_SENDER_CONCURRENCY": "0"}, []string{"EMAIL_SENDER_CONCURRENCY"}},
 		{"everything at once", map[string]string{"EVENTS_TABLE": "", "MAX_CONCURRENCY": "x", "EVENT_TTL": "y", "LOG_LEVEL": "z"},
 			[]string{"EVENTS_TABLE", "MAX_CONCURRENCY", "EVENT_TTL", "LOG_LEVEL"}},
 	}

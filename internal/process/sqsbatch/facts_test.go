@@ -48,6 +48,7 @@ type wired struct {
 	sqs      *sqs.Client
 	busQueue string
 	mailer   *recordingMailer
+	pub      *recordingPublisher
 	now      time.Time
 }
 
@@ -99,11 +100,12 @@ func newWiredWith(t *testing.T, rejectEmails bool, wrapDDB func(aws.HTTPClient) 
 		}
 	})
 	w.mailer = &recordingMailer{next: sesmail.New(sesv2.NewFromConfig(fnCfg), sender), sent: map[string]int{}}
+	w.pub = &recordingPublisher{next: ebpublish.New(eventbridge.NewFromConfig(fnCfg), w.bus(t)), published: map[string]int{}}
 	quiet := slog.New(slog.DiscardHandler)
 	proc := &process.Processor{
 		Events: ddbevents.New(fnDDB, eventsTable),
 		Handlers: handlers.Default(handlers.Deps{
-			Orders: ddborders.New(fnDDB, ordersTable), Mailer: w.mailer, Publisher: ebpublish.New(eventbridge.NewFromConfig(fnCfg), w.bus(t)), Logger: quiet,
+			Orders: ddborders.New(fnDDB, ordersTable), Mailer: w.mailer, Publisher: w.pub, Logger: quiet,
 		}),
 		IsPermanent: awserr.IsPermanent,
 		Logger:      quiet,

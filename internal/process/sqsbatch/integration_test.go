@@ -96,7 +96,8 @@ type recordingPublisher struct {
 	next      handlers.Publisher
 	mu        sync.Mutex
 	fail      func(handlers.DomainEvent) error
-	published map[string]int // by source event id
+	published map[string]int         // by source event id
+	entries   []handlers.DomainEvent // every event put, as its entry's Detail went out
 }
 
 func (p *recordingPublisher) Publish(ctx context.Context, e handlers.DomainEvent) error {
@@ -116,6 +117,7 @@ func (p *recordingPublisher) Publish(ctx context.Context, e handlers.DomainEvent
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.published[d.SourceEventID]++
+	p.entries = append(p.entries, e)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -23,12 +24,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/altafinex-webhooks/receiver/internal/awserr"
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
+	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
+	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 )
 
 // fault is what ddbFaults does with one request.
@@ -177,19 +183,28 @@ func canceled(reasons ...string) string {
 // (reason TransactionConflict: two refunds of one order processed
 // concurrently, or two events of one refund id), or that it throttles
 // (ThrottlingError). Neither says anything about the refund: the same
-// transaction succeeds a moment later. The refund event must be RETRYING
-// and reported failed, so SQS brings it back; it must not be FAILED and
-// acknowledged (a refund lost until an operator replays it).
+// transaction succeeds a moment later. It must not be FAILED and
+// acknowledged (a refund lost until an operator replays it): the record
+// is RETRYING, and the message is reported failed (a conflict: SQS brings
+// it back) or, throttled, deferred as processorapp wires the deferral
+// (acknowledged, a delayed copy queued: a quota spends no receive).
 func TestRefundTransactionCanceledForNowIsRetried(t *testing.T) {
 	tests := []struct {
-		name    string
-		reasons []string // refund item, order item
+		name     string
+		reasons  []string // refund item, order item
+		deferred bool
 	}{
-		{"the order item in another transaction", []string{"None", "TransactionConflict"}},
-		{"the refund item in another transaction", []string{"TransactionConflict", "None"}},
-		{"the order item throttled", []string{"None", "ThrottlingError"}},
+		{"the order item in another transaction", []string{"None", "TransactionConflict"}, false},
+		{"the refund item in another transaction", []string{"TransactionConflict", "None"}, false},
+		{"the order item throttled", []string{"None", "ThrottlingError"}, true},
 	}
 	w, faults, _ := newFaultyWired(t)
+	ctx := context.Background()
+	url, _, err := sqsqueue.CreateQueues(ctx, w.sqs, motoserver.UniqueName(t, "q"), motoserver.UniqueName(t, "dlq"), 5, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.handler.Defer = &sqsbatch.QuotaDeferral{Queue: sqsqueue.New(w.sqs, url), IsThrottle: awserr.IsThrottle, Logger: slog.New(slog.DiscardHandler)}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			order := testevents.NewID("ord_")
@@ -208,9 +223,16 @@ func TestRefundTransactionCanceledForNowIsRetried(t *testing.T) {
 			failed := w.handleOnce(t, ref)
 			faults.set(nil, "")
 			r := w.record(t, id)
-			if r.Status != eventrecord.Retrying || !slices.Equal(failed, []string{ref.MessageId}) {
-				t.Fatalf("after a transaction canceled for %v: record %s (%q), batch failures %v; want RETRYING and the record reported failed",
-					tc.reasons, r.Status, r.Error, failed)
+			wantFailed, wantCopies := []string{ref.MessageId}, 0
+			if tc.deferred {
+				wantFailed, wantCopies = []string{}, 1
+			}
+			if r.Status != eventrecord.Retrying || !slices.Equal(failed, wantFailed) {
+				t.Fatalf("after a transaction canceled for %v: record %s (%q), batch failures %v; want RETRYING and batch failures %v",
+					tc.reasons, r.Status, r.Error, failed, wantFailed)
+			}
+			if n := w.copies(t, url, id); n != wantCopies {
+				t.Fatalf("after a transaction canceled for %v: %d delayed copies of the event queued, want %d", tc.reasons, n, wantCopies)
 			}
 			w.deliver(t, ref)
 			o, err := w.orders.Get(context.Background(), order)
@@ -222,6 +244,28 @@ func TestRefundTransactionCanceledForNowIsRetried(t *testing.T) {
 			}
 		})
 	}
+}
+
+// copies receives (and deletes) the messages of the queue at url, waiting
+// a few seconds for a deferral's delay, and counts those of event id.
+func (w *wired) copies(t *testing.T, url, id string) int {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	for wait := range 2 { // the copy is due in a second or two; then one more look
+		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: int32(3 - 2*wait), MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			if a, ok := m.MessageAttributes[eventrecord.AttrEventID]; ok && aws.ToString(a.StringValue) == id {
+				n++
+			}
+			_, _ = w.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	return n
 }
 
 func (w *wired) record(t *testing.T, eventID string) eventrecord.Record {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/metrics"
@@ -61,6 +62,10 @@ type Handler struct {
 	// cost nothing until they happen) and ProcessingLatency; the outcome
 	// counts and panics with the dimension Function alone; nil: no metrics.
 	Metrics *metrics.EMF
+	// Defer, when set, may take over each record to retry (see
+	// Deferrer): a deferred record is acknowledged and counted Deferred
+	// instead of Retried.
+	Defer Deferrer
 }
 
 // New returns the handler of batches for proc; log receives one summary
@@ -83,21 +88,28 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	results := h.proc.ProcessBatch(ctx, msgs)
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	deferred := 0
 	counts := map[process.Outcome]int{}
 	for i, r := range ev.Records {
 		// A result missing for a record cannot be told apart from a
 		// failure: retry it.
+		if i < len(results) && results[i].Outcome.Retry() && h.Defer != nil && h.Defer.Defer(ctx, msgs[i], results[i]) {
+			deferred++
+			h.count(results[i], true)
+			continue
+		}
 		if i >= len(results) || results[i].Outcome.Retry() {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
 		if i < len(results) {
 			counts[results[i].Outcome]++
-			h.count(results[i])
+			h.count(results[i], false)
 		}
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "batch done",
 		slog.Int("records", len(ev.Records)),
 		slog.Int("retry", len(resp.BatchItemFailures)),
+		slog.Int("deferred", deferred),
 		slog.Int(string(process.OutcomeProcessed), counts[process.OutcomeProcessed]),
 		slog.Int(string(process.OutcomeDuplicate), counts[process.OutcomeDuplicate]),
 		slog.Int(string(process.OutcomeFailed), counts[process.OutcomeFailed]),
@@ -106,16 +118,21 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-func (h *Handler) count(r process.Result) {
+// count counts r's outcome (Deferred instead when deferred), panic and
+// notes.
+func (h *Handler) count(r process.Result, deferred bool) {
 	if h.Metrics == nil {
 		return
+	}
+	if deferred {
+		h.Metrics.Count(MetricDeferred)
 	}
 	// The outcome counts and panics carry the dimension Function only:
 	// each extra dimension set is another custom metric at $0.30 a month
 	// per event type, the largest part of a small deployment's fixed bill
 	// that no alarm or dashboard widget reads (docs/performance.md, "The
 	// bill"). The event type is on the record's log line.
-	if name, ok := outcomeMetrics[r.Outcome]; ok {
+	if name, ok := outcomeMetrics[r.Outcome]; ok && !deferred {
 		h.Metrics.Count(name)
 	}
 	if errors.Is(r.Err, process.ErrPanic) {
@@ -133,8 +150,9 @@ func (h *Handler) count(r process.Result) {
 
 // Message reads the queue message out of an SQS record: the body, decoded
 // as its body_encoding attribute says (base64 from this version, the raw
-// body from earlier ones), and the event id, type, received time and replay
-// flag from the message attributes. Missing or malformed attributes are
+// body from earlier ones), the event id, type, received time, replay
+// flag and a deferral's times from the message attributes, and when SQS
+// took the message (the SentTimestamp system attribute). Missing or malformed attributes are
 // left zero; the processor then routes on the body. A body that does not
 // decode is kept as it came: the processor records it FAILED, body kept.
 func Message(r events.SQSMessage) eventrecord.Message {
@@ -148,10 +166,20 @@ func Message(r events.SQSMessage) eventrecord.Message {
 		Body:    body,
 		Replay:  attr(r, eventrecord.AttrReplay) == "true",
 	}
-	if ms, err := strconv.ParseInt(attr(r, eventrecord.AttrReceivedAt), 10, 64); err == nil && ms > 0 {
-		m.ReceivedAt = time.UnixMilli(ms).UTC()
-	}
+	m.ReceivedAt = unixMS(attr(r, eventrecord.AttrReceivedAt))
+	m.DeferredSince = unixMS(attr(r, eventrecord.AttrDeferredSince))
+	m.DeferredUntil = unixMS(attr(r, eventrecord.AttrDeferredUntil))
+	m.SentAt = unixMS(r.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)])
 	return m
+}
+
+// unixMS is the time of s, Unix milliseconds; zero when s is not a
+// positive integer.
+func unixMS(s string) time.Time {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.Time{}
 }
 
 func attr(r events.SQSMessage, name string) string {

@@ -36,7 +36,6 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/signature"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/callcounttest"
@@ -57,7 +56,7 @@ type pipeline struct {
 	queueURL    string
 	ingest      *apigw.Handler
 	ingestCalls *callcounttest.Counter
-	processor   *sqsbatch.Handler
+	processor   *processorapp.Handler
 	procCalls   *callcounttest.Counter
 }
 

@@ -1,10 +1,13 @@
 package chaostest
 
+import "github.com/altafinex-webhooks/receiver/internal/eventrecord"
+
 // Cause is why an effect (an email, a domain event) reached the emulator
 // more than once. SES and EventBridge are not idempotent: an effect whose
 // send reached the service but whose completion was not recorded is sent
-// again by the next attempt. Each cause but CauseUnexplained is one way
-// that happens; CauseUnexplained is a bug.
+// again by the next attempt (the processor's, for a domain event) or the
+// next copy of the job (the email sender's, for an email). Each cause but
+// CauseUnexplained is one way that happens; CauseUnexplained is a bug.
 type Cause string
 
 // The causes of a duplicate effect.
@@ -27,6 +30,22 @@ const (
 	// CauseDeadline: the send completed, but the attempt was still running
 	// at the Lambda deadline, which froze it before it recorded the send.
 	CauseDeadline Cause = "the attempt ran into the Lambda deadline after the send"
+	// The email sender's three causes (package emailjob), for an email:
+	//
+	// CauseSenderAnswerLost: SES had the email but the sender did not
+	// learn it (the answer lost to a reset or a timeout, or a crash
+	// injected right after the send), so it deferred the job, which sent
+	// it again.
+	CauseSenderAnswerLost Cause = "sender: SES had the email but its answer was lost; the deferred job sent it again"
+	// CauseSenderStopped: SES accepted the email, but the sender stopped
+	// before its SENT write held (the Lambda deadline froze it, or every
+	// try of the write failed), and a copy of the job sent it again after
+	// the claim's lease.
+	CauseSenderStopped Cause = "sender: stopped between SES's answer and the SENT write; a copy of the job sent it again"
+	// CauseSenderLeaseLost: the send outlived its claim's lease, and a copy
+	// of the job claimed the email and sent it meanwhile (the SENT write
+	// was refused).
+	CauseSenderLeaseLost Cause = "sender: the send outlived its claim's lease; a copy of the job claimed and sent it"
 	// CauseUnexplained: none of the above; a bug.
 	CauseUnexplained Cause = "unexplained"
 )
@@ -66,6 +85,9 @@ func Explain(delivered, want int, sends []Send, attempts map[string][]Attempt) [
 // unrecorded returns why the send s may have reached the service without
 // its step being recorded, if it may have.
 func unrecorded(s Send, attempts map[string][]Attempt) (Cause, bool) {
+	if s.Path == PathSender {
+		return unrecordedEmail(s)
+	}
 	switch s.Result {
 	case InjectCrashAfter:
 		return CauseCrash, true
@@ -97,6 +119,37 @@ func unrecorded(s Send, attempts map[string][]Attempt) (Cause, bool) {
 		return CauseLeaseLost, true
 	case a.Finish.Err != "":
 		return CauseOutcomeLost, true
+	}
+	return "", false
+}
+
+// unrecordedEmail is unrecorded for an SES request of the email sender:
+// recorded means its SENT write (in the same invocation) held.
+func unrecordedEmail(s Send) (Cause, bool) {
+	switch s.Result {
+	case InjectCrashAfter:
+		return CauseSenderAnswerLost, true
+	case InjectKill:
+		return CauseSenderStopped, true
+	case "error":
+		if reached(s) == 0 {
+			return "", false
+		}
+		return CauseSenderAnswerLost, true
+	case "ok":
+	default:
+		return "", false // a fault injected before the send
+	}
+	f := s.EmailFinish
+	switch {
+	case f == nil, f.Frozen:
+		return CauseSenderStopped, true
+	case f.Conflict:
+		return CauseSenderLeaseLost, true
+	case f.Err != "":
+		return CauseSenderStopped, true
+	case f.EmailStatus != eventrecord.EmailSent:
+		return CauseUnexplained, true
 	}
 	return "", false
 }

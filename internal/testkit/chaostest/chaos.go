@@ -5,8 +5,12 @@
 //
 // The test (chaos_test.go, check_test.go) wires the real ingest and
 // processor code, each under its IAM policy from template.yaml, to
-// moto_server through toxiproxy, and this package provides what it drives
-// and watches them with:
+// moto_server through toxiproxy, as deployed: the processor queues each
+// customer email on the email queue, and serves that queue too through a
+// second event source mapping (two pollers, each invocation in a sandbox
+// of its own, pacing its SES requests), so that the emails the emulator's
+// SES received are the sender's. This package provides what it drives and
+// watches them with:
 //
 //   - Generate builds a random set of orders and their payment and refund
 //     events, with every contradiction the design names (a payment announced
@@ -24,12 +28,16 @@
 //   - HTTPClient is the functions' HTTP client: it plays Lambda's freeze
 //     (nothing an invocation does after its deadline leaves the sandbox)
 //     and records every request of a send;
-//   - Recorder wraps the processor's handlers, events table, mailer and
-//     publisher (through processorapp's options) to record every attempt
-//     and send, and injects faults on a fixed schedule: failures before a
-//     send, crashes after one, permanent email rejections, panics, hangs
-//     until the handler's deadline and past the Lambda deadline;
-//   - Explain names the cause of each extra delivery of an effect.
+//   - Recorder wraps the processor's handlers, events table, mailer (the
+//     email queue) and publisher, and the email sender's SES mailer and
+//     email deliveries (through processorapp's options), to record every
+//     attempt, send, claim and SENT write, and injects faults on a fixed
+//     schedule into each path: failures before a send, crashes after one,
+//     panics, hangs until the handler's deadline and past the Lambda
+//     deadline, and on the sender's SES requests permanent rejections and
+//     throttles;
+//   - Explain names the cause of each extra delivery of an effect,
+//     the email sender's three among them.
 //
 // Run the small version with `go test ./internal/chaos/`, the full one with
 // `make chaos` (CHAOS_EVENTS events).

@@ -8,6 +8,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,9 +33,9 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
 	"github.com/altafinex-webhooks/receiver/internal/process/ebpublish"
+	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
-	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
@@ -60,6 +61,17 @@ const (
 	lambdaTimeout = processingLease + process.DefaultFinishMargin
 	dedupeLease   = 3 * time.Second
 	pollers       = 3
+	// The email mapping: emailSenders invocations at most (the template's
+	// Tuning Email MaxConcurrency), sharing emailSendRate (SES's rate as
+	// the senders know it), each in a sandbox of its own. Above what the
+	// processor manages here, so that faults, not the pace, make the
+	// email path's figures.
+	emailSenders  = 2
+	emailSendRate = 20
+	// minSenderSends: the SES requests a run must make while faults are
+	// injected for every kind of the sender's faults to come up (the
+	// rarest is the 37th of each 200).
+	minSenderSends = 40
 	// deliveryRate paces the first attempts (events a second), and they
 	// wait while the queue holds more than maxBacklog messages: the
 	// processor's every call runs under IAM on one emulator process that
@@ -127,17 +139,22 @@ type rig struct {
 	sqs                      *sqs.Client      // direct, for checks and the redrive
 	eventsTable, ordersTable string
 	queueURL, dlqURL, sender string
+	emailURL, emailDLQURL    string
 	busQueue                 string // where a rule delivers every domain event
 	network                  *chaostest.Network
 	rec                      *chaostest.Recorder
 	ingest                   chaostest.HandleFunc
-	processor                *sqsbatch.Handler
-	fnSQS                    *sqs.Client // through the proxy: the pollers'
-	logger                   *slog.Logger
+	processor                *processorapp.Handler
+	// senders are the email mapping's sandboxes, one per concurrent
+	// invocation: each paces its own sends.
+	senders []*processorapp.Handler
+	fnSQS   *sqs.Client // through the proxy: the pollers'
+	logger  *slog.Logger
 	// background: invocations the simulated Lambda timed out, still
 	// running (frozen: every AWS call they make is refused).
-	background sync.WaitGroup
-	timeouts   atomic.Int64
+	background  sync.WaitGroup
+	timeouts    atomic.Int64
+	invocations atomic.Int64
 }
 
 func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig {
@@ -163,6 +180,14 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	r.queueURL, r.dlqURL, err = sqsqueue.CreateQueues(ctx, r.sqs, qname, qname+"-dlq", maxReceiveCount, visibility)
 	if err != nil {
 		t.Fatalf("create queues: %v", err)
+	}
+	r.emailURL, r.emailDLQURL, err = sqsqueue.CreateQueues(ctx, r.sqs, qname+"-emails", qname+"-emails-dlq", maxReceiveCount, visibility)
+	if err != nil {
+		t.Fatalf("create the email queues: %v", err)
+	}
+	emailARN, err := sqsqueue.QueueARN(ctx, r.sqs, r.emailURL)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := ses.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sesDomain)}); err != nil {
 		t.Fatalf("create SES identity: %v", err)
@@ -194,6 +219,11 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 		"ORDERS_TABLE": r.ordersTable, "REFUNDS_TABLE": r.ordersTable + ddborders.RefundsTableSuffix,
 		"SENDER_EMAIL": r.sender, "EVENT_BUS_NAME": bus,
 		"PROCESSING_LEASE": processingLease.String(), "MAX_CONCURRENCY": "10",
+		// The real design: emails through their own queue, served by the
+		// same function through a second mapping; throttled events
+		// deferred on the events queue.
+		"EVENTS_QUEUE_URL": r.queueURL, "EMAIL_QUEUE_URL": r.emailURL, "EMAIL_QUEUE_ARN": emailARN,
+		"EMAIL_SEND_RATE": fmt.Sprint(emailSendRate), "EMAIL_SENDER_CONCURRENCY": fmt.Sprint(emailSenders),
 	}
 	getenv := func(k string) string { return env[k] }
 	// Each function signs with the keys of its policy in template.yaml;
@@ -234,6 +264,9 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	}
 	r.rec = chaostest.NewRecorder(chaostest.DefaultSchedule(), poison, maxReceiveCount)
 	r.processor = newProcessor(pcfg, processorCfg, r.rec, r.logger)
+	for range emailSenders {
+		r.senders = append(r.senders, newProcessor(pcfg, processorCfg, r.rec, r.logger))
+	}
 	// The pollers poll with the processor's keys, as the event source
 	// mapping uses its role.
 	r.fnSQS = sqs.NewFromConfig(processorCfg)
@@ -294,13 +327,16 @@ func busToQueue(t *testing.T, ctx context.Context, eb *eventbridge.Client, clien
 }
 
 // newProcessor is processorapp.New with the recorder's decorators around
-// the events table, the mailer, the publisher and every handler.
-func newProcessor(cfg processorapp.Config, awsCfg aws.Config, rec *chaostest.Recorder, log *slog.Logger) *sqsbatch.Handler {
+// the events table, the mailer (the email queue), the publisher and every
+// handler, and the email sender's SES mailer and deliveries.
+func newProcessor(cfg processorapp.Config, awsCfg aws.Config, rec *chaostest.Recorder, log *slog.Logger) *processorapp.Handler {
 	return processorapp.NewWithTestHooks(cfg, awsCfg, log, io.Discard, processorapp.TestHooks{
-		Events:    func(e process.Events) process.Events { return rec.Events(e) },
-		Mailer:    func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) },
-		Publisher: func(p handlers.Publisher) handlers.Publisher { return rec.Publisher(p) },
-		Handlers:  rec.Handlers,
+		Events:       func(e process.Events) process.Events { return rec.Events(e) },
+		Mailer:       func(m handlers.Mailer) handlers.Mailer { return rec.Mailer(m) },
+		Publisher:    func(p handlers.Publisher) handlers.Publisher { return rec.Publisher(p) },
+		Handlers:     rec.Handlers,
+		SenderMailer: func(m handlers.Mailer) handlers.Mailer { return rec.SESMailer(m) },
+		Deliveries:   func(d emailjob.Deliveries) emailjob.Deliveries { return rec.Deliveries(d) },
 	})
 }
 
@@ -378,13 +414,21 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // outlived its timeout: the whole batch failed.
 var errLambdaTimeout = fmt.Errorf("chaos: the invocation timed out after %s", lambdaTimeout)
 
-// invoke runs one batch the way Lambda does: under the function's timeout,
-// through the bytes entry point, and at the deadline the invocation ends:
-// whatever the handler still does is frozen (the functions' HTTP client
-// refuses every call past the freeze time) and the batch counts as failed.
-func (r *rig) invoke(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+// invoke returns what runs one batch in sandbox h the way Lambda does:
+// under the function's timeout, through the bytes entry point, and at the
+// deadline the invocation ends: whatever the handler still does is frozen
+// (the functions' HTTP client refuses every call past the freeze time) and
+// the batch counts as failed. Each invocation is numbered
+// (chaostest.WithInvocation).
+func (r *rig) invoke(h *processorapp.Handler) local.SQSHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return r.invokeIn(ctx, h, ev)
+	}
+}
+
+func (r *rig) invokeIn(ctx context.Context, h *processorapp.Handler, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	deadline := time.Now().Add(lambdaTimeout)
-	ictx, cancel := context.WithDeadline(chaostest.WithFreeze(ctx, deadline), deadline)
+	ictx, cancel := context.WithDeadline(chaostest.WithInvocation(chaostest.WithFreeze(ctx, deadline), r.invocations.Add(1)), deadline)
 	type result struct {
 		resp events.SQSEventResponse
 		err  error
@@ -394,7 +438,7 @@ func (r *rig) invoke(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 	go func() {
 		defer r.background.Done()
 		defer cancel()
-		resp, err := local.Invoke(ictx, r.processor.Handle, ev)
+		resp, err := local.Invoke(ictx, h.Handle, ev)
 		done <- result{resp, err}
 	}()
 	timer := time.NewTimer(time.Until(deadline))
@@ -408,15 +452,28 @@ func (r *rig) invoke(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 	}
 }
 
-// runPollers emulates the event source mapping: pollers long-poll the
-// queue through the SQS proxy and hand each batch to the processor as
-// Lambda would (invoke). The returned stop ends them and waits.
+// runPollers emulates the two event source mappings: pollers long-poll
+// each queue through the SQS proxy and hand each batch to the processor as
+// Lambda would (invoke): the events queue's to the shared processor, the
+// email queue's each to a sandbox of its own. The returned stop ends them
+// and waits.
 func (r *rig) runPollers(t *testing.T, ctx context.Context) (stop func()) {
 	t.Helper()
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	type feed struct {
+		url string
+		h   *processorapp.Handler
+	}
+	var feeds []feed
 	for range pollers {
-		p, err := local.NewPoller(ctx, r.fnSQS, r.queueURL, r.invoke)
+		feeds = append(feeds, feed{r.queueURL, r.processor})
+	}
+	for _, h := range r.senders {
+		feeds = append(feeds, feed{r.emailURL, h})
+	}
+	for _, f := range feeds {
+		p, err := local.NewPoller(ctx, r.fnSQS, f.url, r.invoke(f.h))
 		if err != nil {
 			cancel()
 			t.Fatalf("poller: %v", err)
@@ -432,8 +489,6 @@ func (r *rig) runPollers(t *testing.T, ctx context.Context) (stop func()) {
 	return func() { once.Do(func() { cancel(); wg.Wait() }) }
 }
 
-// quiesce waits until the queue has had no message, visible or in
-// flight, for quietFor.
 // watchBacklog keeps n at the number of messages waiting on the queue,
 // read every quarter of a second, until stop is called.
 func (r *rig) watchBacklog(ctx context.Context, n *atomic.Int64) (stop func()) {
@@ -460,24 +515,15 @@ func (r *rig) watchBacklog(ctx context.Context, n *atomic.Int64) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// quiesce waits until both queues, the events queue and the email queue,
+// have had no message, visible, in flight or delayed, for quietFor.
 func (r *rig) quiesce(ctx context.Context) error {
 	var since time.Time
 	last := "no reading"
 	for ctx.Err() == nil {
-		out, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-			QueueUrl: aws.String(r.queueURL),
-			AttributeNames: []sqstypes.QueueAttributeName{
-				sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-				sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-				sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-			},
-		})
+		busy, reading, err := r.queuesBusy(ctx, r.queueURL, r.emailURL)
 		if err == nil {
-			last = fmt.Sprint(out.Attributes)
-			busy := false
-			for _, v := range out.Attributes {
-				busy = busy || v != "0"
-			}
+			last = reading
 			switch {
 			case busy:
 				since = time.Time{}
@@ -492,7 +538,83 @@ func (r *rig) quiesce(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("queue not quiet before the deadline (last: %s): %w", last, ctx.Err())
+	return fmt.Errorf("queues not quiet before the deadline (last: %s): %w", last, ctx.Err())
+}
+
+// queuesBusy reports whether any of the queues holds a message, visible,
+// in flight or delayed, and what it read.
+func (r *rig) queuesBusy(ctx context.Context, urls ...string) (bool, string, error) {
+	busy := false
+	var reading []string
+	for _, u := range urls {
+		out, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(u),
+			AttributeNames: []sqstypes.QueueAttributeName{
+				sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+				sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+				sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+			},
+		})
+		if err != nil {
+			return false, "", err
+		}
+		for _, v := range out.Attributes {
+			busy = busy || v != "0"
+		}
+		reading = append(reading, fmt.Sprint(u[strings.LastIndex(u, "/")+1:], out.Attributes))
+	}
+	return busy, strings.Join(reading, "; "), nil
+}
+
+// queueDepth is the number of messages on url, visible, in flight or
+// delayed.
+func (r *rig) queueDepth(ctx context.Context, url string) (int, error) {
+	out, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		c, _ := strconv.Atoi(v)
+		n += c
+	}
+	return n, nil
+}
+
+// redriveEmails moves every message of the email dead-letter queue back
+// to the email queue once, body and attributes as they are (what SQS's
+// DLQ redrive does), and returns how many it moved.
+func (r *rig) redriveEmails(ctx context.Context, limit int) (int, error) {
+	moved := 0
+	for range limit/10 + 5 {
+		out, err := r.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(r.emailDLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			VisibilityTimeout: 60, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			return moved, fmt.Errorf("receive from the email DLQ: %w", err)
+		}
+		if len(out.Messages) == 0 {
+			return moved, nil
+		}
+		for _, m := range out.Messages {
+			if _, err := r.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(r.emailURL), MessageBody: m.Body, MessageAttributes: m.MessageAttributes}); err != nil {
+				return moved, fmt.Errorf("send to the email queue: %w", err)
+			}
+			if _, err := r.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.emailDLQURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return moved, fmt.Errorf("delete from the email DLQ: %w", err)
+			}
+			moved++
+		}
+	}
+	return moved, fmt.Errorf("email DLQ not drained in %d receives", limit/10+5)
 }
 
 // redrive moves every message of the dead-letter queue back to the queue
@@ -596,12 +718,23 @@ func TestChaos(t *testing.T) {
 	if err := r.quiesce(ctx); err != nil {
 		t.Errorf("first drain: %v", err)
 	}
+	drained := time.Now()
 	redriven, err := r.redrive(ctx, len(evs)*2)
 	if err != nil {
 		t.Errorf("redrive: %v", err)
 	}
+	emailsRedriven, err := r.redriveEmails(ctx, len(evs)*2)
+	if err != nil {
+		t.Errorf("redrive the email DLQ: %v", err)
+	}
 	if err := r.quiesce(ctx); err != nil {
 		t.Errorf("drain after the redrive: %v", err)
+	}
+	redrained := time.Now()
+	// Nothing is left in the email dead-letter queue: a redriven job is
+	// sent once, or found sent.
+	if n, err := r.queueDepth(ctx, r.emailDLQURL); err != nil || n != 0 {
+		t.Errorf("email DLQ after the redrive and the drain: %d messages (%v), want 0", n, err)
 	}
 	stopPollers()
 	r.background.Wait()
@@ -612,7 +745,8 @@ func TestChaos(t *testing.T) {
 	elapsed := time.Since(started)
 
 	c := r.check(t, ctx, ords, rep, published)
-	c.redriven = len(redriven)
+	c.redriven, c.emailsRedriven = len(redriven), emailsRedriven
+	c.drain, c.redrain = drained.Sub(faultsEnded), redrained.Sub(drained)
 	c.checkMinimums(t, r, phases, poison, len(evs))
 	summary := c.summary(s, rep, r, faultsEnded.Sub(started), elapsed)
 	t.Log("\n" + summary)

@@ -127,6 +127,13 @@ type checks struct {
 	missing, unexpected              int
 	attempts, redriven               int
 	undeliverable                    int
+	// The email path: jobs moved back from the email DLQ, SES requests
+	// the sender made, and emails whose record stayed SENDING (sent, the
+	// SENT write lost, no copy of the job since).
+	emailsRedriven, sesSends, emailsSending int
+	// drain is how long the queues took to quiesce once the faults ended
+	// (quietFor included), redrain the same after the redrive.
+	drain, redrain time.Duration
 	// anomalies counts the orders whose end state holds each anomaly
 	// kind, as the oracle decides it (and the table was checked against).
 	anomalies map[string]int
@@ -239,8 +246,29 @@ func (r *rig) check(t *testing.T, ctx context.Context, ords []chaostest.Order, r
 			t.Errorf("LOST: event %s (%s, order %s) answered 2xx is %s after the drain: attempts %d, steps %v, error %q",
 				e.ID, e.Type, e.OrderID, rec.Status, rec.Attempts, rec.Steps, rec.Error)
 		}
-		if strings.Contains(strings.Join(rec.Notes, "\n"), handlers.KindEmailUndeliverable) {
+		if rec.Email.Status == eventrecord.EmailUndeliverable || strings.Contains(strings.Join(rec.Notes, "\n"), handlers.KindEmailUndeliverable) {
 			c.undeliverable++
+		}
+	}
+	// An email the sender still holds SENDING after the drain was sent
+	// (its SENT write lost) and its job acknowledged; one that never
+	// reached SES would be an email lost.
+	sesDelivered := map[string]bool{}
+	for _, s := range r.rec.Sends() {
+		if s.Path == chaostest.PathSender {
+			c.sesSends++
+			if s.MayHaveReached() {
+				sesDelivered[s.EventID] = true
+			}
+		}
+	}
+	for id, rec := range records {
+		if rec.Email.Status != eventrecord.EmailSending {
+			continue
+		}
+		c.emailsSending++
+		if !sesDelivered[id] {
+			t.Errorf("LOST email: event %s's email is SENDING after the drain (%d tries, lease until %s) and never reached SES", id, rec.Email.Attempts, rec.Email.LeaseUntil)
 		}
 	}
 	if n := len(records); n != len(evs) {
@@ -543,8 +571,8 @@ func (c *checks) checkMinimums(t *testing.T, r *rig, phases []chaostest.Phase, p
 		// the processor lags behind): a quarter of that, per the
 		// schedule, and at least once.
 		want := max(1, events/(4*every))
-		if k == chaostest.InjectReject {
-			want = max(1, want/3) // emails are fewer than sends
+		if k == chaostest.InjectReject || k == chaostest.InjectThrottle {
+			want = max(1, want/3) // the sender's only: emails are fewer than sends
 		}
 		if injected[k] < want {
 			t.Errorf("fault %q injected %d times, want at least %d", k, injected[k], want)
@@ -565,6 +593,27 @@ func (c *checks) checkMinimums(t *testing.T, r *rig, phases []chaostest.Phase, p
 	if c.redriven < len(poison) {
 		t.Errorf("%d messages redriven from the DLQ, want at least the %d poison events", c.redriven, len(poison))
 	}
+	// The email sender's path had each of its faults, as often as the
+	// schedule puts them on the SES requests made while injecting, and
+	// enough of those for every kind to come up.
+	onSender, sesCounted := r.rec.InjectedOn(chaostest.PathSender)
+	if sesCounted < minSenderSends {
+		t.Errorf("%d SES requests while injecting, want at least %d: the sender's faults did not all come up", sesCounted, minSenderSends)
+	}
+	for _, k := range chaostest.PathKinds(chaostest.PathSender) {
+		if want := sched.Scheduled(k, sesCounted); onSender[k] < want {
+			t.Errorf("sender: fault %q injected %d times into %d SES requests, want %d", k, onSender[k], sesCounted, want)
+		}
+	}
+	emailRefused := 0
+	for k, n := range r.rec.EmailClaims() {
+		if strings.HasPrefix(k, "refused") {
+			emailRefused += n
+		}
+	}
+	if emailRefused < 1 {
+		t.Errorf("no email claim was refused: no second copy of a job met a sent or held email")
+	}
 	if r.timeouts.Load() < 1 {
 		t.Errorf("no invocation reached the Lambda deadline")
 	}
@@ -579,19 +628,26 @@ func (c *checks) summary(s settings, rep chaostest.Report, r *rig, faulty, elaps
 	fmt.Fprintf(&b, "  non-2xx answers       %d %v\n", rep.NonOK(), rep.Non2xx)
 	fmt.Fprintf(&b, "  never accepted        %d\n", len(rep.GaveUp))
 	fmt.Fprintf(&b, "  network faults applied (phases of %s):\n%s", phaseHold, chaostest.FormatCounts(r.network.Counts()))
-	fmt.Fprintf(&b, "  processor faults injected:\n%s", chaostest.FormatCounts(r.rec.Injected()))
+	onProc, procCounted := r.rec.InjectedOn(chaostest.PathProcessor)
+	onSender, sesCounted := r.rec.InjectedOn(chaostest.PathSender)
+	fmt.Fprintf(&b, "  processor faults injected (into %d of its sends):\n%s", procCounted, chaostest.FormatCounts(onProc))
+	fmt.Fprintf(&b, "  email sender faults injected (into %d of its SES requests):\n%s", sesCounted, chaostest.FormatCounts(onSender))
 	fmt.Fprintf(&b, "  processor claims:\n%s", chaostest.FormatCounts(r.rec.Claims()))
+	fmt.Fprintf(&b, "  email sender claims:\n%s", chaostest.FormatCounts(r.rec.EmailClaims()))
+	fmt.Fprintf(&b, "  SES requests          %d\n", c.sesSends)
 	fmt.Fprintf(&b, "  handler attempts      %d\n", c.attempts)
 	fmt.Fprintf(&b, "  Lambda timeouts       %d\n", r.timeouts.Load())
-	fmt.Fprintf(&b, "  redriven from DLQ     %d\n", c.redriven)
+	fmt.Fprintf(&b, "  redriven from DLQ     %d; from the email DLQ %d\n", c.redriven, c.emailsRedriven)
 	fmt.Fprintf(&b, "  LOST                  %d\n", c.lost)
 	fmt.Fprintf(&b, "  DOUBLE-APPLIED        %d (orders differing otherwise: %d)\n", c.doubleApplied, c.wrongOrders)
 	fmt.Fprintf(&b, "  effects checked       %d (emails received %d, domain events %d)\n", c.effects, c.emails, c.domainEvents)
 	fmt.Fprintf(&b, "  missing effects       %d, unexpected %d\n", c.missing, c.unexpected)
 	fmt.Fprintf(&b, "  duplicate effects     %s\n", causes(c.duplicates))
-	fmt.Fprintf(&b, "  emails undeliverable  %d (noted on their events)\n", c.undeliverable)
+	fmt.Fprintf(&b, "  emails undeliverable  %d (recorded on their events)\n", c.undeliverable)
 	fmt.Fprintf(&b, "  orders with anomalies (the oracle's, checked):\n%s", chaostest.FormatCounts(c.anomalies))
-	fmt.Fprintf(&b, "  delivery              %s; faults for %s; total %s\n", rep.Duration.Round(time.Millisecond), faulty.Round(time.Millisecond), elapsed.Round(time.Millisecond))
+	fmt.Fprintf(&b, "  emails left SENDING   %d (sent; the SENT write lost)\n", c.emailsSending)
+	fmt.Fprintf(&b, "  delivery              %s; faults for %s; drain %s, after the redrive %s; total %s\n", rep.Duration.Round(time.Millisecond),
+		faulty.Round(time.Millisecond), c.drain.Round(time.Millisecond), c.redrain.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	return b.String()
 }
 

@@ -131,6 +131,14 @@ func TestExplain(t *testing.T) {
 		return s
 	}
 	done := &chaostest.FinishCall{Status: eventrecord.Processed, Steps: []string{"order", "event", "email"}}
+	sent := &chaostest.FinishCall{EmailStatus: eventrecord.EmailSent}
+	ses := func(result string, http int, finish *chaostest.FinishCall) chaostest.Send {
+		s := chaostest.Send{EventID: "evt_1", Path: chaostest.PathSender, Step: chaostest.StepSES, Result: result, At: at, EmailFinish: finish}
+		for range http {
+			s.HTTP = append(s.HTTP, chaostest.HTTPAttempt{Status: 200})
+		}
+		return s
+	}
 	attempts := func(as ...chaostest.Attempt) map[string][]chaostest.Attempt {
 		return map[string][]chaostest.Attempt{"evt_1": as}
 	}
@@ -164,6 +172,28 @@ func TestExplain(t *testing.T) {
 			attempts(chaostest.Attempt{N: 1, Finish: &chaostest.FinishCall{Status: eventrecord.Retrying, Steps: []string{"order", "event"}}}, chaostest.Attempt{N: 2, Finish: done}),
 			[]chaostest.Cause{chaostest.CauseUnexplained}},
 		{"due none, sent one", 1, []chaostest.Send{send(1, "ok", 1)}, attempts(chaostest.Attempt{N: 1, Finish: done}), nil},
+		// The email sender's sends: recorded by their SENT write.
+		{"sender: sent once, recorded", 1, []chaostest.Send{ses("ok", 1, sent)}, nil, nil},
+		{"sender: answer lost, the deferred job sent it", 2, []chaostest.Send{ses("error", 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderAnswerLost}},
+		{"sender: injected crash after the send", 2, []chaostest.Send{ses(chaostest.InjectCrashAfter, 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderAnswerLost}},
+		{"sender: frozen before the SENT write", 2, []chaostest.Send{ses("ok", 1, &chaostest.FinishCall{EmailStatus: eventrecord.EmailSent, Err: "frozen", Frozen: true}), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderStopped}},
+		{"sender: no SENT write at all", 2, []chaostest.Send{ses("ok", 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderStopped}},
+		{"sender: killed past the deadline", 2, []chaostest.Send{ses(chaostest.InjectKill, 1, nil), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderStopped}},
+		{"sender: every try of the SENT write failed", 2, []chaostest.Send{ses("ok", 1, &chaostest.FinishCall{EmailStatus: eventrecord.EmailSent, Err: "reset"}), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderStopped}},
+		{"sender: lease lost", 2, []chaostest.Send{ses("ok", 1, &chaostest.FinishCall{EmailStatus: eventrecord.EmailSent, Err: "conflict", Conflict: true}), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSenderLeaseLost}},
+		{"sender: sent twice, both recorded", 2, []chaostest.Send{ses("ok", 1, sent), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseUnexplained}},
+		{"sender: a throttled send never left", 2, []chaostest.Send{ses(chaostest.InjectThrottle, 0, nil), ses("ok", 1, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseUnexplained}},
+		{"sender: an SDK retry", 2, []chaostest.Send{ses("ok", 2, sent)}, nil,
+			[]chaostest.Cause{chaostest.CauseSDKRetry}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,7 +328,8 @@ type fakeMailer struct{ sent int }
 
 func (m *fakeMailer) Send(context.Context, handlers.Email) error { m.sent++; return nil }
 
-// TestRecorderInjects checks the decorators: each scheduled fault does what
+// TestRecorderInjects checks the decorators on the sender's path (SES,
+// where every kind of email fault applies): each scheduled fault does what
 // its kind says, and with injection off nothing is injected.
 func TestRecorderInjects(t *testing.T) {
 	for _, tc := range []struct {
@@ -310,17 +341,18 @@ func TestRecorderInjects(t *testing.T) {
 		{chaostest.InjectCrashAfter, true, 1, chaostest.ErrInjected},
 		{chaostest.InjectFailBefore, true, 0, chaostest.ErrInjected},
 		{chaostest.InjectReject, true, 0, handlers.ErrUndeliverable},
+		{chaostest.InjectThrottle, true, 0, chaostest.ErrThrottled},
 		{chaostest.InjectCrashAfter, false, 1, nil},
 	} {
 		t.Run(fmt.Sprint(tc.kind, " ", tc.inject), func(t *testing.T) {
 			rec := chaostest.NewRecorder(chaostest.Schedule{Every: map[string]int{tc.kind: 1}, At: map[string]int{tc.kind: 0}}, nil, 0)
 			rec.SetInjecting(tc.inject)
 			inner := &fakeMailer{}
-			mailer := rec.Mailer(inner)
+			mailer := rec.SESMailer(inner)
 			reg := rec.Handlers(process.Registry{"payment.succeeded": process.HandlerFunc(
 				func(ctx context.Context, ev process.Event, steps *process.Steps) error {
 					return steps.Run(ctx, handlers.StepEmail, func(ctx context.Context) error {
-						return mailer.Send(ctx, handlers.Email{OrderID: "ord_1", Subject: "Order ord_1: payment confirmed", Template: handlers.TemplatePaymentConfirmation})
+						return mailer.Send(ctx, handlers.Email{OrderID: "ord_1", Subject: "Order ord_1: payment confirmed", Template: handlers.TemplatePaymentConfirmation, EventID: "evt_1"})
 					})
 				})})
 			err := reg["payment.succeeded"].Handle(context.Background(), process.Event{ID: "evt_1", Attempt: 1}, process.NewSteps(nil))
@@ -391,5 +423,33 @@ func TestHTTPClientFreezes(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Errorf("the server saw %d requests, want 1", n)
+	}
+}
+
+// The default schedule puts at most one fault on a send of each path, and
+// Scheduled counts what it puts on the first n sends.
+func TestDefaultSchedule(t *testing.T) {
+	s := chaostest.DefaultSchedule()
+	for _, path := range []string{chaostest.PathProcessor, chaostest.PathSender} {
+		counts := map[string]int{}
+		for n := 1; n <= 1200; n++ {
+			var due []string
+			for _, k := range chaostest.PathKinds(path) {
+				if n%s.Every[k] == s.At[k] {
+					due = append(due, k)
+					counts[k]++
+				}
+			}
+			if len(due) > 1 {
+				t.Errorf("%s send %d gets %v", path, n, due)
+			}
+			if n%100 == 0 || n == 37 {
+				for _, k := range chaostest.PathKinds(path) {
+					if got := s.Scheduled(k, n); got != counts[k] {
+						t.Errorf("Scheduled(%q, %d) = %d, want %d", k, n, got, counts[k])
+					}
+				}
+			}
+		}
 	}
 }

@@ -12,16 +12,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 	"github.com/altafinex-webhooks/receiver/internal/process"
+	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 )
 
 var (
-	_ process.Handler    = (*RecordingHandler)(nil)
-	_ process.Events     = (*RecordingEvents)(nil)
-	_ handlers.Mailer    = (*RecordingMailer)(nil)
-	_ handlers.Publisher = (*RecordingPublisher)(nil)
+	_ process.Handler     = (*RecordingHandler)(nil)
+	_ process.Events      = (*RecordingEvents)(nil)
+	_ handlers.Mailer     = (*RecordingMailer)(nil)
+	_ handlers.Publisher  = (*RecordingPublisher)(nil)
+	_ emailjob.Deliveries = (*RecordingDeliveries)(nil)
 )
 
 // ErrInjected is the (transient) error of every fault the Recorder injects.
@@ -37,28 +41,72 @@ const (
 	InjectHang       = "send: hangs until the handler's deadline"
 	InjectKill       = "send: hangs past the Lambda deadline after the send"
 	InjectPoison     = "handler: a poison event panics until dead-lettered"
+	InjectThrottle   = "email: SES throttles it (ThrottlingException)"
 )
 
-// Schedule says which sends get which fault: the n-th send counted while
-// injecting gets kind k when n % Every[k] == At[k]. A fixed schedule, not a
-// chance, so that every kind is injected in every run of some size, and a
-// run where injection stopped shows in the counts.
+// The paths sends are made on, each with a count of its own that the
+// Schedule applies to.
+const (
+	// PathProcessor: the processor's steps, queuing an email's job and
+	// publishing a domain event.
+	PathProcessor = "processor"
+	// PathSender: the email sender's SES requests.
+	PathSender = "sender"
+)
+
+// StepSES is the Step of a send on PathSender.
+const StepSES = "ses"
+
+// PathKinds returns the kinds of faults the Recorder injects into the sends
+// of path.
+func PathKinds(path string) []string {
+	kinds := []string{InjectFailBefore, InjectCrashAfter, InjectPanic, InjectHang, InjectKill}
+	if path == PathSender {
+		kinds = append(kinds, InjectReject, InjectThrottle)
+	}
+	return kinds
+}
+
+// ErrThrottled is the error of an injected throttle: SES's
+// ThrottlingException as the SDK returns it, which the sender must see as
+// a quota (awserr.IsThrottle) and defer.
+var ErrThrottled error = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Maximum sending rate exceeded.", Fault: smithy.FaultClient}
+
+// Schedule says which sends get which fault: the n-th send of a path
+// counted while injecting gets kind k when n % Every[k] == At[k] (and k is
+// one of the path's kinds, PathKinds). A fixed schedule, not a chance, so
+// that every kind is injected in every run of some size, and a run where
+// injection stopped shows in the counts.
 type Schedule struct {
 	Every map[string]int
 	At    map[string]int
 }
 
-// DefaultSchedule injects each fault into a fixed share of the sends: a
-// failure before and a crash after one send in 20 each, a panic in one in
-// 40, a permanent rejection of one email in 25, and a hang until the
-// handler's deadline and one past the Lambda deadline in one send in 200
-// each (each of those holds a batch for seconds).
+// DefaultSchedule injects each fault into a fixed share of each path's
+// sends: a failure before and a crash after one send in 20 each, a panic
+// in one in 40, a hang until the handler's deadline and one past the
+// Lambda deadline in one send in 200 each (each of those holds a batch for
+// seconds), and on the sender's path a permanent rejection of one email in
+// 25 and a throttle of one in 30. No two kinds fall on the same send.
 func DefaultSchedule() Schedule {
 	return Schedule{
-		Every: map[string]int{InjectFailBefore: 20, InjectCrashAfter: 20, InjectPanic: 40, InjectReject: 25, InjectHang: 200, InjectKill: 200},
+		Every: map[string]int{InjectFailBefore: 20, InjectCrashAfter: 20, InjectPanic: 40, InjectReject: 25, InjectHang: 200, InjectKill: 200, InjectThrottle: 30},
 		// The rare ones early in each period, so that a short run has them.
-		At: map[string]int{InjectFailBefore: 3, InjectCrashAfter: 13, InjectPanic: 31, InjectReject: 7, InjectHang: 17, InjectKill: 37},
+		At: map[string]int{InjectFailBefore: 3, InjectCrashAfter: 13, InjectPanic: 31, InjectReject: 7, InjectHang: 17, InjectKill: 37, InjectThrottle: 9},
 	}
+}
+
+// Scheduled returns how many faults of kind the schedule puts on the
+// first n sends of a path.
+func (s Schedule) Scheduled(kind string, n int) int {
+	every, at := s.Every[kind], s.At[kind]
+	if every <= 0 || n < at || at < 0 {
+		return 0
+	}
+	if at == 0 {
+		return n / every
+	}
+	return (n-at)/every + 1
 }
 
 // HTTPAttempt is one HTTP request the SDK made for a send.
@@ -67,17 +115,29 @@ type HTTPAttempt struct {
 	Err    string // the transport's error, if any
 }
 
-// Send is one call of the mailer or the publisher, and what became of it.
+// Send is one call of a mailer or the publisher, and what became of it.
 type Send struct {
 	// Key names the effect: "email confirmation <order>", "email failure
-	// <order>", "email refund <order> <refund>", "event OrderPaid <order>",
-	// "event OrderPaymentFailed <source event>", "event OrderRefunded
-	// <order> <refund>". EmulatorKeys name what the emulator received the
-	// same way.
+	// <order>", "email refund <order> <refund>" (an SES request of the
+	// sender), "event OrderPaid <order>", "event OrderPaymentFailed <source
+	// event>", "event OrderRefunded <order> <refund>". EmailKey and EventKey
+	// name what the emulator received the same way. The processor's
+	// queuing of an email's job is "job " and the email's key: no effect
+	// of its own.
 	Key     string
 	EventID string
+	// Attempt is the processor's attempt (PathProcessor); 0 on the
+	// sender's path.
 	Attempt int
-	Step    string // handlers.StepEmail or StepEvent
+	Path    string // PathProcessor or PathSender
+	Step    string // handlers.StepEmail or StepEvent, or StepSES
+	// Invocation is the simulated Lambda invocation that made the send
+	// (WithInvocation).
+	Invocation int64
+	// EmailFinish is the sender's last write of the email's end (SENT or
+	// UNDELIVERABLE) after this send, in the same invocation; nil when it
+	// made none (PathSender only).
+	EmailFinish *FinishCall
 	// Result is "ok", "error" (the call failed, the service may have the
 	// send), or the injected fault (InjectFailBefore, …).
 	Result string
@@ -91,11 +151,19 @@ func (s Send) Delivered() bool {
 	return s.Result == "ok" || s.Result == InjectCrashAfter || s.Result == InjectKill
 }
 
-// FinishCall is the processor's final write of an attempt.
+// MayHaveReached reports whether the send may have reached the service:
+// Delivered, or failed after one of its requests left.
+func (s Send) MayHaveReached() bool {
+	return s.Delivered() || (s.Result == "error" && reached(s) > 0)
+}
+
+// FinishCall is the processor's final write of an attempt, or the email
+// sender's write of an email's end (EmailStatus).
 type FinishCall struct {
-	Status eventrecord.Status
-	Steps  []string
-	Err    string
+	Status      eventrecord.Status
+	EmailStatus eventrecord.EmailStatus
+	Steps       []string
+	Err         string
 	// Conflict: the write was refused because another attempt holds the
 	// record (the lease was lost). Frozen: the attempt had outlived the
 	// Lambda deadline, and the write never left.
@@ -120,17 +188,18 @@ func (a Attempt) Persisted(step string) bool {
 // Recorder records the processor's attempts and sends and injects faults
 // into them. Its decorators share it; it is safe for concurrent use.
 type Recorder struct {
-	mu        sync.Mutex
-	schedule  Schedule
-	inject    bool
-	sends     int // counted while injecting
-	emails    int
-	poisonMax int // poison events panic until their claim count passes it
-	poison    map[string]bool
-	attempts  map[string][]*Attempt
-	calls     []*Send
-	injected  map[string]int
-	claims    map[string]int
+	mu         sync.Mutex
+	schedule   Schedule
+	inject     bool
+	sends      map[string]int // by path, counted while injecting
+	poisonMax  int            // poison events panic until their claim count passes it
+	poison     map[string]bool
+	attempts   map[string][]*Attempt
+	calls      []*Send
+	injected   map[string]int
+	injectedBy map[string]map[string]int // by path, then kind
+	claims     map[string]int
+	emailClaim map[string]int
 }
 
 // NewRecorder returns a Recorder that injects faults on schedule, and
@@ -138,8 +207,9 @@ type Recorder struct {
 // (the queue's maxReceiveCount: by then the message is dead-lettered).
 func NewRecorder(schedule Schedule, poison []string, poisonMax int) *Recorder {
 	r := &Recorder{
-		schedule: schedule, inject: true, poisonMax: poisonMax, poison: map[string]bool{},
+		schedule: schedule, inject: true, poisonMax: poisonMax, poison: map[string]bool{}, sends: map[string]int{},
 		attempts: map[string][]*Attempt{}, injected: map[string]int{}, claims: map[string]int{},
+		injectedBy: map[string]map[string]int{PathProcessor: {}, PathSender: {}}, emailClaim: map[string]int{},
 	}
 	for _, id := range poison {
 		r.poison[id] = true
@@ -155,28 +225,37 @@ func (r *Recorder) SetInjecting(on bool) {
 	r.inject = on
 }
 
-// due returns the faults scheduled for the next send (and, for an email,
-// the next email).
-func (r *Recorder) due(email bool) []string {
+// due returns the faults scheduled for the next send of path.
+func (r *Recorder) due(path string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.inject {
 		return nil
 	}
-	r.sends++
+	r.sends[path]++
+	n := r.sends[path]
 	var out []string
-	for _, k := range []string{InjectFailBefore, InjectCrashAfter, InjectPanic, InjectHang, InjectKill} {
-		if every := r.schedule.Every[k]; every > 0 && r.sends%every == r.schedule.At[k] {
+	for _, k := range PathKinds(path) {
+		if every := r.schedule.Every[k]; every > 0 && n%every == r.schedule.At[k] {
 			out = append(out, k)
 		}
 	}
-	if email {
-		r.emails++
-		if every := r.schedule.Every[InjectReject]; every > 0 && r.emails%every == r.schedule.At[InjectReject] {
-			out = append(out, InjectReject)
-		}
-	}
 	return out
+}
+
+// invocationKey carries the simulated Lambda invocation's number.
+type invocationKey struct{}
+
+// WithInvocation returns ctx carrying n, the number of the simulated
+// Lambda invocation it serves: how a send of the email sender and its
+// SENT write are matched. It survives context.WithoutCancel.
+func WithInvocation(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, invocationKey{}, n)
+}
+
+func invocationOf(ctx context.Context) int64 {
+	n, _ := ctx.Value(invocationKey{}).(int64)
+	return n
 }
 
 type attemptKey struct{}
@@ -195,10 +274,11 @@ func attemptOf(ctx context.Context) *Attempt {
 	return a
 }
 
-func (r *Recorder) injectedInto(a *Attempt, kind string) {
+func (r *Recorder) injectedInto(a *Attempt, path, kind string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.injected[kind]++
+	r.injectedBy[path][kind]++
 	if a != nil {
 		a.Injected = append(a.Injected, kind)
 	}
@@ -244,7 +324,7 @@ func (h *RecordingHandler) Handle(ctx context.Context, ev process.Event, steps *
 		}
 	}()
 	if poison {
-		h.rec.injectedInto(a, InjectPoison)
+		h.rec.injectedInto(a, PathProcessor, InjectPoison)
 		panic(fmt.Sprintf("chaos: poison event %s, attempt %d", ev.ID, ev.Attempt))
 	}
 	return h.next.Handle(context.WithValue(ctx, attemptKey{}, a), ev, steps)
@@ -302,15 +382,24 @@ func (e *RecordingEvents) Finish(ctx context.Context, rec eventrecord.Record, no
 	return err
 }
 
-// Mailer returns a RecordingMailer over next.
+// Mailer returns a RecordingMailer over next, the processor's mailer:
+// the email queue, whose sends queue a job (PathProcessor, key "job " and
+// the email's key).
 func (r *Recorder) Mailer(next handlers.Mailer) *RecordingMailer {
-	return &RecordingMailer{rec: r, next: next}
+	return &RecordingMailer{rec: r, next: next, path: PathProcessor}
+}
+
+// SESMailer returns a RecordingMailer over next, the email sender's
+// mailer: SES (PathSender, key EmailKey).
+func (r *Recorder) SESMailer(next handlers.Mailer) *RecordingMailer {
+	return &RecordingMailer{rec: r, next: next, path: PathSender}
 }
 
 // RecordingMailer records every email send and injects faults into it.
 type RecordingMailer struct {
 	rec  *Recorder
 	next handlers.Mailer
+	path string
 }
 
 // refundRef finds the refund an email names.
@@ -334,7 +423,11 @@ func EmailKey(order, subject, body string) string {
 
 // Send sends e through the wrapped mailer, unless a fault is due.
 func (m *RecordingMailer) Send(ctx context.Context, e handlers.Email) error {
-	return m.rec.send(ctx, EmailKey(e.OrderID, e.Subject, e.Text), handlers.StepEmail, true,
+	key, step := EmailKey(e.OrderID, e.Subject, e.Text), StepSES
+	if m.path == PathProcessor {
+		key, step = "job "+key, handlers.StepEmail
+	}
+	return m.rec.send(ctx, m.path, key, step, e.EventID,
 		func(ctx context.Context) error { return m.next.Send(ctx, e) })
 }
 
@@ -369,14 +462,18 @@ func EventKey(detailType string, detail handlers.Detail) string {
 func (p *RecordingPublisher) Publish(ctx context.Context, e handlers.DomainEvent) error {
 	var d handlers.Detail
 	_ = json.Unmarshal(e.Detail, &d)
-	return p.rec.send(ctx, EventKey(e.DetailType, d), handlers.StepEvent, false,
+	return p.rec.send(ctx, PathProcessor, EventKey(e.DetailType, d), handlers.StepEvent, "",
 		func(ctx context.Context) error { return p.next.Publish(ctx, e) })
 }
 
-// send makes one recorded send, with the faults due.
-func (r *Recorder) send(ctx context.Context, key, step string, email bool, do func(context.Context) error) error {
+// send makes one recorded send on path, with the faults due; eventID
+// names the event when no processor attempt is under way (the sender's).
+func (r *Recorder) send(ctx context.Context, path, key, step, eventID string, do func(context.Context) error) error {
 	a := attemptOf(ctx)
-	s := &Send{Key: key, Step: step, Result: "ok", At: time.Now()}
+	if path == PathSender {
+		a = nil
+	}
+	s := &Send{Key: key, Path: path, Step: step, EventID: eventID, Invocation: invocationOf(ctx), Result: "ok", At: time.Now()}
 	if a != nil {
 		s.EventID, s.Attempt = a.EventID, a.N
 	}
@@ -392,15 +489,17 @@ func (r *Recorder) send(ctx context.Context, key, step string, email bool, do fu
 		}
 		return err
 	}
-	due := r.due(email)
-	for _, k := range []string{InjectFailBefore, InjectReject, InjectPanic, InjectHang} {
+	due := r.due(path)
+	for _, k := range []string{InjectFailBefore, InjectThrottle, InjectReject, InjectPanic, InjectHang} {
 		if !slices.Contains(due, k) {
 			continue
 		}
-		r.injectedInto(a, k)
+		r.injectedInto(a, path, k)
 		switch k {
 		case InjectFailBefore:
 			return finish(k, fmt.Errorf("%s: %w", k, ErrInjected))
+		case InjectThrottle:
+			return finish(k, fmt.Errorf("%s: %w: %w", k, ErrThrottled, ErrInjected))
 		case InjectReject:
 			return finish(k, fmt.Errorf("%s: %w: %w", k, handlers.ErrUndeliverable, ErrInjected))
 		case InjectPanic:
@@ -419,13 +518,13 @@ func (r *Recorder) send(ctx context.Context, key, step string, email bool, do fu
 	case slices.Contains(due, InjectKill):
 		// Sent, then stuck past the Lambda deadline, ignoring ctx: the
 		// simulated Lambda has frozen the attempt by the time it returns.
-		r.injectedInto(a, InjectKill)
+		r.injectedInto(a, path, InjectKill)
 		if at, ok := FreezeTime(ctx); ok {
 			time.Sleep(time.Until(at) + 50*time.Millisecond)
 		}
 		return finish(InjectKill, fmt.Errorf("%s: %w", InjectKill, ErrInjected))
 	case slices.Contains(due, InjectCrashAfter):
-		r.injectedInto(a, InjectCrashAfter)
+		r.injectedInto(a, path, InjectCrashAfter)
 		return finish(InjectCrashAfter, fmt.Errorf("%s: %w", InjectCrashAfter, ErrInjected))
 	}
 	return finish("ok", nil)
@@ -444,6 +543,83 @@ func recordHTTP(ctx context.Context, status int, err error) {
 	sc.rec.mu.Lock()
 	sc.s.HTTP = append(sc.s.HTTP, h)
 	sc.rec.mu.Unlock()
+}
+
+// Deliveries returns a RecordingDeliveries over next, where the email
+// sender keeps each email's delivery.
+func (r *Recorder) Deliveries(next emailjob.Deliveries) *RecordingDeliveries {
+	return &RecordingDeliveries{rec: r, next: next}
+}
+
+// RecordingDeliveries counts the email sender's claims and records each
+// write of an email's end on the send it follows (Send.EmailFinish).
+type RecordingDeliveries struct {
+	rec  *Recorder
+	next emailjob.Deliveries
+}
+
+// ClaimEmail claims through the wrapped table and counts the outcome.
+func (d *RecordingDeliveries) ClaimEmail(ctx context.Context, eventID, template, token string, leaseUntil, now time.Time) error {
+	return d.count(d.next.ClaimEmail(ctx, eventID, template, token, leaseUntil, now))
+}
+
+// ReclaimEmail claims again through the wrapped table and counts the
+// outcome, as ClaimEmail.
+func (d *RecordingDeliveries) ReclaimEmail(ctx context.Context, eventID, template, heldToken, token string, leaseUntil, now time.Time) error {
+	return d.count(d.next.ReclaimEmail(ctx, eventID, template, heldToken, token, leaseUntil, now))
+}
+
+func (d *RecordingDeliveries) count(err error) error {
+	kind := "claimed"
+	var ce *eventrecord.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		kind = "refused: " + string(ce.Existing.Email.Status)
+	case err != nil:
+		kind = "error"
+	}
+	d.rec.mu.Lock()
+	d.rec.emailClaim[kind]++
+	d.rec.mu.Unlock()
+	return err
+}
+
+// FinishEmail writes through the wrapped table and records the write on
+// the last send of the email's event in the same invocation.
+func (d *RecordingDeliveries) FinishEmail(ctx context.Context, eventID, token string, status eventrecord.EmailStatus, why string, now time.Time) error {
+	err := d.next.FinishEmail(ctx, eventID, token, status, why, now)
+	fc := &FinishCall{EmailStatus: status}
+	if err != nil {
+		fc.Err = err.Error()
+		var ce *eventrecord.ConflictError
+		fc.Conflict = errors.As(err, &ce)
+		fc.Frozen = errors.Is(err, ErrFrozen)
+	}
+	inv := invocationOf(ctx)
+	d.rec.mu.Lock()
+	defer d.rec.mu.Unlock()
+	for i := len(d.rec.calls) - 1; i >= 0; i-- {
+		if s := d.rec.calls[i]; s.Path == PathSender && s.EventID == eventID && s.Invocation == inv {
+			s.EmailFinish = fc
+			break
+		}
+	}
+	return err
+}
+
+// EmailClaims returns the outcomes of the email sender's claims, counted.
+func (r *Recorder) EmailClaims() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return cloneCounts(r.emailClaim)
+}
+
+// InjectedOn returns how many faults of each kind were injected into the
+// sends of path, and how many sends of path were counted while injecting.
+func (r *Recorder) InjectedOn(path string) (map[string]int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return cloneCounts(r.injectedBy[path]), r.sends[path]
 }
 
 // Injected returns how many faults of each kind were injected.
@@ -486,6 +662,10 @@ func (r *Recorder) Sends() []Send {
 	for i, s := range r.calls {
 		out[i] = *s
 		out[i].HTTP = slices.Clone(s.HTTP)
+		if s.EmailFinish != nil {
+			fc := *s.EmailFinish
+			out[i].EmailFinish = &fc
+		}
 	}
 	return out
 }

@@ -72,11 +72,13 @@ func summary(s Statement) stmt {
 }
 
 const (
-	arnPrefix  = "arn:aws:%s:us-east-1:123456789012:"
-	secretARN  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing-AbCdEf"
-	queueURL   = "http://127.0.0.1:5000/123456789012/events-queue"
-	dlqURL     = "http://127.0.0.1:5000/123456789012/events-dlq"
-	senderAddr = "orders@shop.example.com"
+	arnPrefix     = "arn:aws:%s:us-east-1:123456789012:"
+	secretARN     = "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing-AbCdEf"
+	queueURL      = "http://127.0.0.1:5000/123456789012/events-queue"
+	dlqURL        = "http://127.0.0.1:5000/123456789012/events-dlq"
+	emailQueueURL = "http://127.0.0.1:5000/123456789012/email-queue"
+	emailDLQURL   = "http://127.0.0.1:5000/123456789012/email-dlq"
+	senderAddr    = "orders@shop.example.com"
 )
 
 func arn(service, resource string) string { return fmt.Sprintf(arnPrefix, service) + resource }
@@ -89,8 +91,10 @@ func arn(service, resource string) string { return fmt.Sprintf(arnPrefix, servic
 // parameters and the others that change a policy.
 func TestPolicies(t *testing.T) {
 	ingestEnv := map[string]string{"EVENTS_TABLE": "events", "QUEUE_URL": queueURL, "WEBHOOK_SECRET_ID": secretARN}
-	processorEnv := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "shop-orders", "SENDER_EMAIL": senderAddr}
-	withoutSender := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "shop-orders"}
+	processorEnv := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "shop-orders", "SENDER_EMAIL": senderAddr,
+		"EVENTS_QUEUE_URL": queueURL, "EMAIL_QUEUE_URL": emailQueueURL}
+	withoutSender := map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "shop-orders",
+		"EVENTS_QUEUE_URL": queueURL, "EMAIL_QUEUE_URL": emailQueueURL}
 	ingest := func(secret string) []stmt {
 		return []stmt{
 			{sid: "DedupeRecord", actions: []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, resources: []string{arn("dynamodb", "table/events")}},
@@ -101,6 +105,9 @@ func TestPolicies(t *testing.T) {
 	processor := func(bus string, email bool) []stmt {
 		out := []stmt{
 			{sid: "EventRecords", actions: []string{"dynamodb:UpdateItem", "dynamodb:PutItem"}, resources: []string{arn("dynamodb", "table/events")}},
+			// A throttled event queued again, delayed; an email's job queued.
+			{sid: "DeferEvents", actions: []string{"sqs:SendMessage"}, resources: []string{arn("sqs", "events-queue")}},
+			{sid: "EmailJobs", actions: []string{"sqs:SendMessage"}, resources: []string{arn("sqs", "email-queue")}},
 			{sid: "Orders", actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/orders")}},
 			{sid: "Refunds", actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/refunds")}},
 			{sid: "DomainEvents", actions: []string{"events:PutEvents"}, resources: []string{arn("events", "event-bus/"+bus)}},
@@ -121,16 +128,20 @@ func TestPolicies(t *testing.T) {
 		{"ingest, secret given", "IngestFunction", map[string]string{"EVENTS_TABLE": "events", "QUEUE_URL": queueURL, "WEBHOOK_SECRET_ID": secretARN + "x"},
 			map[string]string{"WebhookSecretArn": secretARN + "x"}, ingest(secretARN + "x")},
 		{"processor, bus made by the stack", "ProcessorFunction", processorEnv, nil, processor("shop-orders", true)},
-		{"processor, bus given", "ProcessorFunction", map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "default", "SENDER_EMAIL": senderAddr},
+		{"processor, bus given", "ProcessorFunction", map[string]string{"EVENTS_TABLE": "events", "ORDERS_TABLE": "orders", "REFUNDS_TABLE": "refunds", "EVENT_BUS_NAME": "default", "SENDER_EMAIL": senderAddr,
+			"EVENTS_QUEUE_URL": queueURL, "EMAIL_QUEUE_URL": emailQueueURL},
 			map[string]string{"EventBusName": "default"}, processor("default", true)},
 		{"processor without a sender: no SES at all", "ProcessorFunction", withoutSender, nil, processor("shop-orders", false)},
 		{"operator", "OperatorPolicy", nil, map[string]string{"AWS::StackName": "shop", "EventsTable": "events", "EventsQueue": queueURL, "EventsDLQ": dlqURL,
-			"OrdersTable": "orders", "WebhookSecretArn": secretARN}, []stmt{
+			"OrdersTable": "orders", "WebhookSecretArn": secretARN, "EmailQueue": emailQueueURL, "EmailDLQ": emailDLQURL}, []stmt{
 			{sid: "FindResources", actions: []string{"cloudformation:DescribeStacks"}, resources: []string{arn("cloudformation", "stack/shop/*")}},
 			{sid: "EventRecords", actions: []string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"}, resources: []string{arn("dynamodb", "table/events")}},
 			{sid: "Requeue", actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, resources: []string{arn("sqs", "events-queue")}},
 			{sid: "DeadLetters", actions: []string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 				"sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"}, resources: []string{arn("sqs", "events-dlq")}},
+			{sid: "EmailRequeue", actions: []string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, resources: []string{arn("sqs", "email-queue")}},
+			{sid: "EmailDeadLetters", actions: []string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+				"sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"}, resources: []string{arn("sqs", "email-dlq")}},
 			{sid: "Orders", actions: []string{"dynamodb:GetItem", "dynamodb:Scan"}, resources: []string{arn("dynamodb", "table/orders")}},
 			{sid: "StoreSigningSecret", actions: []string{"secretsmanager:PutSecretValue"}, resources: []string{secretARN}},
 		}},
@@ -272,6 +283,8 @@ func TestActions(t *testing.T) {
 	want := []string{
 		"ProcessorFunctionRolePolicy0/EventRecords dynamodb:UpdateItem",
 		"ProcessorFunctionRolePolicy0/EventRecords dynamodb:PutItem",
+		"ProcessorFunctionRolePolicy0/DeferEvents sqs:SendMessage",
+		"ProcessorFunctionRolePolicy0/EmailJobs sqs:SendMessage",
 		"ProcessorFunctionRolePolicy0/Orders dynamodb:GetItem",
 		"ProcessorFunctionRolePolicy0/Orders dynamodb:UpdateItem",
 		"ProcessorFunctionRolePolicy0/Refunds dynamodb:GetItem",
