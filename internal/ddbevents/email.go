@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/altafinex-webhooks/receiver/internal/eventrecord"
 )
 
@@ -67,19 +63,10 @@ func (t *Table) claimEmail(ctx context.Context, eventID, template, held, token s
 		cond = "attribute_exists(#id) AND (attribute_not_exists(#email) OR (#email = :sending AND (#elease <= :nowms OR #etoken = :held)))"
 		vals[":held"] = str(held)
 	}
-	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           t.nameRef(),
-		Key:                                 key(eventID),
-		UpdateExpression:                    aws.String(update),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(update, cond),
-		ExpressionAttributeValues:           vals,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	err := t.update(ctx, eventID, update, cond, vals, "claim email of event")
 	if err == nil {
 		return nil
 	}
-	err = conflict(err, eventID, "claim email of event")
 	var ce *eventrecord.ConflictError
 	if errors.As(err, &ce) && ce.Existing.Status == "" {
 		return fmt.Errorf("claim email of event %s: %w", eventID, eventrecord.ErrNoRecord)
@@ -112,17 +99,5 @@ func (t *Table) FinishEmail(ctx context.Context, eventID, token string, status e
 	}
 	update += " REMOVE #elease"
 	const cond = "#etoken = :token"
-	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           t.nameRef(),
-		Key:                                 key(eventID),
-		UpdateExpression:                    aws.String(update),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(update, cond),
-		ExpressionAttributeValues:           vals,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return conflict(err, eventID, "finish email of event")
-	}
-	return nil
+	return t.update(ctx, eventID, update, cond, vals, "finish email of event")
 }

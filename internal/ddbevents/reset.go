@@ -88,22 +88,10 @@ func (t *Table) Restore(ctx context.Context, rec eventrecord.Record, status even
 	}
 	const update = "SET #status = :status, #updated = :nowms"
 	const cond = "#status = :retrying AND #token = :token"
-	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                t.nameRef(),
-		Key:                      key(rec.EventID),
-		UpdateExpression:         aws.String(update),
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: exprNames(update, cond),
-		ExpressionAttributeValues: item{
-			":status":   str(string(status)),
-			":retrying": str(string(eventrecord.Retrying)),
-			":token":    str(rec.Token),
-			":nowms":    num(now.UnixMilli()),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return conflict(err, rec.EventID, "restore event")
-	}
-	return nil
+	return t.update(ctx, rec.EventID, update, cond, item{
+		":status":   str(string(status)),
+		":retrying": str(string(eventrecord.Retrying)),
+		":token":    str(rec.Token),
+		":nowms":    num(now.UnixMilli()),
+	}, "restore event")
 }

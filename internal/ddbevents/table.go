@@ -132,6 +132,24 @@ func key(eventID string) item { return item{attrEventID: str(eventID)} }
 
 // conflict translates a refused condition into *eventrecord.ConflictError
 // carrying the old item; any other error is wrapped with what.
+// update runs a conditional UpdateItem of eventID's record: a failed
+// condition is conflict's *eventrecord.ConflictError, naming what.
+func (t *Table) update(ctx context.Context, eventID, update, cond string, vals map[string]types.AttributeValue, what string) error {
+	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           t.nameRef(),
+		Key:                                 key(eventID),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            exprNames(update, cond),
+		ExpressionAttributeValues:           vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return conflict(err, eventID, what)
+	}
+	return nil
+}
+
 func conflict(err error, eventID, what string) error {
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
@@ -358,19 +376,7 @@ func (t *Table) Checkpoint(ctx context.Context, eventID, token string, steps []s
 		update += " REMOVE #steps"
 	}
 	const cond = "#token = :token AND #status = :processing"
-	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           t.nameRef(),
-		Key:                                 key(eventID),
-		UpdateExpression:                    aws.String(update),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(update, cond),
-		ExpressionAttributeValues:           vals,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return conflict(err, eventID, "checkpoint event")
-	}
-	return nil
+	return t.update(ctx, eventID, update, cond, vals, "checkpoint event")
 }
 
 // Finish ends a processing attempt with one UpdateItem: rec.Status
@@ -419,19 +425,7 @@ func (t *Table) Finish(ctx context.Context, rec eventrecord.Record, now time.Tim
 	}
 	update := "SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")
 	const cond = "#token = :token"
-	_, err := t.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           t.nameRef(),
-		Key:                                 key(rec.EventID),
-		UpdateExpression:                    aws.String(update),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(update, cond),
-		ExpressionAttributeValues:           vals,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return conflict(err, rec.EventID, "finish event")
-	}
-	return nil
+	return t.update(ctx, rec.EventID, update, cond, vals, "finish event")
 }
 
 // Get reads one record with a strongly consistent read. It returns
