@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -27,8 +26,8 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ops/motoserver"
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
-	"github.com/altafinex-webhooks/receiver/internal/process/ebpublish"
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/bustest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/quotatest"
 )
@@ -84,7 +83,7 @@ func flashSale(t *testing.T, n int, sesRate float64, limits quotatest.Limits) {
 		t.Fatal(err)
 	}
 	bus := motoserver.UniqueName(t, "bus")
-	busQueue := busToQueue(t, ctx, setup, bus)
+	busQueue := bustest.ToQueue(t, ctx, eventbridge.NewFromConfig(setup), sqs.NewFromConfig(setup), bus)
 	quotas := quotatest.New(limits)
 	env := map[string]string{
 		"SENDER_EMAIL": sender, "EVENT_BUS_NAME": bus,
@@ -325,38 +324,4 @@ func queueCount(t *testing.T, cfg aws.Config, url string) int {
 		n += c
 	}
 	return n
-}
-
-// busToQueue creates the bus and a rule delivering each of its events to
-// a queue, whose URL it returns.
-func busToQueue(t *testing.T, ctx context.Context, cfg aws.Config, bus string) string {
-	t.Helper()
-	eb, client := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(bus + "-out")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(bus), EventBusName: aws.String(bus),
-		EventPattern: aws.String(`{"source":["` + ebpublish.DefaultSource + `"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	// The whole event, through a transformer moto evaluates cheaply (see
-	// the chaos test's busToQueue).
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(bus), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("out"), Arn: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
-			InputTransformer: &ebtypes.InputTransformer{
-				InputPathsMap: map[string]string{"type": "$.detail-type"}, InputTemplate: aws.String("<aws.events.event.json>"),
-			},
-		}}}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(q.QueueUrl)
 }

@@ -17,10 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/altafinex-webhooks/receiver/internal/awserr"
 	"github.com/altafinex-webhooks/receiver/internal/ddbevents"
@@ -34,6 +32,7 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/process/orders"
 	"github.com/altafinex-webhooks/receiver/internal/process/sesmail"
 	"github.com/altafinex-webhooks/receiver/internal/process/sqsbatch"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/bustest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
 
@@ -87,7 +86,7 @@ func newWiredWith(t *testing.T, rejectEmails bool, wrapDDB func(aws.HTTPClient) 
 	}
 	w := &wired{events: ddbevents.New(ddb, eventsTable), orders: ddborders.New(ddb, ordersTable), ddb: ddb, table: ordersTable,
 		sqs: sqs.NewFromConfig(cfg), now: time.Now()}
-	w.busQueue = busToQueue(t, cfg, w.sqs)
+	w.busQueue = bustest.ToQueue(t, context.Background(), eventbridge.NewFromConfig(cfg), w.sqs, motoserver.UniqueName(t, "bus"))
 	// The processor's clients carry its policy from template.yaml; the
 	// test's own reads use the set-up's keys.
 	sender := "orders@" + domain
@@ -114,50 +113,11 @@ func newWiredWith(t *testing.T, rejectEmails bool, wrapDDB func(aws.HTTPClient) 
 	return w
 }
 
-// busToQueue creates a bus, a queue and a rule that delivers every domain
-// event of the bus to the queue, and returns the queue's URL; the bus's
-// name is the queue's.
-func busToQueue(t *testing.T, cfg aws.Config, client *sqs.Client) string {
-	t.Helper()
-	ctx := context.Background()
-	name := motoserver.UniqueName(t, "bus")
-	eb := eventbridge.NewFromConfig(cfg)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(name),
-		EventPattern: aws.String(`{"source":["` + ebpublish.DefaultSource + `"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: aws.String(name),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
-			// The whole event; one JSONPath instead of the default eight,
-			// which moto takes half a second of CPU to evaluate.
-			InputTransformer: &ebtypes.InputTransformer{
-				InputPathsMap: map[string]string{"type": "$.detail-type"}, InputTemplate: aws.String("<aws.events.event.json>"),
-			},
-		}}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl})
-	})
-	return aws.ToString(q.QueueUrl)
-}
-
-// bus returns the bus's name: the last part of the queue's URL.
+// bus returns the bus's name: the bus's queue is called bus+"-out"
+// (bustest.ToQueue).
 func (w *wired) bus(t *testing.T) string {
 	t.Helper()
-	return w.busQueue[strings.LastIndex(w.busQueue, "/")+1:]
+	return strings.TrimSuffix(w.busQueue[strings.LastIndex(w.busQueue, "/")+1:], "-out")
 }
 
 // delivered is one domain event as the rule delivered it.

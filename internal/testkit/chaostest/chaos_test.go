@@ -19,7 +19,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -32,11 +31,11 @@ import (
 	"github.com/altafinex-webhooks/receiver/internal/ops/testevents"
 	"github.com/altafinex-webhooks/receiver/internal/process"
 	"github.com/altafinex-webhooks/receiver/internal/process/ddborders"
-	"github.com/altafinex-webhooks/receiver/internal/process/ebpublish"
 	"github.com/altafinex-webhooks/receiver/internal/process/emailjob"
 	"github.com/altafinex-webhooks/receiver/internal/process/handlers"
 	"github.com/altafinex-webhooks/receiver/internal/process/processorapp"
 	"github.com/altafinex-webhooks/receiver/internal/sqsqueue"
+	"github.com/altafinex-webhooks/receiver/internal/testkit/bustest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/chaostest"
 	"github.com/altafinex-webhooks/receiver/internal/testkit/iamtest"
 )
@@ -194,7 +193,7 @@ func newRig(t *testing.T, ctx context.Context, s settings, poison []string) *rig
 	}
 	r.sender = testevents.NewID("payments-") + "@" + sesDomain
 	bus := motoserver.UniqueName(t, "bus")
-	r.busQueue = busToQueue(t, ctx, eb, r.sqs, bus)
+	r.busQueue = bustest.ToQueue(t, ctx, eb, r.sqs, bus)
 
 	// Toxiproxy in front of every service the functions call; the
 	// functions reach them only through it (per-service endpoints, read
@@ -289,41 +288,6 @@ func sandboxed(cfg aws.Config) aws.Config {
 	}
 	cfg.HTTPClient = chaostest.HTTPClient{Next: next}
 	return cfg
-}
-
-// busToQueue creates the bus, a queue and a rule that delivers every event
-// of the bus to the queue, and returns the queue's URL.
-func busToQueue(t *testing.T, ctx context.Context, eb *eventbridge.Client, client *sqs.Client, bus string) string {
-	t.Helper()
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatalf("create event bus: %v", err)
-	}
-	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(bus + "-out")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(bus), EventBusName: aws.String(bus),
-		EventPattern: aws.String(`{"source":["` + ebpublish.DefaultSource + `"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(bus), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("out"), Arn: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
-			// The whole event, as without a transformer: moto evaluates the
-			// default transformer's eight JSONPath expressions per event,
-			// building a parser for each (half a second of its CPU per
-			// PutEvents), and one here.
-			InputTransformer: &ebtypes.InputTransformer{
-				InputPathsMap: map[string]string{"type": "$.detail-type"}, InputTemplate: aws.String("<aws.events.event.json>"),
-			},
-		}}}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(q.QueueUrl)
 }
 
 // newProcessor is processorapp.New with the recorder's decorators around

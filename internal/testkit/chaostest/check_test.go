@@ -600,10 +600,22 @@ func (c *checks) checkMinimums(t *testing.T, r *rig, phases []chaostest.Phase, p
 	if sesCounted < minSenderSends {
 		t.Errorf("%d SES requests while injecting, want at least %d: the sender's faults did not all come up", sesCounted, minSenderSends)
 	}
+	// A crash after the send or a kill past the deadline follows only a
+	// send that went through: those whose send failed are counted apart.
+	notFollowed := r.rec.NotFollowed(chaostest.PathSender)
+	afterSend := 0
 	for _, k := range chaostest.PathKinds(chaostest.PathSender) {
-		if want := sched.Scheduled(k, sesCounted); onSender[k] < want {
+		want := sched.Scheduled(k, sesCounted)
+		if k == chaostest.InjectCrashAfter || k == chaostest.InjectKill {
+			afterSend += want - onSender[k]
+			continue
+		}
+		if onSender[k] < want {
 			t.Errorf("sender: fault %q injected %d times into %d SES requests, want %d", k, onSender[k], sesCounted, want)
 		}
+	}
+	if afterSend != notFollowed {
+		t.Errorf("sender: %d faults due after a send were not injected, %d of them after a failed send: want the same", afterSend, notFollowed)
 	}
 	emailRefused := 0
 	for k, n := range r.rec.EmailClaims() {

@@ -198,6 +198,7 @@ type Recorder struct {
 	calls      []*Send
 	injected   map[string]int
 	injectedBy map[string]map[string]int // by path, then kind
+	unsent     map[string]int            // by path: after-send faults whose send failed
 	claims     map[string]int
 	emailClaim map[string]int
 }
@@ -207,7 +208,7 @@ type Recorder struct {
 // (the queue's maxReceiveCount: by then the message is dead-lettered).
 func NewRecorder(schedule Schedule, poison []string, poisonMax int) *Recorder {
 	r := &Recorder{
-		schedule: schedule, inject: true, poisonMax: poisonMax, poison: map[string]bool{}, sends: map[string]int{},
+		schedule: schedule, inject: true, poisonMax: poisonMax, poison: map[string]bool{}, sends: map[string]int{}, unsent: map[string]int{},
 		attempts: map[string][]*Attempt{}, injected: map[string]int{}, claims: map[string]int{},
 		injectedBy: map[string]map[string]int{PathProcessor: {}, PathSender: {}}, emailClaim: map[string]int{},
 	}
@@ -512,6 +513,14 @@ func (r *Recorder) send(ctx context.Context, path, key, step, eventID string, do
 	}
 	err := do(context.WithValue(ctx, sendKey{}, sendCtx{rec: r, s: s}))
 	if err != nil {
+		// A fault due after the send has nothing to follow.
+		for _, k := range []string{InjectKill, InjectCrashAfter} {
+			if slices.Contains(due, k) {
+				r.mu.Lock()
+				r.unsent[path]++
+				r.mu.Unlock()
+			}
+		}
 		return finish("error", err)
 	}
 	switch {
@@ -620,6 +629,15 @@ func (r *Recorder) InjectedOn(path string) (map[string]int, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return cloneCounts(r.injectedBy[path]), r.sends[path]
+}
+
+// NotFollowed returns how many faults due after a send of path (a crash
+// right after it, a kill past the deadline) were not injected because the
+// send itself failed.
+func (r *Recorder) NotFollowed(path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unsent[path]
 }
 
 // Injected returns how many faults of each kind were injected.
