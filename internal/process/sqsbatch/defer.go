@@ -30,7 +30,7 @@ const MetricDeferred = "Deferred"
 const (
 	DefaultMaxDeferAge = 6 * time.Hour
 	minDeferDelay      = time.Second
-	maxDeferDelay      = 15 * time.Minute // SQS's longest DelaySeconds
+	maxDeferDelay      = time.Minute // a quota that frees is used within a minute; SQS allows 15
 )
 
 // QuotaDeferral defers the records a downstream quota throttled
@@ -55,7 +55,9 @@ const (
 //
 // The delay grows with the time deferred so far in the stay: about that
 // time itself, so it doubles with each deferral (1 s, 1 s, 2 s, 4 s, …),
-// at least 1 s, at most 15 minutes, with a quarter of jitter either way
+// at least 1 s, at most a minute (a quota that frees is used again
+// within a minute, where SQS would allow 15; a stay of 6 hours is then
+// at most about 360 deferrals), with a quarter of jitter either way
 // so that messages throttled together come back apart. No counter is
 // needed.
 type QuotaDeferral struct {
