@@ -183,11 +183,7 @@ func printDLQ(w io.Writer, msgs []ops.DLQMessage) {
 		if typ == "" {
 			typ = "?"
 		}
-		sent := "-"
-		if !m.SentAt.IsZero() {
-			sent = m.SentAt.Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%v\t%s\n", id, typ, m.ReceiveCount, sent, m.BodyBytes, m.Replay, m.MessageID)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%v\t%s\n", id, typ, m.ReceiveCount, timeOrDash(m.SentAt), m.BodyBytes, m.Replay, m.MessageID)
 	}
 	_ = tw.Flush()
 }
